@@ -1,0 +1,344 @@
+//! Reading the values the platform puts in `cfg`.
+//!
+//! The platform sends every field the way its UI stores it: a text field as a
+//! string (`"pageSize": "50"`), an empty text field as `""`, a checkbox as
+//! `true`, `"true"` or `"on"` when checked and absent or `false` when not, a
+//! select as the chosen key. These helpers accept exactly that, and reject
+//! anything else with a message that names the field by its label and says
+//! what is accepted.
+
+use std::ops::RangeInclusive;
+
+use serde_json::{Map, Value};
+
+use crate::Error;
+
+/// The configuration of one step: the credential fields and the step's own
+/// fields, merged.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    values: Map<String, Value>,
+}
+
+impl Config {
+    pub fn new(values: Map<String, Value>) -> Config {
+        Config { values }
+    }
+
+    /// The raw value of `key`, as the platform sent it.
+    pub fn raw(&self, key: &str) -> Option<&Value> {
+        self.values.get(key)
+    }
+
+    /// All values, as sent.
+    pub fn values(&self) -> &Map<String, Value> {
+        &self.values
+    }
+
+    /// A text field: `None` when absent, `null` or blank; surrounding
+    /// whitespace is dropped. Numbers and booleans are accepted as their text,
+    /// since some platform APIs send typed values.
+    pub fn text(&self, key: &str, label: &str) -> Result<Option<String>, Error> {
+        match self.values.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => {
+                let trimmed = s.trim();
+                Ok((!trimmed.is_empty()).then(|| trimmed.to_owned()))
+            }
+            Some(Value::Number(n)) => Ok(Some(n.to_string())),
+            Some(Value::Bool(b)) => Ok(Some(b.to_string())),
+            Some(other) => Err(Error::config(format!(
+                "\"{label}\" must be text, got {}",
+                describe(other)
+            ))),
+        }
+    }
+
+    /// A required text field.
+    pub fn required_text(&self, key: &str, label: &str) -> Result<String, Error> {
+        self.text(key, label)?
+            .ok_or_else(|| Error::config(format!("\"{label}\" is required")))
+    }
+
+    /// A checkbox: checked is `true`, `"true"` or `"on"`; unchecked is absent,
+    /// `null`, `false`, `"false"`, `"off"` or `""` (any letter case).
+    pub fn checkbox(&self, key: &str, label: &str) -> Result<bool, Error> {
+        match self.values.get(key) {
+            None | Some(Value::Null) => Ok(false),
+            Some(Value::Bool(b)) => Ok(*b),
+            Some(Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
+                "true" | "on" => Ok(true),
+                "false" | "off" | "" => Ok(false),
+                _ => Err(Error::config(format!(
+                    "\"{label}\" must be checked or unchecked (true or false), got {}",
+                    describe(&Value::String(s.clone()))
+                ))),
+            },
+            Some(other) => Err(Error::config(format!(
+                "\"{label}\" must be checked or unchecked (true or false), got {}",
+                describe(other)
+            ))),
+        }
+    }
+
+    /// A whole number in `range`, typed in a text field: `None` when the
+    /// field is empty.
+    pub fn integer(
+        &self,
+        key: &str,
+        label: &str,
+        range: RangeInclusive<u64>,
+    ) -> Result<Option<u64>, Error> {
+        let bad = |got: &Value| {
+            Error::config(format!(
+                "\"{label}\" must be a whole number between {} and {}, got {}",
+                range.start(),
+                range.end(),
+                describe(got)
+            ))
+        };
+        let raw = match self.values.get(key) {
+            None | Some(Value::Null) => return Ok(None),
+            Some(v) => v,
+        };
+        let parsed = match raw {
+            Value::String(s) if s.trim().is_empty() => return Ok(None),
+            Value::String(s) => s.trim().parse::<u64>().ok(),
+            Value::Number(n) => n.as_u64(),
+            _ => None,
+        };
+        match parsed {
+            Some(n) if range.contains(&n) => Ok(Some(n)),
+            _ => Err(bad(raw)),
+        }
+    }
+
+    /// A select field whose value must be one of `allowed` (the model's
+    /// keys): `None` when nothing is selected.
+    pub fn choice(
+        &self,
+        key: &str,
+        label: &str,
+        allowed: &[&str],
+    ) -> Result<Option<String>, Error> {
+        let Some(value) = self.text(key, label)? else {
+            return Ok(None);
+        };
+        if allowed.contains(&value.as_str()) {
+            Ok(Some(value))
+        } else {
+            Err(Error::config(format!(
+                "\"{label}\" must be one of {}, got {}",
+                quoted_list(allowed),
+                describe(&Value::String(value))
+            )))
+        }
+    }
+}
+
+/// `"a", "b" or "c"`.
+pub fn quoted_list(items: &[&str]) -> String {
+    let quoted: Vec<String> = items.iter().map(|i| format!("\"{i}\"")).collect();
+    match quoted.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
+/// How a wrong value is shown in an error: strings quoted and shortened, other
+/// JSON by its type, so a message never carries a huge or multi-line value.
+pub fn describe(value: &Value) -> String {
+    match value {
+        Value::String(s) => {
+            let mut shown: String = s
+                .chars()
+                .take(60)
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect();
+            if s.chars().count() > 60 {
+                shown.push('…');
+            }
+            format!("{shown:?}")
+        }
+        Value::Number(n) => n.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Null => "nothing".to_owned(),
+        Value::Array(_) => "a list".to_owned(),
+        Value::Object(_) => "an object".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn cfg(value: Value) -> Config {
+        let mut map = Map::new();
+        map.insert("f".into(), value);
+        Config::new(map)
+    }
+
+    #[test]
+    fn text_fields() {
+        let cases: &[(Value, Result<Option<&str>, &str>)] = &[
+            (json!("abc"), Ok(Some("abc"))),
+            (json!("  abc "), Ok(Some("abc"))),
+            (json!(""), Ok(None)),
+            (json!("   "), Ok(None)),
+            (Value::Null, Ok(None)),
+            (json!(50), Ok(Some("50"))),
+            (json!(true), Ok(Some("true"))),
+            (
+                json!({"a": 1}),
+                Err("\"Field\" must be text, got an object"),
+            ),
+            (json!([1]), Err("\"Field\" must be text, got a list")),
+        ];
+        for (value, want) in cases {
+            let got = cfg(value.clone()).text("f", "Field");
+            match (got, want) {
+                (Ok(got), Ok(want)) => assert_eq!(got.as_deref(), *want, "{value}"),
+                (Err(got), Err(want)) => assert_eq!(got.to_string(), *want, "{value}"),
+                (got, want) => panic!("{value}: got {got:?}, want {want:?}"),
+            }
+        }
+        assert_eq!(Config::default().text("f", "Field").ok(), Some(None));
+    }
+
+    #[test]
+    fn required_text_names_the_field() {
+        let err = Config::default()
+            .required_text("objectType", "Object Type")
+            .expect_err("missing");
+        assert_eq!(err.to_string(), "\"Object Type\" is required");
+        assert!(err.is_user_error());
+    }
+
+    #[test]
+    fn checkboxes() {
+        let cases: &[(Option<Value>, Result<bool, ()>)] = &[
+            (None, Ok(false)),
+            (Some(Value::Null), Ok(false)),
+            (Some(json!(true)), Ok(true)),
+            (Some(json!(false)), Ok(false)),
+            (Some(json!("true")), Ok(true)),
+            (Some(json!("TRUE")), Ok(true)),
+            (Some(json!("on")), Ok(true)),
+            (Some(json!("false")), Ok(false)),
+            (Some(json!("off")), Ok(false)),
+            (Some(json!("")), Ok(false)),
+            (Some(json!("yes please")), Err(())),
+            (Some(json!(1)), Err(())),
+            (Some(json!({})), Err(())),
+        ];
+        for (value, want) in cases {
+            let config = match value {
+                Some(v) => cfg(v.clone()),
+                None => Config::default(),
+            };
+            let got = config.checkbox("f", "Don't throw");
+            match (got, want) {
+                (Ok(got), Ok(want)) => assert_eq!(got, *want, "{value:?}"),
+                (Err(e), Err(())) => {
+                    assert!(
+                        e.to_string().starts_with("\"Don't throw\" must be checked"),
+                        "{e}"
+                    )
+                }
+                (got, want) => panic!("{value:?}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn integers() {
+        let range = 1..=100;
+        let ok: &[(Value, Option<u64>)] = &[
+            (json!("50"), Some(50)),
+            (json!(" 7 "), Some(7)),
+            (json!("1"), Some(1)),
+            (json!("100"), Some(100)),
+            (json!(100), Some(100)),
+            (json!(""), None),
+            (Value::Null, None),
+        ];
+        for (value, want) in ok {
+            assert_eq!(
+                cfg(value.clone())
+                    .integer("f", "Size of Polling Page", range.clone())
+                    .ok(),
+                Some(*want),
+                "{value}"
+            );
+        }
+        let bad: &[(Value, &str)] = &[
+            (json!("abc"), "\"abc\""),
+            (json!("0"), "\"0\""),
+            (json!("101"), "\"101\""),
+            (json!("-5"), "\"-5\""),
+            (json!("2.5"), "\"2.5\""),
+            (json!("1e2"), "\"1e2\""),
+            (
+                json!("99999999999999999999999"),
+                "\"99999999999999999999999\"",
+            ),
+            (json!(0), "0"),
+            (json!(-1), "-1"),
+            (json!(2.5), "2.5"),
+            (json!(true), "true"),
+            (json!([1]), "a list"),
+        ];
+        for (value, shown) in bad {
+            let err = cfg(value.clone())
+                .integer("f", "Size of Polling Page", range.clone())
+                .expect_err("rejected");
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "\"Size of Polling Page\" must be a whole number between 1 and 100, got {shown}"
+                ),
+            );
+        }
+    }
+
+    #[test]
+    fn choices() {
+        let allowed = ["emitIndividually", "emitPage"];
+        assert_eq!(
+            cfg(json!("emitPage"))
+                .choice("f", "Emit behavior", &allowed)
+                .ok(),
+            Some(Some("emitPage".to_owned()))
+        );
+        assert_eq!(
+            Config::default()
+                .choice("f", "Emit behavior", &allowed)
+                .ok(),
+            Some(None)
+        );
+        let err = cfg(json!("sideways"))
+            .choice("f", "Emit behavior", &allowed)
+            .expect_err("rejected");
+        assert_eq!(
+            err.to_string(),
+            "\"Emit behavior\" must be one of \"emitIndividually\" or \"emitPage\", got \"sideways\""
+        );
+    }
+
+    #[test]
+    fn describe_shortens_and_flattens_strings() {
+        let long = "x".repeat(100);
+        assert_eq!(describe(&json!(long)), format!("\"{}…\"", "x".repeat(60)));
+        assert_eq!(describe(&json!("a\nb")), "\"a b\"");
+    }
+
+    #[test]
+    fn quoted_lists() {
+        assert_eq!(quoted_list(&[]), "");
+        assert_eq!(quoted_list(&["a"]), "\"a\"");
+        assert_eq!(quoted_list(&["a", "b", "c"]), "\"a\", \"b\" or \"c\"");
+    }
+}

@@ -1,0 +1,115 @@
+//! The table from the ids in `component.json` to the code behind them.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use serde_json::Value;
+
+use crate::{Action, Config, Env, Error, Trigger};
+
+/// A boxed future, for the service methods (select models, metadata,
+/// credential checks).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A select-model method: the options of a `SelectView`, from the current
+/// configuration.
+pub type SelectModelFn =
+    for<'a> fn(&'a Config, &'a Env) -> BoxFuture<'a, Result<SelectModel, Error>>;
+
+/// A dynamic-metadata method (`getMetaModel`).
+pub type MetaModelFn = for<'a> fn(&'a Config, &'a Env) -> BoxFuture<'a, Result<MetaModel, Error>>;
+
+/// The options of a select field, in the order the UI shows them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SelectModel(pub Vec<(String, String)>);
+
+impl SelectModel {
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|(k, _)| k.as_str())
+    }
+}
+
+impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for SelectModel {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> SelectModel {
+        SelectModel(
+            iter.into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
+    }
+}
+
+/// The JSON schemas of a step's input and output.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetaModel {
+    pub input: Value,
+    pub output: Value,
+}
+
+/// The outcome of a credential check that could be carried out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verification {
+    Verified,
+    /// The credentials do not work; the reason tells the user what to fix.
+    Rejected {
+        reason: String,
+    },
+}
+
+/// The implementation behind a step id.
+#[derive(Clone, Copy)]
+pub enum StepRef {
+    Trigger(&'static dyn Trigger),
+    Action(&'static dyn Action),
+}
+
+/// One trigger or action of the component, with its service methods.
+pub struct Function {
+    /// The id under `triggers` or `actions` in `component.json`.
+    pub id: &'static str,
+    pub step: StepRef,
+    /// The select-model methods, by the name `component.json` uses as a
+    /// field's `model`.
+    pub select_models: &'static [(&'static str, SelectModelFn)],
+    /// `getMetaModel`, for steps declared with `dynamicMetadata`.
+    pub meta_model: Option<MetaModelFn>,
+    /// Metadata derived from Rust types, which `component.json` must repeat
+    /// verbatim, for steps declared with static `metadata`.
+    pub static_metadata: Option<fn() -> MetaModel>,
+}
+
+impl Function {
+    pub fn is_trigger(&self) -> bool {
+        matches!(self.step, StepRef::Trigger(_))
+    }
+
+    /// The select-model method called `name`.
+    pub fn select_model(&self, name: &str) -> Option<SelectModelFn> {
+        self.select_models
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, f)| *f)
+    }
+}
+
+/// A component: its descriptor and the code behind every id in it.
+pub trait Registry: Send + Sync {
+    /// The text of `component.json`.
+    fn component_json(&self) -> &'static str;
+
+    /// Every trigger and action.
+    fn functions(&self) -> &'static [Function];
+
+    /// Check the credentials in `cfg` (the `verifyCredentials` service call).
+    /// An `Err` means the check itself could not be completed.
+    fn verify_credentials<'a>(
+        &'a self,
+        cfg: &'a Config,
+        env: &'a Env,
+    ) -> BoxFuture<'a, Result<Verification, Error>>;
+
+    /// The function with this id.
+    fn function(&self, id: &str) -> Option<&'static Function> {
+        self.functions().iter().find(|f| f.id == id)
+    }
+}
