@@ -1,0 +1,359 @@
+//! The one way to talk to Klaviyo.
+//!
+//! Every request carries the API key, the revision, the JSON:API media type
+//! and a User-Agent; is paced by Klaviyo's rate-limit headers; is retried by
+//! [`retry::decide`]; and is bounded in time and size. Only URLs under the
+//! configured base URL are ever requested, so the key goes nowhere else.
+
+mod error;
+mod pacing;
+mod page;
+pub mod retry;
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use futures::Stream;
+use reqwest::Method;
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
+use url::Url;
+
+pub use self::error::{
+    ApiError, ErrorEntry, ErrorSource, OtherBody, TransportError, TransportKind,
+};
+use self::pacing::Pacer;
+pub use self::page::{Page, is_under, minify};
+use self::retry::{Decision, Outcome, Policy, Repeatability};
+use crate::Error;
+use crate::credentials::Credentials;
+use crate::revision::Revision;
+use crate::settings::Settings;
+
+/// The media type of every JSON:API request and answer.
+pub const JSON_API: &str = "application/vnd.api+json";
+
+/// `klaviyo-component/<version> reqwest/0.12`: who is calling, as
+/// elastic.io components identify themselves.
+pub const USER_AGENT: &str = concat!(
+    "klaviyo-component/",
+    env!("CARGO_PKG_VERSION"),
+    " reqwest/0.12"
+);
+
+/// A Klaviyo API client for one set of credentials.
+pub struct Client {
+    http: reqwest::Client,
+    base: Url,
+    api_key: String,
+    authorization: HeaderValue,
+    revision: Revision,
+    policy: Policy,
+    timeout: Duration,
+    max_body: usize,
+    pacer: Mutex<Pacer>,
+    requests: AtomicU64,
+}
+
+/// An answer, whatever its status.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+impl Client {
+    pub fn new(credentials: Credentials, settings: &Settings) -> Result<Client, Error> {
+        let mut authorization =
+            HeaderValue::from_str(&format!("Klaviyo-API-Key {}", credentials.api_key)).map_err(
+                |_| {
+                    Error::config("\"API key\" contains characters that cannot be sent in a header")
+                },
+            )?;
+        authorization.set_sensitive(true);
+        #[allow(clippy::disallowed_methods)] // this is the one place that builds it
+        let http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(settings.request_timeout.min(Duration::from_secs(10)))
+            // A redirect could lead the key elsewhere; Klaviyo's API does not
+            // redirect.
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| Error::config(format!("the HTTP client cannot be set up: {e}")))?;
+        Ok(Client {
+            http,
+            base: settings.base_url.clone(),
+            api_key: credentials.api_key,
+            authorization,
+            revision: credentials.revision,
+            policy: Policy {
+                retries: settings.retries,
+                base_delay: settings.retry_delay,
+                max_delay: Duration::from_secs(30),
+                max_retry_after: settings.max_retry_after,
+            },
+            timeout: settings.request_timeout,
+            max_body: settings.max_response_bytes,
+            pacer: Mutex::new(Pacer::default()),
+            requests: AtomicU64::new(0),
+        })
+    }
+
+    pub fn revision(&self) -> &Revision {
+        &self.revision
+    }
+
+    pub fn base_url(&self) -> &Url {
+        &self.base
+    }
+
+    /// How many HTTP requests were sent, retries included.
+    pub fn requests_sent(&self) -> u64 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    /// The URL of `path` (e.g. `/profiles`) under the base URL, with `query`.
+    pub fn url(&self, path: &str, query: &[(&str, &str)]) -> Url {
+        let mut url = self.base.clone();
+        let joined = format!(
+            "{}/{}",
+            self.base.path().trim_end_matches('/'),
+            path.trim_start_matches('/')
+        );
+        url.set_path(&joined);
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        url
+    }
+
+    /// Send a request and return the answer, whatever its status, after the
+    /// retries the policy allows. Refuses URLs outside the base URL.
+    pub async fn send(
+        &self,
+        method: Method,
+        url: &Url,
+        body: Option<&[u8]>,
+    ) -> Result<Response, Error> {
+        if !is_under(url, &self.base) {
+            return Err(Error::input(format!(
+                "refusing to send the API key to {}: it is outside {}",
+                url.origin().ascii_serialization(),
+                self.base
+            )));
+        }
+        let repeatability = Repeatability::of(&method);
+        let label = format!("{method} {}", url.path());
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.pace().await;
+            let started = Instant::now();
+            let result = self.attempt(&method, url, body).await;
+            let outcome = match &result {
+                Ok(response) => {
+                    if let Ok(mut pacer) = self.pacer.lock() {
+                        pacer.observe(&response.headers, Instant::now());
+                    }
+                    Outcome::Status {
+                        code: response.status,
+                        retry_after: retry_after(&response.headers),
+                    }
+                }
+                Err((kind, _)) => match kind {
+                    TransportKind::NotConnected => Outcome::NotConnected,
+                    TransportKind::TimedOut => Outcome::TimedOut,
+                    TransportKind::ConnectionLost => Outcome::ConnectionLost,
+                    // Asking again brings the same oversized answer.
+                    TransportKind::TooLarge => Outcome::Status {
+                        code: 200,
+                        retry_after: None,
+                    },
+                },
+            };
+            tracing::debug!(
+                "{method} {} → {} in {} ms",
+                loggable(url),
+                describe(&outcome),
+                started.elapsed().as_millis()
+            );
+            match retry::decide(
+                &self.policy,
+                attempt,
+                repeatability,
+                outcome,
+                rand::random::<f64>(),
+            ) {
+                Decision::Retry(wait) => {
+                    tracing::warn!(
+                        "{label}: {}; retrying in {:.1} s (retry {attempt} of {})",
+                        describe(&outcome),
+                        wait.as_secs_f64(),
+                        self.policy.retries
+                    );
+                    tokio::time::sleep(wait).await;
+                }
+                Decision::Stop => {
+                    return result.map_err(|(kind, cause)| {
+                        Error::Transport(TransportError {
+                            kind,
+                            request: label,
+                            attempts: attempt,
+                            cause,
+                        })
+                    });
+                }
+            }
+        }
+    }
+
+    /// GET one page of a collection.
+    pub async fn get_page(&self, url: &Url) -> Result<Page, Error> {
+        let response = self.send(Method::GET, url, None).await?;
+        if !(200..300).contains(&response.status) {
+            return Err(self.api_error(&response).into());
+        }
+        Page::parse(&response.body, &self.base)
+    }
+
+    /// The pages of a collection, starting at `first` and following
+    /// `links.next` verbatim; each page is requested only when asked for.
+    pub fn pages(&self, first: Url) -> impl Stream<Item = Result<Page, Error>> + '_ {
+        futures::stream::try_unfold(Some(first), move |next| async move {
+            let Some(url) = next else {
+                return Ok(None);
+            };
+            let page = self.get_page(&url).await?;
+            let following = page.next.clone();
+            Ok(Some((page, following)))
+        })
+    }
+
+    /// The error an unsuccessful answer stands for, with Klaviyo's details
+    /// and the API key masked.
+    pub fn api_error(&self, response: &Response) -> ApiError {
+        let content_type = response
+            .headers
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok());
+        ApiError::from_body(response.status, content_type, &response.body, &self.api_key)
+    }
+
+    async fn pace(&self) {
+        let wait = match self.pacer.lock() {
+            Ok(mut pacer) => {
+                let wait = pacer.delay(Instant::now());
+                pacer.spend();
+                wait
+            }
+            Err(_) => Duration::ZERO,
+        };
+        if !wait.is_zero() {
+            tracing::debug!(
+                "pacing: waiting {} ms to stay under Klaviyo's rate limit",
+                wait.as_millis()
+            );
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// One attempt: the answer, or how the transport failed and why.
+    async fn attempt(
+        &self,
+        method: &Method,
+        url: &Url,
+        body: Option<&[u8]>,
+    ) -> Result<Response, (TransportKind, String)> {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let mut request = self
+            .http
+            .request(method.clone(), url.clone())
+            .timeout(self.timeout)
+            .header(AUTHORIZATION, self.authorization.clone())
+            .header("revision", self.revision.as_str())
+            .header(ACCEPT, JSON_API);
+        if let Some(body) = body {
+            request = request.header(CONTENT_TYPE, JSON_API).body(body.to_vec());
+        }
+        let mut response = request.send().await.map_err(classify)?;
+        let status = response.status().as_u16();
+        let headers = std::mem::take(response.headers_mut());
+        let mut collected = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(classify)? {
+            if collected.len() + chunk.len() > self.max_body {
+                return Err((
+                    TransportKind::TooLarge,
+                    format!("more than {} bytes (API_MAX_RESPONSE_BYTES)", self.max_body),
+                ));
+            }
+            collected.extend_from_slice(&chunk);
+        }
+        Ok(Response {
+            status,
+            headers,
+            body: collected,
+        })
+    }
+}
+
+/// `Retry-After` in seconds (Klaviyo's form) or as an HTTP date.
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let text = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = text.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(text).ok()?;
+    let wait = at.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    Some(wait.to_std().unwrap_or(Duration::ZERO))
+}
+
+fn classify(error: reqwest::Error) -> (TransportKind, String) {
+    let kind = if error.is_timeout() {
+        TransportKind::TimedOut
+    } else if error.is_connect() {
+        TransportKind::NotConnected
+    } else {
+        TransportKind::ConnectionLost
+    };
+    (kind, root_cause(&error))
+}
+
+/// The innermost cause, which says what happened ("Connection refused")
+/// where the outer layers only say where.
+fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = error;
+    while let Some(next) = current.source() {
+        current = next;
+    }
+    let text = current.to_string();
+    if text.is_empty() {
+        error.to_string()
+    } else {
+        text
+    }
+}
+
+fn describe(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Status {
+            code,
+            retry_after: Some(wait),
+        } => {
+            format!("status {code} (Retry-After {} s)", wait.as_secs())
+        }
+        Outcome::Status { code, .. } => format!("status {code}"),
+        Outcome::NotConnected => "no connection".to_owned(),
+        Outcome::TimedOut => "timed out".to_owned(),
+        Outcome::ConnectionLost => "connection lost".to_owned(),
+    }
+}
+
+/// The URL as logged: path and query (they hold filters, never secrets).
+fn loggable(url: &Url) -> String {
+    match url.query() {
+        Some(q) => format!("{}?{q}", url.path()),
+        None => url.path().to_owned(),
+    }
+}

@@ -1,0 +1,163 @@
+//! The trigger's fields, validated with messages that name the field and the
+//! accepted form.
+
+use chrono::{DateTime, Utc};
+use component_sdk::Config;
+use component_sdk::config::{describe, quoted_list};
+
+use super::catalog::{ObjectType, chosen_object_type, timestamp_fields};
+use super::sink::Emit;
+use crate::Error;
+use crate::revision::Revision;
+
+/// Records per emitted page when "Size of Polling Page" is empty.
+pub const DEFAULT_PAGE_SIZE: u64 = 100;
+
+/// The accepted values of "Emit behavior"; `fetchPage` is the name other
+/// elastic.io components use for `emitPage`.
+pub const EMIT_BEHAVIORS: &[&str] = &["emitIndividually", "emitPage", "fetchPage"];
+
+#[derive(Debug, Clone)]
+pub struct PollConfig {
+    pub object_type: ObjectType,
+    pub field: &'static str,
+    pub emit: Emit,
+    pub start_time: DateTime<Utc>,
+}
+
+impl PollConfig {
+    pub fn from_config(cfg: &Config, revision: &Revision) -> Result<PollConfig, Error> {
+        let object_type = chosen_object_type(cfg, revision.spec())?;
+        let fields = timestamp_fields(object_type.collection);
+        let field = match cfg.text("pollConfig", "Timestamp field to poll on")? {
+            None => {
+                return Err(Error::config(format!(
+                    "\"Timestamp field to poll on\" is required: choose one of {} for {}",
+                    quoted_list(&fields),
+                    object_type.label()
+                )));
+            }
+            Some(chosen) => fields.iter().copied().find(|f| *f == chosen).ok_or_else(|| {
+                Error::config(format!(
+                    "\"Timestamp field to poll on\" must be one of {} for {} in revision {}, got {}",
+                    quoted_list(&fields),
+                    object_type.label(),
+                    revision.spec().revision,
+                    describe(&chosen.into())
+                ))
+            })?,
+        };
+        let emit = match cfg
+            .choice("emitBehavior", "Emit behavior", EMIT_BEHAVIORS)?
+            .as_deref()
+        {
+            None | Some("emitIndividually") => Emit::Individually,
+            Some(_) => {
+                let size = cfg
+                    .integer("pageSize", "Size of Polling Page", 1..=100)?
+                    .unwrap_or(DEFAULT_PAGE_SIZE);
+                Emit::Page(size as usize)
+            }
+        };
+        // Checked whatever the emit behavior, so a typo never waits for the
+        // day someone switches to pages.
+        cfg.integer("pageSize", "Size of Polling Page", 1..=100)?;
+        let start_time = match cfg.text("startTime", "Start Time")? {
+            None => DateTime::UNIX_EPOCH,
+            Some(text) => crate::time::parse(&text).ok_or_else(|| {
+                Error::config(format!(
+                    "\"Start Time\" must be an ISO 8601 timestamp such as 2024-11-21T10:00:00Z, got {}",
+                    describe(&text.into())
+                ))
+            })?,
+        };
+        Ok(PollConfig {
+            object_type,
+            field,
+            emit,
+            start_time,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn parse(value: Value) -> Result<PollConfig, Error> {
+        let cfg = Config::new(value.as_object().cloned().unwrap_or_default());
+        PollConfig::from_config(&cfg, &Revision::default_revision())
+    }
+
+    #[test]
+    fn defaults() {
+        let c = parse(json!({"objectType": "profiles", "pollConfig": "updated"})).expect("valid");
+        assert_eq!(c.object_type.key, "profiles");
+        assert_eq!(c.field, "updated");
+        assert_eq!(c.emit, Emit::Individually);
+        assert_eq!(c.start_time, DateTime::UNIX_EPOCH);
+    }
+
+    #[test]
+    fn pages_and_start_time() {
+        let c = parse(
+            json!({"objectType": "events", "pollConfig": "datetime", "emitBehavior": "fetchPage",
+                             "pageSize": "25", "startTime": "2024-11-21T10:00:00+01:00"}),
+        )
+        .expect("valid");
+        assert_eq!(c.emit, Emit::Page(25));
+        assert_eq!(crate::time::to_text(c.start_time), "2024-11-21T09:00:00Z");
+        let c = parse(json!({"objectType": "events", "pollConfig": "datetime", "emitBehavior": "emitPage", "pageSize": ""}))
+            .expect("valid");
+        assert_eq!(c.emit, Emit::Page(100));
+    }
+
+    #[test]
+    fn each_bad_value_names_its_field() {
+        let cases = [
+            (json!({}), "\"Object Type\" is required"),
+            (
+                json!({"objectType": "persons", "pollConfig": "updated"}),
+                "\"Object Type\" must be one of \"profiles\", \"events\"",
+            ),
+            (
+                json!({"objectType": "profiles"}),
+                "\"Timestamp field to poll on\" is required: choose one of \"updated\" or \"created\" for Profiles",
+            ),
+            (
+                json!({"objectType": "profiles", "pollConfig": "email"}),
+                "\"Timestamp field to poll on\" must be one of \"updated\" or \"created\" for Profiles in revision 2024-10-15, got \"email\"",
+            ),
+            (
+                json!({"objectType": "profiles", "pollConfig": "updated", "emitBehavior": "sideways"}),
+                "\"Emit behavior\" must be one of \"emitIndividually\", \"emitPage\" or \"fetchPage\", got \"sideways\"",
+            ),
+            (
+                json!({"objectType": "profiles", "pollConfig": "updated", "emitBehavior": "emitPage", "pageSize": "abc"}),
+                "\"Size of Polling Page\" must be a whole number between 1 and 100, got \"abc\"",
+            ),
+            (
+                json!({"objectType": "profiles", "pollConfig": "updated", "pageSize": "0"}),
+                "\"Size of Polling Page\" must be a whole number between 1 and 100, got \"0\"",
+            ),
+            (
+                json!({"objectType": "profiles", "pollConfig": "updated", "pageSize": 101}),
+                "\"Size of Polling Page\" must be a whole number between 1 and 100, got 101",
+            ),
+            (
+                json!({"objectType": "profiles", "pollConfig": "updated", "startTime": "yesterday"}),
+                "\"Start Time\" must be an ISO 8601 timestamp such as 2024-11-21T10:00:00Z, got \"yesterday\"",
+            ),
+            (
+                json!({"objectType": ["profiles"]}),
+                "\"Object Type\" must be text, got a list",
+            ),
+        ];
+        for (cfg, want) in cases {
+            let err = parse(cfg.clone()).expect_err("rejected");
+            assert!(err.to_string().starts_with(want), "{cfg}: {err}");
+        }
+    }
+}

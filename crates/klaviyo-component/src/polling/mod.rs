@@ -1,0 +1,271 @@
+//! The "Get New and Updated Objects Polling" trigger.
+//!
+//! Each run polls the window `[nextStartTime, now − lag)` of the chosen
+//! object type, partition by partition, in ascending order of the polled
+//! field, emits every record version it has not emitted before, and saves
+//! its progress in the snapshot after each page, so a run that is killed
+//! resumes where its last snapshot says. docs/polling.md explains the
+//! guarantees; the Klaviyo quirks they rest on are in the API reference.
+
+pub mod catalog;
+pub mod config;
+mod keyset;
+pub mod metadata;
+pub mod plan;
+pub mod record;
+mod scan;
+pub mod sink;
+pub mod snapshot;
+pub mod tracker;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use component_sdk::{Emitter, StepInput, Trigger};
+use serde_json::value::RawValue;
+
+use self::config::PollConfig;
+use self::plan::{Plan, Strategy};
+use self::record::Head;
+use self::sink::{Emit, Sink};
+use self::snapshot::{Loaded, State, Window};
+use self::tracker::Tracker;
+use crate::Error;
+use crate::client::Client;
+use crate::credentials::{self, Credentials};
+use crate::settings::Settings;
+use crate::time::{floor_seconds, to_text};
+
+/// Records a Retrieve Sample run emits at most.
+pub const SAMPLE_SIZE: u64 = 10;
+
+/// The error a Retrieve Sample run ends with when it finds nothing, in the
+/// platform's words.
+pub const NO_OBJECT_FOUND: &str = "No object found. Execution stopped. This error is only applicable to the Retrieve Sample. In flow executions there will be no error, just an execution skip.";
+
+/// The trigger.
+pub struct PollingTrigger;
+
+#[async_trait]
+impl Trigger for PollingTrigger {
+    async fn process(
+        &self,
+        input: StepInput,
+        out: &mut dyn Emitter,
+    ) -> Result<(), component_sdk::Error> {
+        run(input, out).await.map_err(Into::into)
+    }
+}
+
+async fn run(input: StepInput, out: &mut dyn Emitter) -> Result<(), Error> {
+    let settings = Settings::from_env(&input.env)?;
+    let credentials = Credentials::from_config(&input.cfg)?;
+    let config = PollConfig::from_config(&input.cfg, &credentials.revision)?;
+    credentials::warn_about_revision(&credentials.revision);
+    let client = Client::new(credentials, &settings)?;
+    let sample = input.env.is_sample_run();
+    let plan = Plan::new(config.object_type.collection, config.field);
+    let key = config.object_type.key;
+
+    let state = if sample {
+        // A sample shows what the flow would start with; it neither reads
+        // nor moves the flow's progress.
+        State::new(key, config.field, config.start_time)
+    } else {
+        match snapshot::load(&input.snapshot, key, config.field, config.start_time)? {
+            Loaded::Fresh => State::new(key, config.field, config.start_time),
+            Loaded::Resume(state) => state,
+            Loaded::Stale(why) => {
+                tracing::warn!(
+                    "{why}; polling again from Start Time {}",
+                    to_text(config.start_time)
+                );
+                State::new(key, config.field, config.start_time)
+            }
+        }
+    };
+    let horizon = floor_seconds(
+        Utc::now() - chrono::Duration::from_std(settings.poll_lag).unwrap_or_default(),
+    );
+    tracing::info!(
+        "\"Get New and Updated Objects\" trigger started: {} on {} from {} ({}; {} partition(s); revision {})",
+        config.object_type.label(),
+        config.field,
+        to_text(
+            state
+                .window
+                .as_ref()
+                .map(|w| w.tracker.watermark())
+                .unwrap_or(state.next_start)
+        ),
+        match plan.strategy {
+            Strategy::Keyset => "filtered and sorted by Klaviyo",
+            Strategy::Descending => "sorted by Klaviyo, filtered here",
+            Strategy::Scan => "read in full and filtered here",
+        },
+        plan.partitions.len(),
+        client.revision().as_str(),
+    );
+
+    let emit = match (config.emit, sample) {
+        (Emit::Page(size), true) => Emit::Page(size.min(SAMPLE_SIZE as usize)),
+        (emit, _) => emit,
+    };
+    let mut poller = Poller {
+        client: &client,
+        plan: &plan,
+        sink: Sink::new(out, emit, !sample),
+        state,
+        limit: sample.then_some(SAMPLE_SIZE),
+    };
+    poller.run(horizon).await?;
+    let emitted = poller.sink.emitted();
+    tracing::info!(
+        "Polling finished: {emitted} record(s) emitted, {} request(s) to Klaviyo",
+        client.requests_sent()
+    );
+    if sample && emitted == 0 {
+        return Err(Error::config(NO_OBJECT_FOUND));
+    }
+    Ok(())
+}
+
+/// One run's polling.
+struct Poller<'a, 'o> {
+    client: &'a Client,
+    plan: &'a Plan,
+    sink: Sink<'o>,
+    state: State,
+    limit: Option<u64>,
+}
+
+impl Poller<'_, '_> {
+    async fn run(&mut self, horizon: DateTime<Utc>) -> Result<(), Error> {
+        loop {
+            let next_start = self.state.next_start;
+            let (to, first, tracker) = match self.state.window.take() {
+                Some(window) if window.to > horizon => {
+                    tracing::warn!(
+                        "the saved window ends at {}, after now ({}): is the clock behind? Waiting for it.",
+                        to_text(window.to),
+                        to_text(horizon)
+                    );
+                    self.state.window = Some(window);
+                    return Ok(());
+                }
+                Some(window) => match self
+                    .plan
+                    .partitions
+                    .iter()
+                    .position(|p| p.label == window.partition)
+                {
+                    Some(index) => (window.to, index, window.tracker),
+                    None => {
+                        tracing::warn!(
+                            "the saved partition {:?} does not exist for this revision; polling the window again from {}",
+                            window.partition,
+                            to_text(next_start)
+                        );
+                        (window.to, 0, Tracker::new(next_start))
+                    }
+                },
+                None if horizon <= next_start => {
+                    tracing::info!("nothing to poll before {}", to_text(next_start));
+                    break;
+                }
+                None => (horizon, 0, Tracker::new(next_start)),
+            };
+            for index in first..self.plan.partitions.len() {
+                let partition = &self.plan.partitions[index];
+                let tracker = if index == first {
+                    tracker.clone()
+                } else {
+                    Tracker::new(next_start)
+                };
+                self.state.window = Some(Window {
+                    to,
+                    partition: partition.label.clone(),
+                    tracker,
+                });
+                if !partition.label.is_empty() {
+                    tracing::debug!("polling partition {}", partition.label);
+                }
+                match self.plan.strategy {
+                    Strategy::Keyset => keyset::poll(self, index, to).await?,
+                    Strategy::Descending => scan::poll(self, index, to, true).await?,
+                    Strategy::Scan => scan::poll(self, index, to, false).await?,
+                }
+                if self.limit_reached() {
+                    return self.sink.flush(None).await;
+                }
+            }
+            self.state.next_start = to;
+            self.state.window = None;
+            self.checkpoint().await?;
+            if to >= horizon {
+                break;
+            }
+        }
+        self.sink.flush(self.state.to_value()).await
+    }
+
+    fn tracker(&self) -> &Tracker {
+        &self
+            .state
+            .window
+            .as_ref()
+            .expect("a partition is being polled")
+            .tracker
+    }
+
+    fn limit_reached(&self) -> bool {
+        self.limit.is_some_and(|l| self.sink.emitted() >= l)
+    }
+
+    /// Emit `record` (whose head is `head`, at `at`) if it is new.
+    async fn offer(
+        &mut self,
+        head: &Head,
+        at: DateTime<Utc>,
+        record: Box<RawValue>,
+    ) -> Result<(), Error> {
+        if self.limit_reached() {
+            return Ok(());
+        }
+        let window = self
+            .state
+            .window
+            .as_mut()
+            .expect("a partition is being polled");
+        if !window.tracker.admit(at, &head.id) {
+            return Ok(());
+        }
+        if self.sink.push(record).await? {
+            let progress = self.state.to_value();
+            self.sink.flush(progress).await?;
+        }
+        Ok(())
+    }
+
+    /// Save the progress made, if nothing emitted is waiting in a page.
+    async fn checkpoint(&mut self) -> Result<(), Error> {
+        let progress = self.state.to_value();
+        self.sink.checkpoint(progress).await
+    }
+}
+
+/// The heads of a page's records, for the polled field.
+fn heads(records: &[Box<RawValue>], field: &str) -> Result<Vec<Head>, Error> {
+    records
+        .iter()
+        .map(|r| {
+            let head = record::head(r, field)?;
+            if let Some(text) = &head.unreadable {
+                tracing::warn!(
+                    "record {} has {field} = {text:?}, which is not a timestamp; it is skipped",
+                    head.id
+                );
+            }
+            Ok(head)
+        })
+        .collect()
+}

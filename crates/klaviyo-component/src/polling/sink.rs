@@ -1,0 +1,181 @@
+//! Emitting records one by one or in pages, and snapshots only where they
+//! describe exactly what was emitted.
+
+use component_sdk::{Emitter, Event, Message};
+use serde::Serialize;
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use crate::Error;
+
+/// How records leave the trigger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Emit {
+    /// One message per record; its body is the record.
+    Individually,
+    /// Messages of `{"results": [...]}` with this many records each, the
+    /// last one fewer.
+    Page(usize),
+}
+
+pub struct Sink<'o> {
+    out: &'o mut dyn Emitter,
+    emit: Emit,
+    buffer: Vec<Box<RawValue>>,
+    snapshots: bool,
+    last_snapshot: Option<Value>,
+    emitted: u64,
+}
+
+#[derive(Serialize)]
+struct Results<'a> {
+    results: &'a [Box<RawValue>],
+}
+
+impl<'o> Sink<'o> {
+    /// `snapshots` is false for Retrieve Sample, which must not move the
+    /// flow's state.
+    pub fn new(out: &'o mut dyn Emitter, emit: Emit, snapshots: bool) -> Sink<'o> {
+        Sink {
+            out,
+            emit,
+            buffer: Vec::new(),
+            snapshots,
+            last_snapshot: None,
+            emitted: 0,
+        }
+    }
+
+    /// Records emitted so far (including those waiting in a page).
+    pub fn emitted(&self) -> u64 {
+        self.emitted
+    }
+
+    /// Emit a record, or add it to the page. True when the page is full and
+    /// must be flushed with the progress it completes.
+    pub async fn push(&mut self, record: Box<RawValue>) -> Result<bool, Error> {
+        self.emitted += 1;
+        match self.emit {
+            Emit::Individually => {
+                self.out.emit(Event::Data(Message::new(record))).await?;
+                Ok(false)
+            }
+            Emit::Page(size) => {
+                self.buffer.push(record);
+                Ok(self.buffer.len() >= size)
+            }
+        }
+    }
+
+    /// Emit the page being filled, then the snapshot of the progress it
+    /// completes.
+    pub async fn flush(&mut self, progress: Option<Value>) -> Result<(), Error> {
+        if !self.buffer.is_empty() {
+            let message = Message::with_body(&Results {
+                results: &self.buffer,
+            })?;
+            self.buffer.clear();
+            self.out.emit(Event::Data(message)).await?;
+        }
+        self.snapshot(progress).await
+    }
+
+    /// Note progress that involves no pending records: a snapshot when
+    /// nothing is waiting in a page, otherwise nothing (the flush that
+    /// empties the page writes the snapshot).
+    pub async fn checkpoint(&mut self, progress: Option<Value>) -> Result<(), Error> {
+        if self.buffer.is_empty() {
+            self.snapshot(progress).await
+        } else {
+            Ok(())
+        }
+    }
+
+    async fn snapshot(&mut self, progress: Option<Value>) -> Result<(), Error> {
+        let Some(progress) = progress else {
+            return Ok(());
+        };
+        if !self.snapshots || self.last_snapshot.as_ref() == Some(&progress) {
+            return Ok(());
+        }
+        self.out.emit(Event::Snapshot(progress.clone())).await?;
+        self.last_snapshot = Some(progress);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use component_sdk::Recorder;
+    use serde_json::json;
+
+    use super::*;
+
+    fn raw(n: u32) -> Box<RawValue> {
+        RawValue::from_string(format!("{{\"id\":\"{n}\"}}")).expect("json")
+    }
+
+    fn kinds(recorder: &Recorder) -> Vec<String> {
+        recorder
+            .events
+            .iter()
+            .map(|e| match e {
+                Event::Data(m) => m.body.get().to_owned(),
+                Event::Snapshot(s) => format!("snapshot {s}"),
+                other => other.kind().to_owned(),
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn individually_with_deduplicated_snapshots() {
+        let mut recorder = Recorder::default();
+        let mut sink = Sink::new(&mut recorder, Emit::Individually, true);
+        assert!(!sink.push(raw(1)).await.expect("push"));
+        sink.checkpoint(Some(json!(1))).await.expect("checkpoint");
+        sink.checkpoint(Some(json!(1)))
+            .await
+            .expect("same progress");
+        sink.checkpoint(None).await.expect("too large to save");
+        sink.push(raw(2)).await.expect("push");
+        sink.flush(Some(json!(2))).await.expect("flush");
+        assert_eq!(sink.emitted(), 2);
+        assert_eq!(
+            kinds(&recorder),
+            vec![r#"{"id":"1"}"#, "snapshot 1", r#"{"id":"2"}"#, "snapshot 2"]
+        );
+    }
+
+    #[tokio::test]
+    async fn pages_hold_their_snapshot_until_flushed() {
+        let mut recorder = Recorder::default();
+        let mut sink = Sink::new(&mut recorder, Emit::Page(2), true);
+        assert!(!sink.push(raw(1)).await.expect("push"));
+        sink.checkpoint(Some(json!("after 1")))
+            .await
+            .expect("held back");
+        assert!(sink.push(raw(2)).await.expect("push"), "full");
+        sink.flush(Some(json!("after 2"))).await.expect("flush");
+        sink.push(raw(3)).await.expect("push");
+        sink.flush(Some(json!("end"))).await.expect("last page");
+        sink.flush(Some(json!("end"))).await.expect("nothing left");
+        assert_eq!(
+            kinds(&recorder),
+            vec![
+                r#"{"results":[{"id":"1"},{"id":"2"}]}"#,
+                "snapshot \"after 2\"",
+                r#"{"results":[{"id":"3"}]}"#,
+                "snapshot \"end\"",
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn no_snapshots_for_samples() {
+        let mut recorder = Recorder::default();
+        let mut sink = Sink::new(&mut recorder, Emit::Page(5), false);
+        sink.push(raw(1)).await.expect("push");
+        sink.flush(Some(json!(1))).await.expect("flush");
+        assert_eq!(kinds(&recorder), vec![r#"{"results":[{"id":"1"}]}"#]);
+    }
+}

@@ -1,0 +1,340 @@
+//! What survives between runs, in the step's snapshot (at most 5 KB on the
+//! platform).
+//!
+//! ```json
+//! {"v": 2, "objectType": "profiles", "pollConfig": "updated",
+//!  "startTime": "1970-01-01T00:00:00Z",
+//!  "nextStartTime": "2024-05-01T12:00:00Z",
+//!  "window": {"to": "2024-05-01T12:05:00Z", "partition": "archived=true",
+//!             "watermark": "2024-05-01T12:03:07Z", "seen": ["9f3c2a…"]}}
+//! ```
+//! Every record whose field is before `nextStartTime` has been emitted.
+//! While a window `[nextStartTime, to)` is being polled, `window` says how
+//! far: the partitions before `partition` are done, and in `partition` every
+//! record before `watermark` has been emitted, plus those at exactly
+//! `watermark` whose id hashes are in `seen`.
+//!
+//! Version 1 is the Node.js component's `{"nextStartTime": "…"}`; it is read
+//! as a finished window.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::tracker::Tracker;
+use crate::Error;
+use crate::time;
+
+/// The largest number of ids at the watermark kept in a snapshot; with more
+/// (hundreds of records sharing one timestamp) no snapshot is written until
+/// the watermark moves on, which keeps every snapshot under 5 KB.
+pub const MAX_SEEN: usize = 150;
+
+/// The saved state of the trigger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct State {
+    pub object_type: String,
+    pub field: String,
+    pub start_time: DateTime<Utc>,
+    pub next_start: DateTime<Utc>,
+    pub window: Option<Window>,
+}
+
+/// A window being polled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Window {
+    pub to: DateTime<Utc>,
+    pub partition: String,
+    pub tracker: Tracker,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Stored {
+    #[serde(default)]
+    v: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    object_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    poll_config: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    start_time: Option<String>,
+    #[serde(default)]
+    next_start_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    window: Option<StoredWindow>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredWindow {
+    to: String,
+    partition: String,
+    watermark: String,
+    #[serde(default)]
+    seen: Vec<String>,
+}
+
+/// How a stored snapshot relates to the current configuration.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Loaded {
+    /// No snapshot: start at Start Time.
+    Fresh,
+    /// A snapshot of this configuration.
+    Resume(State),
+    /// A snapshot of another object type, field or Start Time: start over,
+    /// and say why.
+    Stale(String),
+}
+
+/// Read the platform's snapshot for this configuration.
+pub fn load(
+    snapshot: &Value,
+    object_type: &str,
+    field: &str,
+    start_time: DateTime<Utc>,
+) -> Result<Loaded, Error> {
+    let Some(map) = snapshot.as_object() else {
+        return Err(unreadable("it is not a JSON object"));
+    };
+    if map.is_empty() {
+        return Ok(Loaded::Fresh);
+    }
+    let stored: Stored =
+        serde_json::from_value(snapshot.clone()).map_err(|e| unreadable(&e.to_string()))?;
+    let parse = |name: &str, text: &str| {
+        time::parse(text).ok_or_else(|| unreadable(&format!("{name} {text:?} is not a timestamp")))
+    };
+    let Some(next_start_text) = stored.next_start_time.as_deref() else {
+        return Err(unreadable("it has no nextStartTime"));
+    };
+    let next_start = parse("nextStartTime", next_start_text)?;
+
+    match stored.v {
+        // The Node.js component's snapshot: only where to start next.
+        None | Some(1) => {
+            return Ok(Loaded::Resume(State {
+                object_type: object_type.to_owned(),
+                field: field.to_owned(),
+                start_time,
+                next_start,
+                window: None,
+            }));
+        }
+        Some(2) => {}
+        Some(other) => {
+            return Err(unreadable(&format!(
+                "version {other} is newer than this component"
+            )));
+        }
+    }
+    let stored_type = stored.object_type.unwrap_or_default();
+    let stored_field = stored.poll_config.unwrap_or_default();
+    if stored_type != object_type || stored_field != field {
+        return Ok(Loaded::Stale(format!(
+            "the snapshot was taken polling {stored_type} on {stored_field}, and the step now polls {object_type} on {field}"
+        )));
+    }
+    let stored_start = stored
+        .start_time
+        .as_deref()
+        .map(|t| parse("startTime", t))
+        .transpose()?;
+    if stored_start != Some(start_time) {
+        return Ok(Loaded::Stale(format!(
+            "Start Time changed from {} to {}",
+            stored_start
+                .map(time::to_text)
+                .unwrap_or_else(|| "unset".to_owned()),
+            time::to_text(start_time)
+        )));
+    }
+    let window = match stored.window {
+        None => None,
+        Some(w) => {
+            let seen = w
+                .seen
+                .iter()
+                .map(|h| {
+                    u64::from_str_radix(h, 16)
+                        .map_err(|_| unreadable(&format!("seen entry {h:?} is not a hash")))
+                })
+                .collect::<Result<Vec<u64>, Error>>()?;
+            Some(Window {
+                to: parse("window.to", &w.to)?,
+                partition: w.partition,
+                tracker: Tracker::resume(parse("window.watermark", &w.watermark)?, seen),
+            })
+        }
+    };
+    Ok(Loaded::Resume(State {
+        object_type: object_type.to_owned(),
+        field: field.to_owned(),
+        start_time,
+        next_start,
+        window,
+    }))
+}
+
+impl State {
+    pub fn new(object_type: &str, field: &str, start_time: DateTime<Utc>) -> State {
+        State {
+            object_type: object_type.to_owned(),
+            field: field.to_owned(),
+            start_time,
+            next_start: start_time,
+            window: None,
+        }
+    }
+
+    /// The snapshot to emit, or `None` when too many records share the
+    /// watermark for it to stay small (the previous snapshot then stands).
+    pub fn to_value(&self) -> Option<Value> {
+        if self
+            .window
+            .as_ref()
+            .is_some_and(|w| w.tracker.seen_len() > MAX_SEEN)
+        {
+            return None;
+        }
+        let window = self.window.as_ref().map(|w| {
+            let mut seen: Vec<String> = w.tracker.seen().map(|h| format!("{h:016x}")).collect();
+            seen.sort();
+            StoredWindow {
+                to: time::to_text(w.to),
+                partition: w.partition.clone(),
+                watermark: time::to_text(w.tracker.watermark()),
+                seen,
+            }
+        });
+        let stored = Stored {
+            v: Some(2),
+            object_type: Some(self.object_type.clone()),
+            poll_config: Some(self.field.clone()),
+            start_time: Some(time::to_text(self.start_time)),
+            next_start_time: Some(time::to_text(self.next_start)),
+            window,
+        };
+        serde_json::to_value(stored).ok()
+    }
+}
+
+fn unreadable(why: &str) -> Error {
+    Error::config(format!(
+        "the step's snapshot cannot be read ({why}); it was not written by this component. \
+         Clear the step's snapshot to start again from \"Start Time\""
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        time::parse(text).expect("timestamp")
+    }
+
+    #[test]
+    fn round_trip_of_a_window_in_progress() {
+        let mut tracker = Tracker::new(at("2024-01-01T00:00:00Z"));
+        tracker.admit(at("2024-01-01T00:00:07.5Z"), "a");
+        tracker.admit(at("2024-01-01T00:00:07.5Z"), "b");
+        let state = State {
+            window: Some(Window {
+                to: at("2024-01-02T00:00:00Z"),
+                partition: "archived=true".into(),
+                tracker,
+            }),
+            ..State::new("flows", "updated", at("1970-01-01T00:00:00Z"))
+        };
+        let value = state.to_value().expect("small");
+        assert_eq!(value["v"], 2);
+        assert_eq!(value["window"]["watermark"], "2024-01-01T00:00:07.500Z");
+        assert_eq!(value["window"]["seen"].as_array().map(Vec::len), Some(2));
+        let loaded = load(&value, "flows", "updated", at("1970-01-01T00:00:00Z")).expect("loads");
+        assert_eq!(loaded, Loaded::Resume(state));
+    }
+
+    #[test]
+    fn empty_legacy_and_stale_snapshots() {
+        let start = at("1970-01-01T00:00:00Z");
+        assert_eq!(
+            load(&json!({}), "profiles", "updated", start).expect("ok"),
+            Loaded::Fresh
+        );
+        match load(
+            &json!({"nextStartTime": "2024-03-01T10:00:00.000Z"}),
+            "profiles",
+            "updated",
+            start,
+        ) {
+            Ok(Loaded::Resume(state)) => {
+                assert_eq!(state.next_start, at("2024-03-01T10:00:00Z"));
+                assert!(state.window.is_none());
+            }
+            other => panic!("{other:?}"),
+        }
+        let mine = State::new("profiles", "updated", start)
+            .to_value()
+            .expect("value");
+        assert!(matches!(
+            load(&mine, "events", "datetime", start),
+            Ok(Loaded::Stale(_))
+        ));
+        assert!(matches!(
+            load(&mine, "profiles", "created", start),
+            Ok(Loaded::Stale(_))
+        ));
+        assert!(matches!(
+            load(&mine, "profiles", "updated", at("2024-01-01T00:00:00Z")),
+            Ok(Loaded::Stale(_))
+        ));
+    }
+
+    #[test]
+    fn unreadable_snapshots_are_errors_that_say_what_to_do() {
+        let start = at("1970-01-01T00:00:00Z");
+        for bad in [
+            json!("x"),
+            json!({"nextStartTime": "yesterday"}),
+            json!({"nextStartTime": 5}),
+            json!({"unrelated": true}),
+            json!({"v": 3, "nextStartTime": "2024-01-01T00:00:00Z"}),
+            json!({"v": 2, "objectType": "profiles", "pollConfig": "updated", "startTime": "1970-01-01T00:00:00Z",
+                   "nextStartTime": "2024-01-01T00:00:00Z",
+                   "window": {"to": "2024-01-02T00:00:00Z", "partition": "", "watermark": "2024-01-01T00:00:00Z", "seen": ["zz"]}}),
+        ] {
+            let err = load(&bad, "profiles", "updated", start).expect_err("rejected");
+            assert!(
+                err.to_string().contains("Clear the step's snapshot"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn snapshots_stay_under_five_kilobytes() {
+        let mut tracker = Tracker::new(at("2024-01-01T00:00:00Z"));
+        let long_id = "x".repeat(10_000);
+        for i in 0..MAX_SEEN {
+            tracker.admit(at("2024-01-01T00:00:01Z"), &format!("{long_id}{i}"));
+        }
+        let mut state = State::new(&"t".repeat(40), &"f".repeat(40), at("1970-01-01T00:00:00Z"));
+        state.window = Some(Window {
+            to: at("2024-01-02T00:00:00Z"),
+            partition: "messages.channel=mobile_push, archived=false".into(),
+            tracker: tracker.clone(),
+        });
+        let size = serde_json::to_string(&state.to_value().expect("fits"))
+            .expect("json")
+            .len();
+        assert!(size < 5 * 1024, "{size} bytes");
+        tracker.admit(at("2024-01-01T00:00:01Z"), "one more");
+        state.window.as_mut().expect("window").tracker = tracker;
+        assert!(
+            state.to_value().is_none(),
+            "too many ids at one timestamp: no snapshot"
+        );
+    }
+}
