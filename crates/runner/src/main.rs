@@ -1,1 +1,7 @@
-fn main() {}
+//! `klaviyo-runner`: the Klaviyo component as a process. See docs/protocol.md.
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    runner::main(&klaviyo_component::REGISTRY)
+}

@@ -1,0 +1,198 @@
+//! `klaviyo-runner-fixture`: the runner with a test registry, for
+//! tests/e2e. Its steps emit every event kind, fail and panic on demand, so
+//! the wire contract can be exercised without Klaviyo. Not shipped.
+
+use std::process::ExitCode;
+
+use async_trait::async_trait;
+use component_sdk::event::ErrorPayload;
+use component_sdk::registry::{BoxFuture, Function, MetaModel, SelectModel, StepRef};
+use component_sdk::{
+    Action, Config, Emitter, Env, Error, Event, Message, Registry, StepInput, Trigger, Verification,
+};
+use serde_json::{Value, json};
+
+const COMPONENT_JSON: &str = r#"{
+  "title": "Fixture",
+  "version": "1.0.0",
+  "credentials": {"fields": {
+    "apiKey": {"label": "API key", "viewClass": "PasswordFieldView", "required": true}
+  }},
+  "triggers": {
+    "emitEvents": {
+      "title": "Emit events", "type": "polling", "dynamicMetadata": true,
+      "fields": {
+        "kind": {"label": "Kind", "viewClass": "SelectView", "model": "getKinds"},
+        "other": {"label": "Other", "viewClass": "SelectView", "model": "failingModel"}
+      }
+    }
+  },
+  "actions": {
+    "echo": {"title": "Echo", "metadata": {"in": {}, "out": {}}}
+  }
+}"#;
+
+struct EmitEvents;
+
+#[async_trait]
+impl Trigger for EmitEvents {
+    async fn process(&self, input: StepInput, out: &mut dyn Emitter) -> Result<(), Error> {
+        let cfg = input.cfg.values();
+        for (i, kind) in cfg
+            .get("emit")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .enumerate()
+        {
+            let event = match kind {
+                "data" => Event::Data(Message::with_body(&json!({ "n": i }))?),
+                "snapshot" => Event::Snapshot(json!({ "cursor": i })),
+                "updateSnapshot" => Event::UpdateSnapshot(
+                    json!({ "k": i }).as_object().cloned().unwrap_or_default(),
+                ),
+                "rebound" => Event::Rebound {
+                    reason: "try again later".to_owned(),
+                },
+                "error" => Event::Error(ErrorPayload {
+                    name: "FixtureError".to_owned(),
+                    message: "an error emitted on purpose".to_owned(),
+                }),
+                "end" => Event::End,
+                other => return Err(Error::config(format!("unknown kind {other:?}"))),
+            };
+            out.emit(event).await?;
+        }
+        if cfg.get("panic") == Some(&Value::Bool(true)) {
+            let key = input.cfg.text("apiKey", "API key")?.unwrap_or_default();
+            panic!("fixture panic while holding {key}");
+        }
+        match cfg.get("fail").and_then(Value::as_str) {
+            Some("config") => Err(Error::config("\"Kind\" must be chosen")),
+            Some("transient") => Err(Error::Transient("the service is down".to_owned())),
+            Some("upstream") => Err(Error::Upstream("the service said no".to_owned())),
+            _ => Ok(()),
+        }
+    }
+}
+
+struct Echo;
+
+#[async_trait]
+impl Action for Echo {
+    async fn process(&self, input: StepInput, out: &mut dyn Emitter) -> Result<(), Error> {
+        let body: Value = input
+            .msg
+            .body_as()
+            .map_err(|e| Error::input(format!("body: {e}")))?;
+        let echoed = json!({
+            "cfg": input.cfg.values(),
+            "msg": {"id": shown_id(&input.msg.id), "body": body, "headers": input.msg.headers},
+            "snapshot": input.snapshot,
+            "sample": input.env.is_sample_run(),
+        });
+        out.emit(Event::Data(Message::with_body(&echoed)?)).await
+    }
+}
+
+/// A generated id is random: show that it was generated, not its value.
+fn shown_id(id: &str) -> String {
+    let is_uuid = id.len() == 36 && id.chars().filter(|c| *c == '-').count() == 4;
+    if is_uuid {
+        "<generated uuid>".to_owned()
+    } else {
+        id.to_owned()
+    }
+}
+
+fn get_kinds<'a>(_: &'a Config, _: &'a Env) -> BoxFuture<'a, Result<SelectModel, Error>> {
+    Box::pin(async {
+        Ok([
+            ("data", "Data"),
+            ("snapshot", "Snapshot"),
+            ("error", "Error"),
+        ]
+        .into_iter()
+        .collect())
+    })
+}
+
+fn failing_model<'a>(_: &'a Config, _: &'a Env) -> BoxFuture<'a, Result<SelectModel, Error>> {
+    Box::pin(async { Err(Error::config("\"Kind\" must be chosen first")) })
+}
+
+fn meta_model<'a>(cfg: &'a Config, _: &'a Env) -> BoxFuture<'a, Result<MetaModel, Error>> {
+    Box::pin(async move {
+        let kind = cfg.required_text("kind", "Kind")?;
+        Ok(MetaModel {
+            input: json!({}),
+            output: json!({"type": "object", "title": kind}),
+        })
+    })
+}
+
+fn echo_metadata() -> MetaModel {
+    MetaModel {
+        input: json!({}),
+        output: json!({}),
+    }
+}
+
+static FUNCTIONS: &[Function] = &[
+    Function {
+        id: "emitEvents",
+        step: StepRef::Trigger(&EmitEvents),
+        select_models: &[("getKinds", get_kinds), ("failingModel", failing_model)],
+        meta_model: Some(meta_model),
+        static_metadata: None,
+    },
+    Function {
+        id: "echo",
+        step: StepRef::Action(&Echo),
+        select_models: &[],
+        meta_model: None,
+        static_metadata: Some(echo_metadata),
+    },
+];
+
+struct Fixture;
+
+impl Registry for Fixture {
+    fn component_json(&self) -> &'static str {
+        COMPONENT_JSON
+    }
+
+    fn functions(&self) -> &'static [Function] {
+        FUNCTIONS
+    }
+
+    fn verify_credentials<'a>(
+        &'a self,
+        cfg: &'a Config,
+        _: &'a Env,
+    ) -> BoxFuture<'a, Result<Verification, Error>> {
+        Box::pin(async move {
+            let key = cfg.text("apiKey", "API key")?.unwrap_or_default();
+            if key.starts_with("good") {
+                Ok(Verification::Verified)
+            } else if key.starts_with("down") {
+                Err(Error::Transient(format!(
+                    "the service is unreachable for {key}"
+                )))
+            } else if key.starts_with("panic") {
+                panic!("verification panic");
+            } else {
+                Ok(Verification::Rejected {
+                    reason: "the key was refused".to_owned(),
+                })
+            }
+        })
+    }
+}
+
+static REGISTRY: Fixture = Fixture;
+
+fn main() -> ExitCode {
+    runner::main(&REGISTRY)
+}

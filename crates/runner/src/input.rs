@@ -1,0 +1,190 @@
+//! Reading the invocation from stdin: `{"cfg": {...}, "msg": {...}, "snapshot": {...}}`.
+
+use std::io::Read;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use component_sdk::Config;
+use component_sdk::Message;
+use component_sdk::config::describe;
+use serde_json::{Map, Value};
+
+/// Larger inputs are refused: the platform's messages are at most 10 MB.
+pub const MAX_STDIN_BYTES: u64 = 64 * 1024 * 1024;
+
+/// A caller that never closes stdin must not hang the runner for ever.
+const STDIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The parsed invocation.
+#[derive(Debug)]
+pub struct Envelope {
+    pub cfg: Config,
+    pub msg: Message,
+    pub snapshot: Value,
+}
+
+/// Read and parse stdin, or a one-line reason why it is unusable.
+pub fn read_stdin() -> Result<Envelope, String> {
+    let (tx, rx) = mpsc::channel();
+    // A thread, so a stdin that is never closed can be given up on.
+    std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let result = std::io::stdin()
+            .lock()
+            .take(MAX_STDIN_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map(|_| bytes);
+        let _ = tx.send(result);
+    });
+    match rx.recv_timeout(STDIN_TIMEOUT) {
+        Ok(Ok(bytes)) => parse(&bytes),
+        Ok(Err(e)) => Err(format!("stdin cannot be read: {e}")),
+        Err(_) => Err(format!(
+            "stdin was not closed within {} s; send one JSON object and close stdin",
+            STDIN_TIMEOUT.as_secs()
+        )),
+    }
+}
+
+/// Parse the bytes of stdin.
+pub fn parse(bytes: &[u8]) -> Result<Envelope, String> {
+    if bytes.len() as u64 > MAX_STDIN_BYTES {
+        return Err(format!(
+            "stdin is larger than {} MiB; the platform's messages are at most 10 MB",
+            MAX_STDIN_BYTES / 1024 / 1024
+        ));
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(format!("stdin is empty; {EXPECTED}"));
+    }
+    let value: Value = serde_json::from_slice(bytes)
+        .map_err(|e| format!("stdin is not valid JSON ({e}); {EXPECTED}"))?;
+    let Value::Object(mut top) = value else {
+        return Err(format!(
+            "stdin must be a JSON object, got {}; {EXPECTED}",
+            describe(&value)
+        ));
+    };
+    let cfg = object_member(&mut top, "cfg")?;
+    let mut msg = object_member(&mut top, "msg")?;
+    let snapshot = object_member(&mut top, "snapshot")?;
+    Ok(Envelope {
+        cfg: Config::new(cfg),
+        msg: message(&mut msg)?,
+        snapshot: Value::Object(snapshot),
+    })
+}
+
+const EXPECTED: &str =
+    "expected one JSON object {\"cfg\": {...}, \"msg\": {...}, \"snapshot\": {...}}";
+
+/// A member that must be an object when present; absent and `null` mean `{}`.
+fn object_member(top: &mut Map<String, Value>, name: &str) -> Result<Map<String, Value>, String> {
+    match top.remove(name) {
+        None | Some(Value::Null) => Ok(Map::new()),
+        Some(Value::Object(map)) => Ok(map),
+        Some(other) => Err(format!(
+            "\"{name}\" must be a JSON object, got {}",
+            describe(&other)
+        )),
+    }
+}
+
+fn message(msg: &mut Map<String, Value>) -> Result<Message, String> {
+    let body = match msg.remove("body") {
+        None | Some(Value::Null) => Value::Object(Map::new()),
+        Some(body) => body,
+    };
+    let mut message = Message::with_body(&body).map_err(|e| e.to_string())?;
+    match msg.remove("id") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(id)) => message.id = id,
+        Some(Value::Number(n)) => message.id = n.to_string(),
+        Some(other) => {
+            return Err(format!(
+                "\"msg.id\" must be a string, got {}",
+                describe(&other)
+            ));
+        }
+    }
+    message.headers = object_member(msg, "headers").map_err(|e| format!("msg.{e}"))?;
+    message.attachments = object_member(msg, "attachments").map_err(|e| format!("msg.{e}"))?;
+    Ok(message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_member_is_optional() {
+        let envelope = parse(b"{}").expect("parses");
+        assert!(envelope.cfg.values().is_empty());
+        assert_eq!(envelope.msg.body.get(), "{}");
+        assert_eq!(envelope.snapshot, Value::Object(Map::new()));
+        assert!(!envelope.msg.id.is_empty());
+    }
+
+    #[test]
+    fn members_are_read() {
+        let envelope = parse(
+            br#"{"cfg":{"apiKey":"k"},"msg":{"id":"m1","body":{"url":"/x"},"headers":{"h":1},"attachments":{}},"snapshot":{"s":2}}"#,
+        )
+        .expect("parses");
+        assert_eq!(envelope.cfg.raw("apiKey"), Some(&Value::from("k")));
+        assert_eq!(envelope.msg.id, "m1");
+        assert_eq!(envelope.msg.body.get(), r#"{"url":"/x"}"#);
+        assert_eq!(envelope.msg.headers["h"], 1);
+        assert_eq!(envelope.snapshot["s"], 2);
+    }
+
+    #[test]
+    fn unusable_inputs_get_reasons() {
+        let cases: &[(&[u8], &str)] = &[
+            (b"", "stdin is empty"),
+            (b"  \n ", "stdin is empty"),
+            (b"{", "stdin is not valid JSON"),
+            (b"{} {}", "stdin is not valid JSON"),
+            (b"\xff\xfe", "stdin is not valid JSON"),
+            (b"[1,2]", "stdin must be a JSON object, got a list"),
+            (b"\"text\"", "stdin must be a JSON object, got \"text\""),
+            (
+                b"{\"cfg\": \"x\"}",
+                "\"cfg\" must be a JSON object, got \"x\"",
+            ),
+            (
+                b"{\"cfg\": []}",
+                "\"cfg\" must be a JSON object, got a list",
+            ),
+            (b"{\"msg\": 5}", "\"msg\" must be a JSON object, got 5"),
+            (
+                b"{\"snapshot\": true}",
+                "\"snapshot\" must be a JSON object, got true",
+            ),
+            (
+                b"{\"msg\": {\"id\": {}}}",
+                "\"msg.id\" must be a string, got an object",
+            ),
+            (
+                b"{\"msg\": {\"headers\": []}}",
+                "msg.\"headers\" must be a JSON object, got a list",
+            ),
+        ];
+        for (input, want) in cases {
+            let err = parse(input).expect_err("rejected");
+            assert!(
+                err.starts_with(want),
+                "{:?}: {err}",
+                String::from_utf8_lossy(input)
+            );
+            assert!(!err.contains('\n'), "{err}");
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let deep = format!("{{\"cfg\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
+        let err = parse(deep.as_bytes()).expect_err("rejected");
+        assert!(err.contains("recursion limit"), "{err}");
+    }
+}

@@ -1,0 +1,196 @@
+//! The runner: turns a component [`Registry`] into the `klaviyo-runner`
+//! process the platform calls.
+//!
+//! This is the only crate that touches stdin, stdout, stderr, the process
+//! environment and the exit code. The wire format (docs/protocol.md) lives
+//! here and nowhere else.
+//!
+//! ```text
+//! klaviyo-runner process [FUNCTION]          stdin {"cfg","msg","snapshot"} → JSON Lines of events
+//! klaviyo-runner verifyCredentials           stdin {"cfg"} → one service envelope
+//! klaviyo-runner getMetaModel FUNCTION       stdin {"cfg"} → one service envelope
+//! klaviyo-runner selectModel FUNCTION METHOD stdin {"cfg"} → one service envelope
+//! ```
+
+mod cli;
+mod input;
+mod logging;
+mod output;
+mod process;
+mod redact;
+mod service;
+mod wire;
+
+use std::ffi::OsString;
+use std::io::Write;
+use std::process::ExitCode;
+
+use component_sdk::descriptor::Descriptor;
+use component_sdk::registry::{Function, SelectModelFn};
+use component_sdk::{Env, Registry};
+
+use crate::cli::{Command, Parsed};
+use crate::output::{Output, Protocol};
+use crate::redact::Redactor;
+
+/// Exit codes, as the wire contract defines them.
+pub mod exit {
+    /// The step ended without an error event; or a service envelope was written.
+    pub const OK: u8 = 0;
+    /// The step failed: an error event was written.
+    pub const FAILED: u8 = 1;
+    /// Unusable invocation: unknown command or function, stdin empty or not a
+    /// JSON object.
+    pub const UNUSABLE: u8 = 2;
+}
+
+/// Run the command given on the command line against `registry` and return
+/// the process exit code. Never panics: a panic anywhere becomes an error
+/// event (or an error envelope) and exit code 1.
+pub fn main(registry: &'static dyn Registry) -> ExitCode {
+    let env = Env::new(
+        std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+    );
+    let redactor = Redactor::default();
+    logging::init(&env, redactor.clone());
+    let args: Vec<OsString> = std::env::args_os().collect();
+
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run(registry, &args, &env, &redactor)
+    }));
+    match outcome {
+        Ok(code) => ExitCode::from(code),
+        Err(_) => {
+            // The panic hook has logged it. Leave a well-formed end on stdout
+            // if the writer still works.
+            let mut out = Output::stdout(cli::protocol_of(&args), redactor);
+            let _ = out.fail("the runner failed unexpectedly; see the log");
+            ExitCode::from(exit::FAILED)
+        }
+    }
+}
+
+/// What to do, once the command line and component.json agree.
+enum Job {
+    Process(&'static Function),
+    VerifyCredentials,
+    MetaModel(&'static Function),
+    SelectModel(SelectModelFn),
+}
+
+fn run(registry: &'static dyn Registry, args: &[OsString], env: &Env, redactor: &Redactor) -> u8 {
+    let command = match cli::parse(args) {
+        Ok(Parsed::Command(command)) => command,
+        Ok(Parsed::Print(text)) => {
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout.write_all(text.as_bytes());
+            let _ = stdout.flush();
+            return exit::OK;
+        }
+        Err(reason) => return unusable(cli::protocol_of(args), redactor, &reason),
+    };
+    let protocol = command.protocol();
+    let mut out = Output::stdout(protocol, redactor.clone());
+
+    let descriptor = match Descriptor::parse(registry.component_json()) {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::error!("component.json cannot be read: {e}");
+            let _ = out.fail("component.json cannot be read; see the log");
+            return exit::FAILED;
+        }
+    };
+    // Resolve the function before reading stdin, so an unknown function is
+    // reported whatever the caller sends.
+    let job = match resolve(&command, &descriptor, registry, env) {
+        Ok(job) => job,
+        Err(reason) => return unusable(protocol, redactor, &reason),
+    };
+    let envelope = match input::read_stdin() {
+        Ok(envelope) => envelope,
+        Err(reason) => return unusable(protocol, redactor, &reason),
+    };
+    redactor.set_secrets(
+        descriptor
+            .secret_fields()
+            .into_iter()
+            .filter_map(|field| envelope.cfg.values().get(field))
+            .filter_map(|v| v.as_str())
+            .map(str::to_owned),
+    );
+
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!("cannot start the async runtime: {e}");
+            let _ = out.fail("cannot start the async runtime; see the log");
+            return exit::FAILED;
+        }
+    };
+    let code = runtime.block_on(async {
+        match job {
+            Job::Process(function) => process::run(function, envelope, env.clone(), &mut out).await,
+            Job::VerifyCredentials => {
+                service::verify_credentials(registry, envelope, env, &mut out).await
+            }
+            Job::MetaModel(function) => {
+                service::meta_model(function, envelope, env, &mut out).await
+            }
+            Job::SelectModel(method) => {
+                service::select_model(method, envelope, env, &mut out).await
+            }
+        }
+    });
+    // Idle HTTP connections and timers are dropped, not awaited.
+    runtime.shutdown_background();
+    code
+}
+
+fn resolve(
+    command: &Command,
+    descriptor: &Descriptor,
+    registry: &'static dyn Registry,
+    env: &Env,
+) -> Result<Job, String> {
+    let find = |id: &str| -> Result<&'static Function, String> {
+        match (descriptor.function(id), registry.function(id)) {
+            (Some(_), Some(function)) => Ok(function),
+            _ => Err(format!(
+                "Trigger or action \"{id}\" is not found in component.json!"
+            )),
+        }
+    };
+    match command {
+        Command::Process { function } => {
+            let id = function
+                .clone()
+                .or_else(|| env.get("ELASTICIO_FUNCTION").map(str::to_owned))
+                .ok_or_else(|| {
+                    "no function to run: give a trigger or action id after `process`, or set ELASTICIO_FUNCTION".to_owned()
+                })?;
+            Ok(Job::Process(find(&id)?))
+        }
+        Command::VerifyCredentials => Ok(Job::VerifyCredentials),
+        Command::GetMetaModel { function } => Ok(Job::MetaModel(find(function)?)),
+        Command::SelectModel { function, method } => {
+            let f = find(function)?;
+            let model = f.select_model(method).ok_or_else(|| {
+                format!("Method \"{method}\" is not found in \"{function}\" action or trigger")
+            })?;
+            Ok(Job::SelectModel(model))
+        }
+    }
+}
+
+/// Report an unusable invocation: a one-line reason on stderr, and the
+/// protocol's error followed by its end on stdout.
+fn unusable(protocol: Protocol, redactor: &Redactor, reason: &str) -> u8 {
+    tracing::error!(target: logging::INVOCATION_TARGET, "unusable invocation: {reason}");
+    let mut out = Output::stdout(protocol, redactor.clone());
+    let _ = out.fail(reason);
+    exit::UNUSABLE
+}

@@ -1,0 +1,8 @@
+//! End-to-end tests: build `klaviyo-runner` (and the fixture runner, whose
+//! steps emit every event kind), pipe invocations into it, and snapshot what
+//! comes out (stdout, stderr, exit code) with ids and times redacted.
+
+mod support;
+
+mod cases;
+mod contract;
