@@ -1,1 +1,427 @@
-//! placeholder
+//! A local stand-in of Klaviyo's REST API on 127.0.0.1, for tests, demos and
+//! benchmarks. It behaves like Klaviyo, traps included, per revision (the
+//! facts come from `klaviyo-spec`):
+//!
+//! - `Authorization: Klaviyo-API-Key <key>` (401 / 403 with Klaviyo's bodies),
+//!   a required `revision` header;
+//! - undeclared query parameters, filter fields, operators, enum values,
+//!   quoted or future datetimes (an unencoded `+` offset arrives as a space),
+//!   sort values and `page[size]` bounds are refused with Klaviyo's 400s;
+//! - campaigns need one `messages.channel` per query (until 2026-10-15);
+//!   archived campaigns and flows are hidden unless `equals(archived,true)`;
+//! - cursor pagination with absolute `links.next`/`prev` carrying every
+//!   parameter; by default the cursor is an offset into the *current* result,
+//!   so records changing under a paging client shift across pages;
+//! - fixed-window rate limits per endpoint with `RateLimit-*` and
+//!   `Retry-After`; writes visible only after a delay; faults on demand
+//!   (drops, truncation, Cloudflare HTML, endless or oversized bodies...).
+//!
+//! ```no_run
+//! use klaviyo_fake::{FakeConfig, FakeKlaviyo};
+//! let fake = FakeKlaviyo::start(FakeConfig::default().size("profiles", 10_000)).expect("start");
+//! // Point the client at fake.base_url() with fake.api_key().
+//! fake.update("profiles", &fake.ids("profiles")[0], |attrs| {
+//!     attrs.insert("first_name".into(), "Ada".into());
+//! }).expect("update");
+//! ```
+//!
+//! The server runs on its own thread and tokio runtime, so it keeps serving
+//! while the test thread blocks (e.g. on a child process); dropping the
+//! handle stops it. Data is generated from a seed and stored compactly (a
+//! million profiles take under 100 MiB); attributes are rendered per page.
+
+mod cursor;
+mod data;
+mod errors;
+mod faults;
+mod filter;
+mod query;
+mod rate_limit;
+mod server;
+mod store;
+mod time;
+
+use std::collections::BTreeMap;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+pub use cursor::CursorMode;
+pub use faults::{Fault, FaultRule, Method};
+pub use rate_limit::RateLimitRule;
+pub use store::{Store, StoreError};
+
+/// The default valid key: a private key's shape (`pk_` and 34 hex digits).
+pub const DEFAULT_API_KEY: &str = "pk_fake0123456789abcdef0123456789abcd";
+
+/// How to build a stand-in.
+#[derive(Debug, Clone)]
+pub struct FakeConfig {
+    /// Seeds all generated data; the same seed (and anchor) gives the same
+    /// account.
+    pub seed: u64,
+    /// Port on 127.0.0.1; 0 picks a free one.
+    pub port: u16,
+    /// The key with every scope.
+    pub api_key: String,
+    /// More keys, each with only the listed scopes (e.g. `lists:read`).
+    pub extra_keys: Vec<ApiKey>,
+    /// Records per collection, keyed by path (`profiles`, `/catalog-items`).
+    /// Collections not listed get a realistic small default (a few hundred
+    /// profiles, campaigns and events; tens of lists, flows, metrics).
+    pub sizes: BTreeMap<String, usize>,
+    /// Size of every collection not in `sizes`, instead of the defaults.
+    pub default_size: Option<usize>,
+    /// The newest instant of generated data (default: start time). Generated
+    /// timestamps fall in the year before it.
+    pub anchor: Option<chrono::DateTime<chrono::Utc>>,
+    /// The revision whose shape [`FakeKlaviyo::records`] returns.
+    pub revision: String,
+    pub rate_limit: Option<RateLimitRule>,
+    pub latency: Duration,
+    pub visibility_delay: Duration,
+    pub page_cap: Option<usize>,
+    pub cursor_mode: CursorMode,
+    /// How many requests [`FakeKlaviyo::requests`] keeps (the oldest go
+    /// first), so that long benchmarks do not grow without bound.
+    pub request_log_limit: usize,
+}
+
+impl Default for FakeConfig {
+    fn default() -> Self {
+        FakeConfig {
+            seed: 1,
+            port: 0,
+            api_key: DEFAULT_API_KEY.to_owned(),
+            extra_keys: Vec::new(),
+            sizes: BTreeMap::new(),
+            default_size: None,
+            anchor: None,
+            revision: "2024-10-15".to_owned(),
+            rate_limit: None,
+            latency: Duration::ZERO,
+            visibility_delay: Duration::ZERO,
+            page_cap: None,
+            cursor_mode: CursorMode::Offset,
+            request_log_limit: 100_000,
+        }
+    }
+}
+
+impl FakeConfig {
+    /// Sets the number of records of one collection (`"profiles"`).
+    pub fn size(mut self, collection: &str, n: usize) -> Self {
+        self.sizes.insert(collection.to_owned(), n);
+        self
+    }
+
+    /// An account with no records at all; add them with `size` or `insert`.
+    pub fn empty() -> Self {
+        FakeConfig {
+            default_size: Some(0),
+            ..FakeConfig::default()
+        }
+    }
+
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Adds a key limited to `scopes`.
+    pub fn key_with_scopes(mut self, key: &str, scopes: &[&str]) -> Self {
+        self.extra_keys.push(ApiKey {
+            key: key.to_owned(),
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+        });
+        self
+    }
+}
+
+/// A key with limited scopes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    pub key: String,
+    /// Scopes such as `profiles:read`; a `:write` scope implies `:read`.
+    pub scopes: Vec<String>,
+}
+
+/// Runs `action` on the data right after the `after`-th request whose path
+/// starts with `path_prefix` was answered with a 2xx status (faulted
+/// requests do not count): "records change while a client is paging".
+pub struct Hook {
+    /// With or without `/api`, e.g. `/profiles`.
+    pub path_prefix: String,
+    pub after: usize,
+    pub action: HookAction,
+}
+
+/// What a [`Hook`] does to the data.
+pub type HookAction = Box<dyn FnOnce(&mut Store) + Send>;
+
+impl Hook {
+    pub fn new(
+        path_prefix: &str,
+        after: usize,
+        action: impl FnOnce(&mut Store) + Send + 'static,
+    ) -> Hook {
+        Hook {
+            path_prefix: path_prefix.to_owned(),
+            after,
+            action: Box::new(action),
+        }
+    }
+}
+
+/// One request as received, rejected ones included.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedRequest {
+    pub method: String,
+    /// Raw, as received (still percent-encoded).
+    pub path_and_query: String,
+    /// Names lower-case, in the order received.
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
+    /// The status answered; 0 when the connection was dropped.
+    pub status: u16,
+}
+
+impl RecordedRequest {
+    /// The first header named `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Errors starting the stand-in.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot listen on 127.0.0.1:{port}")]
+    Bind {
+        port: u16,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot start the server thread")]
+    Runtime(#[source] std::io::Error),
+}
+
+/// A running stand-in. Dropping it stops the server.
+pub struct FakeKlaviyo {
+    shared: Arc<server::Shared>,
+    addr: SocketAddr,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl FakeKlaviyo {
+    /// Generates the data, binds 127.0.0.1 and serves on a dedicated thread.
+    pub fn start(config: FakeConfig) -> Result<FakeKlaviyo, StartError> {
+        let listener =
+            TcpListener::bind(("127.0.0.1", config.port)).map_err(|source| StartError::Bind {
+                port: config.port,
+                source,
+            })?;
+        listener
+            .set_nonblocking(true)
+            .map_err(StartError::Runtime)?;
+        let addr = listener.local_addr().map_err(StartError::Runtime)?;
+        let base_url = format!("http://{addr}/api");
+        let anchor = config
+            .anchor
+            .map(|a| a.timestamp_micros())
+            .unwrap_or_else(|| data::seed::whole(time::now_micros()));
+        let mut store = store::Store::new(store::StoreConfig {
+            seed: config.seed,
+            anchor,
+            sizes: &config.sizes,
+            default_size: config.default_size,
+            base_url: base_url.clone(),
+            revision: config.revision.clone(),
+        });
+        store.set_delay(micros(config.visibility_delay));
+        let shared = Arc::new(server::Shared {
+            state: Mutex::new(server::State {
+                store,
+                api_key: config.api_key.clone(),
+                extra_keys: config.extra_keys.clone(),
+                faults: Vec::new(),
+                hooks: Vec::new(),
+                limiter: Default::default(),
+                rate_rule: config.rate_limit,
+                latency: config.latency,
+                page_cap: config.page_cap,
+                cursor_mode: config.cursor_mode,
+                log: Vec::new(),
+                log_limit: config.request_log_limit,
+                errors: 0,
+            }),
+            secret: data::seed::mix(config.seed ^ 0x6375_7273_6f72),
+            base_url,
+        });
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(StartError::Runtime)?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let serve_shared = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name(format!("kfake-{}", addr.port()))
+            .spawn(move || {
+                runtime.block_on(async move {
+                    match tokio::net::TcpListener::from_std(listener) {
+                        Ok(l) => server::serve(l, serve_shared, rx).await,
+                        Err(e) => tracing::error!(error = %e, "cannot adopt the listener"),
+                    }
+                });
+            })
+            .map_err(StartError::Runtime)?;
+        Ok(FakeKlaviyo {
+            shared,
+            addr,
+            shutdown: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    /// `http://127.0.0.1:PORT/api`: what the component uses as its base URL.
+    pub fn base_url(&self) -> &str {
+        &self.shared.base_url
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The key with every scope.
+    pub fn api_key(&self) -> String {
+        self.shared.lock().api_key.clone()
+    }
+
+    /// Runs `f` on the data under the server's lock (for anything the
+    /// shortcuts below do not cover).
+    pub fn with_store<R>(&self, f: impl FnOnce(&mut Store) -> R) -> R {
+        f(&mut self.shared.lock().store)
+    }
+
+    /// Inserts a record (see [`Store::insert`]); returns its id.
+    pub fn insert(&self, collection: &str, record: Value) -> Result<String, StoreError> {
+        self.with_store(|s| s.insert(collection, record))
+    }
+
+    /// Changes a record and sets its updated timestamp(s) to now.
+    pub fn update(
+        &self,
+        collection: &str,
+        id: &str,
+        f: impl FnOnce(&mut Map<String, Value>),
+    ) -> Result<(), StoreError> {
+        self.with_store(|s| s.update(collection, id, f))
+    }
+
+    /// Changes a record without touching its timestamps (see [`Store::edit`]).
+    pub fn edit(
+        &self,
+        collection: &str,
+        id: &str,
+        f: impl FnOnce(&mut Map<String, Value>),
+    ) -> Result<(), StoreError> {
+        self.with_store(|s| s.edit(collection, id, f))
+    }
+
+    pub fn delete(&self, collection: &str, id: &str) -> Result<(), StoreError> {
+        self.with_store(|s| s.delete(collection, id))
+    }
+
+    /// Sets a record's updated timestamp(s) to now.
+    pub fn touch(&self, collection: &str, id: &str) -> Result<(), StoreError> {
+        self.with_store(|s| s.touch(collection, id))
+    }
+
+    /// The visible records as served (in `FakeConfig::revision`'s shape).
+    /// Renders every record: use [`FakeKlaviyo::ids`] for large collections.
+    pub fn records(&self, collection: &str) -> Vec<Value> {
+        self.with_store(|s| s.records(collection))
+            .unwrap_or_default()
+    }
+
+    /// Ids of the visible records.
+    pub fn ids(&self, collection: &str) -> Vec<String> {
+        self.with_store(|s| s.ids(collection)).unwrap_or_default()
+    }
+
+    /// One visible record as served.
+    pub fn get(&self, collection: &str, id: &str) -> Option<Value> {
+        self.with_store(|s| s.get(collection, id)).ok().flatten()
+    }
+
+    /// A write becomes visible (in lists and by id) only after this delay.
+    pub fn set_visibility_delay(&self, d: Duration) {
+        self.shared.lock().store.set_delay(micros(d));
+    }
+
+    /// Serve at most `n` records per page whatever `page[size]` says.
+    pub fn set_page_cap(&self, n: Option<usize>) {
+        self.shared.lock().page_cap = n;
+    }
+
+    /// Added to every response.
+    pub fn set_latency(&self, d: Duration) {
+        self.shared.lock().latency = d;
+    }
+
+    /// Rate limit every endpoint with `rule` (None: unlimited, the default).
+    pub fn set_rate_limit(&self, rule: Option<RateLimitRule>) {
+        let mut st = self.shared.lock();
+        st.rate_rule = rule;
+        st.limiter = Default::default();
+    }
+
+    pub fn set_cursor_mode(&self, mode: CursorMode) {
+        self.shared.lock().cursor_mode = mode;
+    }
+
+    /// Queues a fault; rules are tried in the order pushed.
+    pub fn push_fault(&self, rule: FaultRule) {
+        self.shared.lock().faults.push(faults::Armed::new(rule));
+    }
+
+    pub fn clear_faults(&self) {
+        self.shared.lock().faults.clear();
+    }
+
+    /// Registers a hook (see [`Hook`]).
+    pub fn on_request(&self, hook: Hook) {
+        self.shared.lock().hooks.push(server::HookState::new(hook));
+    }
+
+    /// Every request received so far (up to `request_log_limit`), oldest first.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.lock().log.clone()
+    }
+
+    pub fn clear_requests(&self) {
+        self.shared.lock().log.clear();
+    }
+}
+
+impl Drop for FakeKlaviyo {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn micros(d: Duration) -> i64 {
+    i64::try_from(d.as_micros()).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,186 @@
+//! Klaviyo's rate limits: per endpoint, a burst window of one second and a
+//! steady window of one minute, both fixed windows; exceeding either gives
+//! 429 with `Retry-After` and no `RateLimit-*` headers.
+//!
+//! A window starts with the first request after the previous one ended (not
+//! on clock boundaries), so tests that send N requests see exactly the same
+//! answers however the wall clock falls.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// Requests allowed per endpoint in each window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimitRule {
+    pub burst_per_second: u32,
+    pub steady_per_minute: u32,
+}
+
+impl RateLimitRule {
+    /// Parses `BURST/s,STEADY/m`, e.g. `3/s,60/m` (the CLI's form).
+    pub fn parse(s: &str) -> Option<RateLimitRule> {
+        let (b, m) = s.split_once(',')?;
+        let burst = b.trim().strip_suffix("/s")?.trim().parse().ok()?;
+        let steady = m.trim().strip_suffix("/m")?.trim().parse().ok()?;
+        Some(RateLimitRule {
+            burst_per_second: burst,
+            steady_per_minute: steady,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    start: Instant,
+    count: u32,
+}
+
+impl Window {
+    fn roll(&mut self, now: Instant, len: Duration) {
+        if now.duration_since(self.start) >= len {
+            self.start = now;
+            self.count = 0;
+        }
+    }
+}
+
+/// The answer for one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Allowed; these headers go on the response.
+    Allowed(Vec<(&'static str, String)>),
+    /// Throttled; retry after this many whole seconds.
+    Throttled { retry_after: u64 },
+}
+
+/// Counters per endpoint key.
+#[derive(Debug, Default)]
+pub struct Limiter {
+    windows: HashMap<String, (Window, Window)>,
+}
+
+const SECOND: Duration = Duration::from_secs(1);
+const MINUTE: Duration = Duration::from_secs(60);
+
+impl Limiter {
+    /// Counts one request to `endpoint` under `rule`.
+    pub fn check(&mut self, endpoint: &str, rule: RateLimitRule, now: Instant) -> Verdict {
+        let fresh = Window {
+            start: now,
+            count: 0,
+        };
+        let (burst, steady) = self
+            .windows
+            .entry(endpoint.to_owned())
+            .or_insert((fresh, fresh));
+        burst.roll(now, SECOND);
+        steady.roll(now, MINUTE);
+        // Throttled requests count too: "immediate retries will always
+        // receive a 429".
+        burst.count = burst.count.saturating_add(1);
+        steady.count = steady.count.saturating_add(1);
+        let left = |w: &Window, len: Duration| len.saturating_sub(now.duration_since(w.start));
+        if steady.count > rule.steady_per_minute {
+            return Verdict::Throttled {
+                retry_after: ceil_secs(left(steady, MINUTE)),
+            };
+        }
+        if burst.count > rule.burst_per_second {
+            return Verdict::Throttled {
+                retry_after: ceil_secs(left(burst, SECOND)),
+            };
+        }
+        let burst_left = rule.burst_per_second - burst.count;
+        let steady_left = rule.steady_per_minute - steady.count;
+        // As Klaviyo (IETF draft form, e.g. `10, 10;w=1, 150;w=60`): the
+        // effective limit first, then both policies; remaining and reset are
+        // those of the window nearer to exhaustion.
+        let (limit, remaining, reset) = if burst_left < steady_left {
+            (
+                rule.burst_per_second,
+                burst_left,
+                left(burst, SECOND).as_secs(),
+            )
+        } else {
+            (
+                rule.steady_per_minute,
+                steady_left,
+                left(steady, MINUTE).as_secs(),
+            )
+        };
+        Verdict::Allowed(vec![
+            (
+                "ratelimit-limit",
+                format!(
+                    "{limit}, {};w=1, {};w=60",
+                    rule.burst_per_second, rule.steady_per_minute
+                ),
+            ),
+            ("ratelimit-remaining", remaining.to_string()),
+            ("ratelimit-reset", reset.to_string()),
+        ])
+    }
+}
+
+fn ceil_secs(d: Duration) -> u64 {
+    let s = d.as_secs() + u64::from(d.subsec_nanos() > 0);
+    s.max(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_rule() {
+        assert_eq!(
+            RateLimitRule::parse("3/s,60/m"),
+            Some(RateLimitRule {
+                burst_per_second: 3,
+                steady_per_minute: 60
+            })
+        );
+        assert_eq!(RateLimitRule::parse("3,60"), None);
+    }
+
+    #[test]
+    fn burst_then_steady() {
+        let rule = RateLimitRule {
+            burst_per_second: 2,
+            steady_per_minute: 3,
+        };
+        let mut l = Limiter::default();
+        let t0 = Instant::now();
+        assert!(matches!(
+            l.check("GET /profiles", rule, t0),
+            Verdict::Allowed(_)
+        ));
+        assert!(matches!(
+            l.check("GET /profiles", rule, t0),
+            Verdict::Allowed(_)
+        ));
+        assert_eq!(
+            l.check("GET /profiles", rule, t0),
+            Verdict::Throttled { retry_after: 1 }
+        );
+        // Another endpoint has its own windows.
+        assert!(matches!(
+            l.check("GET /lists", rule, t0),
+            Verdict::Allowed(_)
+        ));
+        // After a second the burst window is fresh, but the steady one is spent.
+        let t1 = t0 + Duration::from_millis(1500);
+        match l.check("GET /profiles", rule, t1) {
+            Verdict::Throttled { retry_after } => assert_eq!(retry_after, 59),
+            v => panic!("{v:?}"),
+        }
+        let t2 = t0 + Duration::from_secs(61);
+        match l.check("GET /profiles", rule, t2) {
+            Verdict::Allowed(h) => {
+                assert_eq!(h[0], ("ratelimit-limit", "2, 2;w=1, 3;w=60".to_owned()));
+                assert_eq!(h[1], ("ratelimit-remaining", "1".to_owned()));
+            }
+            v => panic!("{v:?}"),
+        }
+    }
+}

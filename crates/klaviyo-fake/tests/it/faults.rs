@@ -1,0 +1,195 @@
+//! Injected faults, each seen by a real client and at the socket.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use klaviyo_fake::{Fault, FaultRule, Method};
+
+use crate::{Api, REV};
+
+/// Sends a raw GET and reads until the server closes or `limit` bytes or
+/// 1.5 s pass. Returns (bytes, whether the server closed the connection).
+fn raw_get(api: &Api, path: &str, limit: usize) -> (Vec<u8>, bool) {
+    let mut s = TcpStream::connect(api.fake.addr()).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(1500)))
+        .unwrap();
+    let req = format!(
+        "GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Klaviyo-API-Key {}\r\nrevision: {REV}\r\nConnection: close\r\n\r\n",
+        api.fake.api_key()
+    );
+    s.write_all(req.as_bytes()).unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 65536];
+    loop {
+        match s.read(&mut buf) {
+            Ok(0) => return (out, true),
+            Ok(n) => {
+                out.extend_from_slice(&buf[..n]);
+                if out.len() >= limit {
+                    return (out, false);
+                }
+            }
+            Err(_) => return (out, false),
+        }
+    }
+}
+
+fn content_length(head: &str) -> usize {
+    head.lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-length: ")
+                .map(|v| v.trim().parse().unwrap())
+        })
+        .unwrap()
+}
+
+#[test]
+fn status_faults_carry_klaviyo_bodies() {
+    let api = Api::small();
+    api.fake.push_fault(FaultRule::new(Fault::Status429 {
+        retry_after: Some(7),
+    }));
+    let r = api.get("/profiles");
+    assert_eq!(r.status, 429);
+    assert_eq!(r.header("retry-after"), Some("7"));
+    assert_eq!(r.error()["code"], "throttled");
+    api.fake
+        .push_fault(FaultRule::new(Fault::Status(503)).times(2));
+    assert_eq!(api.get("/profiles").status, 503);
+    let r = api.get("/profiles");
+    assert_eq!(r.error()["status"], 503);
+    assert_eq!(api.get("/profiles").status, 200, "used up");
+    api.fake.push_fault(FaultRule::new(Fault::InvalidCursor));
+    let r = api.get("/profiles");
+    assert_eq!(r.status, 400);
+    assert_eq!(r.detail(), "Invalid cursor provided.");
+}
+
+#[test]
+fn faults_match_method_path_cursor_and_skip() {
+    let api = Api::small();
+    api.fake.push_fault(
+        FaultRule::new(Fault::Status(500))
+            .method(Method::GET)
+            .path("/profiles")
+            .with_cursor()
+            .skip(1),
+    );
+    let first = api.get("/profiles?page%5Bsize%5D=5");
+    assert_eq!(first.status, 200, "first pages carry no cursor");
+    let next = first.json()["links"]["next"].as_str().unwrap().to_owned();
+    assert_eq!(api.get("/lists").status, 200);
+    assert_eq!(api.get(&next).status, 200, "skipped once");
+    assert_eq!(api.get(&next).status, 500);
+    assert_eq!(api.get(&next).status, 200);
+}
+
+#[test]
+fn slow_and_latency_delay_the_answer() {
+    let api = Api::small();
+    api.fake
+        .push_fault(FaultRule::new(Fault::Slow(Duration::from_millis(300))));
+    let t = Instant::now();
+    assert_eq!(api.get("/lists").status, 200);
+    assert!(t.elapsed() >= Duration::from_millis(300));
+    api.fake.set_latency(Duration::from_millis(150));
+    let t = Instant::now();
+    assert_eq!(api.get("/lists").status, 200);
+    assert!(t.elapsed() >= Duration::from_millis(150));
+}
+
+#[test]
+fn drop_closes_without_an_answer() {
+    let api = Api::small();
+    api.fake.push_fault(FaultRule::new(Fault::Drop));
+    let (bytes, closed) = raw_get(&api, "/api/lists", 1 << 20);
+    assert!(
+        closed && bytes.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&bytes)
+    );
+    api.fake.push_fault(FaultRule::new(Fault::Drop));
+    assert!(api.http.get(api.url("/lists")).send().is_err());
+    assert_eq!(api.fake.requests().last().unwrap().status, 0);
+}
+
+#[test]
+fn malformed_json_and_html_pages() {
+    let api = Api::small();
+    api.fake.push_fault(FaultRule::new(Fault::MalformedJson));
+    let r = api.get("/profiles");
+    assert_eq!(r.status, 200);
+    assert!(serde_json::from_str::<serde_json::Value>(&r.text).is_err());
+    api.fake.push_fault(FaultRule::new(Fault::Html(403)));
+    let r = api.get("/profiles");
+    assert_eq!(r.status, 403);
+    assert!(r.header("content-type").unwrap().starts_with("text/html"));
+    assert_eq!(r.header("cf-mitigated"), Some("challenge"));
+    api.fake.push_fault(FaultRule::new(Fault::Html(502)));
+    let r = api.get("/profiles");
+    assert_eq!(r.status, 502);
+    assert!(r.text.contains("cloudflare"));
+}
+
+#[test]
+fn truncated_body_is_shorter_than_its_content_length() {
+    let api = Api::small();
+    api.fake.push_fault(FaultRule::new(Fault::Truncated));
+    let (bytes, closed) = raw_get(&api, "/api/profiles", 1 << 22);
+    let text = String::from_utf8_lossy(&bytes);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(closed);
+    assert!(
+        body.len() < content_length(head),
+        "{} >= {}",
+        body.len(),
+        content_length(head)
+    );
+    api.fake.push_fault(FaultRule::new(Fault::Truncated));
+    let r = api
+        .http
+        .get(api.url("/profiles"))
+        .header(
+            "authorization",
+            format!("Klaviyo-API-Key {}", api.fake.api_key()),
+        )
+        .header("revision", REV)
+        .send()
+        .unwrap();
+    assert!(r.text().is_err(), "reading the body fails");
+}
+
+#[test]
+fn endless_body_never_ends() {
+    let api = Api::small();
+    api.fake.push_fault(FaultRule::new(Fault::Endless));
+    let (bytes, closed) = raw_get(&api, "/api/profiles", 3 << 20);
+    assert!(!closed && bytes.len() >= 3 << 20);
+    assert!(String::from_utf8_lossy(&bytes[..200]).starts_with("HTTP/1.1 200"));
+    // A client with a timeout gives up; the stand-in keeps serving others.
+    api.fake.push_fault(FaultRule::new(Fault::Endless));
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_millis(500))
+        .build()
+        .unwrap();
+    let r = client
+        .get(api.url("/profiles"))
+        .send()
+        .and_then(|r| r.bytes());
+    assert!(r.is_err());
+    assert_eq!(api.get("/lists").status, 200);
+}
+
+#[test]
+fn oversized_body_is_exactly_that_big_and_valid_json() {
+    let api = Api::small();
+    api.fake
+        .push_fault(FaultRule::new(Fault::Oversized(3_000_000)));
+    let r = api.get("/profiles");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text.len(), 3_000_000);
+    assert!(r.json()["data"].as_array().unwrap().is_empty());
+}
