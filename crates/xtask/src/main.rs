@@ -1,6 +1,9 @@
-//! `cargo xtask codegen [--check]`: writes (or checks) `klaviyo-spec`'s table
-//! of Klaviyo's list endpoints from Klaviyo's official OpenAPI files.
+//! Repository chores:
+//! - `cargo xtask codegen [--check]`: writes (or checks) `klaviyo-spec`'s
+//!   table of Klaviyo's list endpoints from Klaviyo's official OpenAPI files.
+//! - `cargo xtask demo`: runs the component against the local stand-in.
 
+mod demo;
 mod json;
 mod openapi;
 mod render;
@@ -10,12 +13,14 @@ mod table;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask codegen [--check]\n\
+const USAGE: &str = "usage: cargo xtask codegen [--check] | cargo xtask demo\n\
     \n\
     Reads every stable.json in $KLAVIYO_OPENAPI_DIR (default ../shared/klaviyo-openapi\n\
     beside the workspace) and its subdirectories, and writes\n\
     crates/klaviyo-spec/src/generated.rs and crates/klaviyo-spec/src/schemas/<revision>.json.\n\
-    --check writes nothing and fails when those files are not what it would write.";
+    --check writes nothing and fails when those files are not what it would write.\n\
+    \n\
+    demo starts the local Klaviyo stand-in and runs the component against it.";
 
 /// Where the generated files live, relative to the workspace root.
 const GENERATED_RS: &str = "crates/klaviyo-spec/src/generated.rs";
@@ -30,6 +35,7 @@ fn main() -> ExitCode {
     let check = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         ["codegen"] => false,
         ["codegen", "--check"] => true,
+        ["demo"] => return demo::run(&workspace_root()),
         ["help" | "--help" | "-h"] => {
             eprintln!("{USAGE}");
             return ExitCode::SUCCESS;

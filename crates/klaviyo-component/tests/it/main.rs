@@ -1,0 +1,11 @@
+//! The component against the local Klaviyo stand-in, over real HTTP on
+//! 127.0.0.1. One test binary, one module per subject.
+
+mod support;
+
+mod client;
+mod component_json;
+mod credentials;
+mod polling;
+mod query_shapes;
+mod raw_request;

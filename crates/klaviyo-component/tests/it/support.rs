@@ -1,0 +1,231 @@
+//! Running steps in-process against a stand-in.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use component_sdk::{Action, Config, Env, Event, Message, Recorder, StepInput, Trigger};
+use klaviyo_component::polling::PollingTrigger;
+use klaviyo_component::raw_request::RawRequest;
+use klaviyo_fake::{FakeConfig, FakeKlaviyo};
+use serde_json::{Map, Value, json};
+
+/// A stand-in and the environment that points the component at it.
+pub struct Harness {
+    pub fake: FakeKlaviyo,
+    pub env: Env,
+}
+
+impl Harness {
+    pub fn new(config: FakeConfig) -> Harness {
+        let fake = FakeKlaviyo::start(config).expect("the stand-in starts");
+        let env = Env::default()
+            .with("KLAVIYO_BASE_URL", fake.base_url())
+            // Retries in tests wait milliseconds, not seconds.
+            .with("API_RETRY_DELAY", "5")
+            .with("KLAVIYO_POLL_LAG_SECONDS", "1");
+        Harness { fake, env }
+    }
+
+    pub fn with_env(mut self, name: &str, value: &str) -> Harness {
+        self.env = self.env.with(name, value);
+        self
+    }
+
+    /// The credential fields plus `fields`.
+    pub fn cfg(&self, fields: Value) -> Config {
+        let mut map = Map::new();
+        map.insert("apiKey".into(), self.fake.api_key().into());
+        if let Value::Object(extra) = fields {
+            map.extend(extra);
+        }
+        Config::new(map)
+    }
+
+    /// Run the trigger once.
+    pub async fn poll(&self, fields: Value, snapshot: &Value) -> Outcome {
+        self.poll_with(fields, snapshot, self.env.clone()).await
+    }
+
+    pub async fn poll_with(&self, fields: Value, snapshot: &Value, env: Env) -> Outcome {
+        let mut recorder = Recorder::default();
+        let input = StepInput {
+            cfg: self.cfg(fields),
+            msg: Message::empty(),
+            snapshot: snapshot.clone(),
+            env,
+        };
+        let result = PollingTrigger.process(input, &mut recorder).await;
+        Outcome::new(recorder.events, result.err())
+    }
+
+    /// Run the raw request action once with `body` as the message body.
+    pub async fn raw(&self, fields: Value, body: Value) -> Outcome {
+        let mut recorder = Recorder::default();
+        let input = StepInput {
+            cfg: self.cfg(fields),
+            msg: Message::with_body(&body).expect("body"),
+            snapshot: json!({}),
+            env: self.env.clone(),
+        };
+        let result = RawRequest.process(input, &mut recorder).await;
+        Outcome::new(recorder.events, result.err())
+    }
+
+    /// Poll until a run emits nothing (at most `runs` runs), waiting past the
+    /// lag between runs; returns every run.
+    pub async fn poll_until_quiet(
+        &self,
+        fields: Value,
+        mut snapshot: Value,
+        runs: usize,
+    ) -> Vec<Outcome> {
+        let mut all = Vec::new();
+        for _ in 0..runs {
+            let out = self.poll(fields.clone(), &snapshot).await;
+            out.assert_ok();
+            let quiet = out.records().is_empty();
+            if let Some(s) = out.last_snapshot() {
+                snapshot = s.clone();
+            }
+            all.push(out);
+            if quiet {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(2_100)).await;
+        }
+        all
+    }
+}
+
+/// What one step run emitted.
+pub struct Outcome {
+    pub events: Vec<Event>,
+    pub error: Option<component_sdk::Error>,
+}
+
+impl Outcome {
+    fn new(events: Vec<Event>, error: Option<component_sdk::Error>) -> Outcome {
+        let out = Outcome { events, error };
+        for snapshot in out.snapshots() {
+            let size = serde_json::to_string(snapshot).expect("json").len();
+            assert!(
+                size < 5 * 1024,
+                "snapshot of {size} bytes: the platform keeps 5 KB"
+            );
+        }
+        out
+    }
+
+    #[track_caller]
+    pub fn assert_ok(&self) {
+        if let Some(e) = &self.error {
+            panic!("the step failed: {} ({e})", e.name());
+        }
+    }
+
+    /// Data bodies, parsed.
+    pub fn bodies(&self) -> Vec<Value> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Data(m) => {
+                    Some(serde_json::from_str(m.body.get()).expect("data bodies are JSON"))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Records emitted, individually or inside pages, in order.
+    pub fn records(&self) -> Vec<Value> {
+        self.bodies()
+            .into_iter()
+            .flat_map(|b| match b.get("results") {
+                Some(Value::Array(items)) if b.get("type").is_none() => items.clone(),
+                _ => vec![b],
+            })
+            .collect()
+    }
+
+    pub fn snapshots(&self) -> Vec<&Value> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Snapshot(s) => Some(s),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn last_snapshot(&self) -> Option<&Value> {
+        self.snapshots().last().copied()
+    }
+}
+
+/// A record version: its id and the value of `field`.
+pub type Version = (String, DateTime<Utc>);
+
+pub fn version(record: &Value, field: &str) -> Version {
+    let id = record["id"].as_str().expect("id").to_owned();
+    let at = record["attributes"][field]
+        .as_str()
+        .expect("the polled field");
+    (id, klaviyo_component::time::parse(at).expect("a timestamp"))
+}
+
+/// Versions in order, failing on any repeat.
+#[track_caller]
+pub fn unique_versions(records: &[Value], field: &str) -> BTreeSet<Version> {
+    let mut seen = BTreeSet::new();
+    for r in records {
+        let v = version(r, field);
+        assert!(seen.insert(v.clone()), "version emitted twice: {v:?}");
+    }
+    seen
+}
+
+/// Fails unless `records` are in ascending order of `field`.
+#[track_caller]
+pub fn assert_ascending(records: &[Value], field: &str) {
+    let times: Vec<DateTime<Utc>> = records.iter().map(|r| version(r, field).1).collect();
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "not ascending by {field}"
+    );
+}
+
+/// The current version of every record the stand-in lists, by id.
+pub fn stand_in_versions(
+    fake: &FakeKlaviyo,
+    collection: &str,
+    field: &str,
+) -> BTreeMap<String, DateTime<Utc>> {
+    fake.records(collection)
+        .iter()
+        .filter(|r| !r["attributes"][field].is_null())
+        .map(|r| version(r, field))
+        .collect()
+}
+
+pub fn at(text: &str) -> DateTime<Utc> {
+    klaviyo_component::time::parse(text).expect("timestamp")
+}
+
+/// A timestamp `secs` seconds before now, in Klaviyo's format.
+pub fn ago(secs: i64) -> String {
+    let t = Utc::now() - chrono::Duration::seconds(secs);
+    t.format("%Y-%m-%dT%H:%M:%S+00:00").to_string()
+}
+
+pub fn decode(path_and_query: &str) -> String {
+    url::form_urlencoded::parse(
+        path_and_query
+            .split_once('?')
+            .map_or("", |(_, q)| q)
+            .as_bytes(),
+    )
+    .map(|(k, v)| format!("{k}={v}"))
+    .collect::<Vec<_>>()
+    .join("&")
+}

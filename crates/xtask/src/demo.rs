@@ -1,0 +1,255 @@
+//! `cargo xtask demo`: start the local Klaviyo stand-in, run the component
+//! against it through `klaviyo-runner`, and print what the platform would
+//! receive. No Klaviyo account, no internet.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+
+use serde_json::{Value, json};
+
+#[allow(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "the demo talks to the person running it"
+)]
+pub fn run(root: &Path) -> ExitCode {
+    match demo(root) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("demo failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[allow(
+    clippy::print_stdout,
+    reason = "the demo talks to the person running it"
+)]
+fn demo(root: &Path) -> Result<(), String> {
+    println!(
+        "Building klaviyo-runner and the Klaviyo stand-in (the first build takes a few minutes)…"
+    );
+    let status = Command::new(cargo())
+        .current_dir(root)
+        .args([
+            "build",
+            "--quiet",
+            "--package",
+            "runner",
+            "--bin",
+            "klaviyo-runner",
+            "--package",
+            "klaviyo-fake",
+            "--bin",
+            "klaviyo-fake",
+        ])
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err("the build failed".to_owned());
+    }
+    let bin = target_dir(root)?.join("debug");
+    let stand_in = StandIn::start(&bin.join("klaviyo-fake"))?;
+    println!(
+        "\nThe stand-in serves a small, realistic Klaviyo account at {}",
+        stand_in.base_url
+    );
+
+    let runner = bin.join("klaviyo-runner");
+    let key = stand_in.api_key.clone();
+    let env = [
+        ("KLAVIYO_BASE_URL", stand_in.base_url.as_str()),
+        ("LOG_LEVEL", "info"),
+    ];
+
+    section("verifyCredentials");
+    let out = invoke(
+        &runner,
+        &["verifyCredentials"],
+        &json!({"cfg": {"apiKey": key}}),
+        &env,
+    )?;
+    print_lines(&out, usize::MAX);
+
+    section("Get New and Updated Objects Polling: lists on \"updated\", first run");
+    let cfg = json!({"apiKey": key, "objectType": "lists", "pollConfig": "updated"});
+    let first = invoke(
+        &runner,
+        &["process", "getNewAndUpdatedObjectsPolling"],
+        &json!({"cfg": cfg}),
+        &env,
+    )?;
+    print_lines(&first, 4);
+    let snapshot = first
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .rfind(|l| l["event"] == "snapshot")
+        .map(|l| l["payload"].clone())
+        .unwrap_or_else(|| json!({}));
+
+    section("The next run, from the saved snapshot: nothing new, nothing repeated");
+    let second = invoke(
+        &runner,
+        &["process", "getNewAndUpdatedObjectsPolling"],
+        &json!({"cfg": cfg, "snapshot": snapshot}),
+        &env,
+    )?;
+    print_lines(&second, usize::MAX);
+
+    section("Emit page: profiles in pages of 3 (Retrieve Sample: at most 10 records)");
+    let paged = invoke(
+        &runner,
+        &["process", "getNewAndUpdatedObjectsPolling"],
+        &json!({"cfg": {"apiKey": key, "objectType": "profiles", "pollConfig": "updated", "emitBehavior": "emitPage", "pageSize": "3"}}),
+        &[env[0], env[1], ("ELASTICIO_FLOW_TYPE", "debug")],
+    )?;
+    print_lines(&paged, 2);
+
+    section("Make Raw Request: GET /profiles?page[size]=1");
+    let raw = invoke(
+        &runner,
+        &["process", "makeRawRequest"],
+        &json!({"cfg": {"apiKey": key}, "msg": {"body": {"url": "/profiles?page[size]=1", "method": "GET"}}}),
+        &env,
+    )?;
+    print_lines(&raw, usize::MAX);
+
+    section("Make Raw Request to another host: refused before any connection");
+    let refused = invoke(
+        &runner,
+        &["process", "makeRawRequest"],
+        &json!({"cfg": {"apiKey": key}, "msg": {"body": {"url": "https://example.com/steal", "method": "GET"}}}),
+        &env,
+    )?;
+    print_lines(&refused, usize::MAX);
+    println!(
+        "\nEach run above is one `klaviyo-runner` invocation (its logs go to stderr, hidden here); see docs/protocol.md."
+    );
+    Ok(())
+}
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
+}
+
+fn target_dir(root: &Path) -> Result<PathBuf, String> {
+    let out = Command::new(cargo())
+        .current_dir(root)
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .output()
+        .map_err(|e| format!("cannot run cargo metadata: {e}"))?;
+    let meta: Value =
+        serde_json::from_slice(&out.stdout).map_err(|e| format!("cargo metadata: {e}"))?;
+    meta["target_directory"]
+        .as_str()
+        .map(PathBuf::from)
+        .ok_or_else(|| "cargo metadata has no target_directory".to_owned())
+}
+
+/// The stand-in as a child process; it stops when its stdin closes.
+struct StandIn {
+    child: Child,
+    base_url: String,
+    api_key: String,
+}
+
+impl StandIn {
+    fn start(bin: &Path) -> Result<StandIn, String> {
+        let mut child = Command::new(bin)
+            .args(["serve", "--profiles", "25", "--lists", "12"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start the stand-in: {e}"))?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .map_err(|e| format!("the stand-in did not start: {e}"))?;
+        let hello: Value =
+            serde_json::from_str(&line).map_err(|e| format!("the stand-in said {line:?}: {e}"))?;
+        Ok(StandIn {
+            base_url: hello["base_url"].as_str().ok_or("no base_url")?.to_owned(),
+            api_key: hello["api_key"].as_str().ok_or("no api_key")?.to_owned(),
+            child,
+        })
+    }
+}
+
+impl Drop for StandIn {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Run the runner once; its stdout.
+#[allow(
+    clippy::print_stdout,
+    reason = "the demo talks to the person running it"
+)]
+fn invoke(
+    runner: &Path,
+    args: &[&str],
+    stdin: &Value,
+    env: &[(&str, &str)],
+) -> Result<String, String> {
+    let shown = serde_json::to_string(stdin).unwrap_or_default();
+    println!("$ echo '{shown}' | klaviyo-runner {}", args.join(" "));
+    let mut child = Command::new(runner)
+        .args(args)
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        // Logs (bunyan JSON on stderr) would drown the output here.
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| format!("cannot start klaviyo-runner: {e}"))?;
+    child
+        .stdin
+        .take()
+        .ok_or("no stdin")?
+        .write_all(shown.as_bytes())
+        .map_err(|e| e.to_string())?;
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    let code = out.status.code().unwrap_or(-1);
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    println!("(exit code {code})");
+    Ok(text)
+}
+
+/// Print stdout lines, showing at most `data` data lines in full.
+#[allow(
+    clippy::print_stdout,
+    reason = "the demo talks to the person running it"
+)]
+fn print_lines(stdout: &str, data: usize) {
+    let mut shown = 0;
+    let mut hidden = 0;
+    for line in stdout.lines() {
+        let is_data = line.starts_with("{\"event\":\"data\"");
+        if is_data && shown >= data {
+            hidden += 1;
+            continue;
+        }
+        if is_data {
+            shown += 1;
+        }
+        if hidden > 0 && !is_data {
+            println!("  … {hidden} more data line(s)");
+            hidden = 0;
+        }
+        println!("  {line}");
+    }
+}
+
+#[allow(
+    clippy::print_stdout,
+    reason = "the demo talks to the person running it"
+)]
+fn section(title: &str) {
+    println!("\n== {title}");
+}
