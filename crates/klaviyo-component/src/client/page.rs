@@ -69,7 +69,7 @@ impl Page {
 }
 
 fn memchr_newline(body: &[u8]) -> bool {
-    body.iter().any(|&b| b == b'\n' || b == b'\r')
+    memchr::memchr2(b'\n', b'\r', body).is_some()
 }
 
 /// `links.next`, refused when it leaves the API: the client would send the

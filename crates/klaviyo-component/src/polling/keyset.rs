@@ -11,6 +11,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::record::Head;
 use super::tracker::id_hash;
 use super::{Poller, heads};
 use crate::Error;
@@ -57,15 +58,15 @@ async fn step(p: &mut Poller<'_, '_>, partition: usize, to: DateTime<Utc>) -> Re
         false,
     )?;
     let mut page = p.client.get_page(&url).await?;
-    if page.next.is_some() && !reaches_past(&page, p.plan.field, watermark)? {
+    let mut heads = heads(&page.records, p.plan.field)?;
+    if page.next.is_some() && !reaches_past(&heads, watermark) {
         page = walk(p, partition, to, page).await?;
+        heads = super::heads(&page.records, p.plan.field)?;
     }
-    let more = page.next.is_some();
-    let records = page.records;
-    let heads = heads(&records, p.plan.field)?;
     check_ascending(&heads, p.plan.collection.path, p.plan.field)?;
+    let more = page.next.is_some();
     let mut reached_end = false;
-    for (record, head) in records.into_iter().zip(&heads) {
+    for (record, head) in page.records.into_iter().zip(&heads) {
         let Some(at) = head.at else { continue };
         if at >= to {
             reached_end = true;
@@ -79,12 +80,10 @@ async fn step(p: &mut Poller<'_, '_>, partition: usize, to: DateTime<Utc>) -> Re
     Ok(reached_end || !more)
 }
 
-/// Whether `page` holds a record past `watermark`: then its last record is
+/// Whether a page holds a record past `watermark`: then its last record is
 /// a safe place to query from next.
-fn reaches_past(page: &Page, field: &str, watermark: DateTime<Utc>) -> Result<bool, Error> {
-    Ok(heads(&page.records, field)?
-        .iter()
-        .any(|h| h.at.is_some_and(|at| at > watermark)))
+fn reaches_past(heads: &[Head], watermark: DateTime<Utc>) -> bool {
+    heads.iter().any(|h| h.at.is_some_and(|at| at > watermark))
 }
 
 /// Follow the cursor through the records at or below the watermark,
@@ -144,7 +143,7 @@ async fn walk(
             false,
         )?;
         page = p.client.get_page(&url).await?;
-        if page.next.is_none() || reaches_past(&page, field, watermark)? {
+        if page.next.is_none() || reaches_past(&heads(&page.records, field)?, watermark) {
             // Everything at the watermark now fits on one page, which
             // Klaviyo produces in one piece.
             return Ok(page);
@@ -159,7 +158,7 @@ async fn walk(
 
 /// Klaviyo must return a sorted page; an unsorted one would make the
 /// watermark skip records, so it stops the run instead.
-fn check_ascending(heads: &[super::record::Head], path: &str, field: &str) -> Result<(), Error> {
+fn check_ascending(heads: &[Head], path: &str, field: &str) -> Result<(), Error> {
     let mut last: Option<DateTime<Utc>> = None;
     for head in heads {
         if let Some(at) = head.at {
