@@ -30,11 +30,10 @@ impl Credentials {
         let api_key = cfg.required_text("apiKey", "API key").map_err(|_| {
             Error::config("\"API key\" is required: create a Private API Key in Klaviyo (Settings -> API Keys)")
         })?;
-        let revision = match cfg.text("revision", "Revision")? {
-            Some(text) => Revision::parse(&text)?,
-            None => Revision::default_revision(),
-        };
-        Ok(Credentials { api_key, revision })
+        Ok(Credentials {
+            api_key,
+            revision: Revision::from_config(cfg)?,
+        })
     }
 }
 

@@ -57,6 +57,14 @@ impl Revision {
         })
     }
 
+    /// The credential's "Revision" field, or the default when it is empty.
+    pub fn from_config(cfg: &component_sdk::Config) -> Result<Revision, Error> {
+        match cfg.text("revision", "Revision")? {
+            Some(text) => Revision::parse(&text),
+            None => Ok(Revision::default_revision()),
+        }
+    }
+
     pub fn default_revision() -> Revision {
         Revision::parse(DEFAULT_REVISION).expect("the default revision is valid")
     }

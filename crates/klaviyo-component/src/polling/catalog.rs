@@ -7,7 +7,6 @@ use component_sdk::registry::SelectModel;
 use klaviyo_spec::{AttributeKind, Collection, Operator, RevisionSpec};
 
 use crate::Error;
-use crate::credentials::Credentials;
 use crate::revision::Revision;
 
 /// The collections users poll most, first in the list, in this order.
@@ -159,17 +158,9 @@ fn humanize(key: &str, separator: char) -> String {
         .join(" ")
 }
 
-/// The revision the credential asks for, for the select models.
-fn revision_of(cfg: &Config) -> Result<Revision, Error> {
-    match cfg.text("revision", "Revision")? {
-        Some(text) => Revision::parse(&text),
-        None => Ok(Revision::default_revision()),
-    }
-}
-
 /// `getObjectTypes`: the object types of the configured revision.
 pub fn object_types_model(cfg: &Config) -> Result<SelectModel, Error> {
-    let revision = revision_of(cfg)?;
+    let revision = Revision::from_config(cfg)?;
     Ok(object_types(revision.spec())
         .into_iter()
         .map(|t| (t.key.to_owned(), t.label()))
@@ -178,7 +169,7 @@ pub fn object_types_model(cfg: &Config) -> Result<SelectModel, Error> {
 
 /// `getTimestampFields`: the timestamp fields of the chosen object type.
 pub fn timestamp_fields_model(cfg: &Config) -> Result<SelectModel, Error> {
-    let revision = revision_of(cfg)?;
+    let revision = Revision::from_config(cfg)?;
     let object_type = chosen_object_type(cfg, revision.spec())?;
     Ok(timestamp_fields(object_type.collection)
         .into_iter()
@@ -200,13 +191,6 @@ pub fn chosen_object_type(cfg: &Config, spec: &'static RevisionSpec) -> Result<O
             key.chars().take(60).collect::<String>()
         ))
     })
-}
-
-/// The credentials' revision; an unusable revision is reported as such.
-pub fn configured_revision(cfg: &Config) -> Result<Revision, Error> {
-    Credentials::from_config(cfg)
-        .map(|c| c.revision)
-        .or_else(|_| revision_of(cfg))
 }
 
 #[cfg(test)]

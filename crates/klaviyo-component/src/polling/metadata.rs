@@ -11,10 +11,7 @@ use crate::Error;
 use crate::revision::Revision;
 
 pub fn meta_model(cfg: &Config) -> Result<MetaModel, Error> {
-    let revision = match cfg.text("revision", "Revision")? {
-        Some(text) => Revision::parse(&text)?,
-        None => Revision::default_revision(),
-    };
+    let revision = Revision::from_config(cfg)?;
     let spec = revision.spec();
     let object_type = chosen_object_type(cfg, spec)?;
     let mut record = spec
