@@ -42,18 +42,19 @@ impl Pacer {
         let (Some(remaining), Some(resets_at)) = (self.remaining, self.resets_at) else {
             return Duration::ZERO;
         };
+        // Out of requests: wait for the new window, plus a moment, since the
+        // reset is reported in whole seconds (and may read 0 with a fraction
+        // of a second to go).
+        if remaining == 0 {
+            return (resets_at + Duration::from_millis(250)).saturating_duration_since(now);
+        }
+        // Otherwise share the time left between the requests left, keeping
+        // one in hand.
         let left = resets_at.saturating_duration_since(now);
         if left.is_zero() || remaining >= SPREAD_BELOW {
             return Duration::ZERO;
         }
-        // Out of requests: wait for the new window (plus a moment, since the
-        // reset is reported in whole seconds). Otherwise share the time left
-        // between the requests left, keeping one in hand.
-        if remaining == 0 {
-            left + Duration::from_millis(250)
-        } else {
-            left / (remaining as u32 + 1)
-        }
+        left / (remaining as u32 + 1)
     }
 
     /// The pacer after a request was sent: one fewer remaining.
@@ -117,6 +118,18 @@ mod tests {
         p.observe(&headers("0", "12"), now);
         assert_eq!(p.delay(now), Duration::from_millis(12_250));
         assert_eq!(p.delay(now + Duration::from_secs(13)), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_burst_window_about_to_reset_still_gets_a_moment() {
+        // Klaviyo may report whichever window is closer to running out: the
+        // one-second burst window, whose reset then reads 0.
+        let mut p = Pacer::default();
+        let now = Instant::now();
+        p.observe(&headers("0", "0"), now);
+        assert_eq!(p.delay(now), Duration::from_millis(250));
+        p.observe(&headers("3", "1"), now);
+        assert_eq!(p.delay(now), Duration::from_millis(250));
     }
 
     #[test]
