@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use component_sdk::Config;
 use component_sdk::Message;
-use component_sdk::config::describe;
 use serde_json::{Map, Value};
 
 /// Larger inputs are refused: the platform's messages are at most 10 MB.
@@ -62,7 +61,7 @@ pub fn parse(bytes: &[u8]) -> Result<Envelope, String> {
     let Value::Object(mut top) = value else {
         return Err(format!(
             "stdin must be a JSON object, got {}; {EXPECTED}",
-            describe(&value)
+            kind(&value)
         ));
     };
     let cfg = object_member(&mut top, "cfg")?;
@@ -85,7 +84,7 @@ fn object_member(top: &mut Map<String, Value>, name: &str) -> Result<Map<String,
         Some(Value::Object(map)) => Ok(map),
         Some(other) => Err(format!(
             "\"{name}\" must be a JSON object, got {}",
-            describe(&other)
+            kind(&other)
         )),
     }
 }
@@ -101,15 +100,25 @@ fn message(msg: &mut Map<String, Value>) -> Result<Message, String> {
         Some(Value::String(id)) => message.id = id,
         Some(Value::Number(n)) => message.id = n.to_string(),
         Some(other) => {
-            return Err(format!(
-                "\"msg.id\" must be a string, got {}",
-                describe(&other)
-            ));
+            return Err(format!("\"msg.id\" must be a string, got {}", kind(&other)));
         }
     }
     message.headers = object_member(msg, "headers").map_err(|e| format!("msg.{e}"))?;
     message.attachments = object_member(msg, "attachments").map_err(|e| format!("msg.{e}"))?;
     Ok(message)
+}
+
+/// A value's JSON type, never its content: the envelope is read before the
+/// secrets in it are known, so a misplaced API key must not be echoed.
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
 }
 
 #[cfg(test)]
@@ -147,19 +156,22 @@ mod tests {
             (b"{} {}", "stdin is not valid JSON"),
             (b"\xff\xfe", "stdin is not valid JSON"),
             (b"[1,2]", "stdin must be a JSON object, got a list"),
-            (b"\"text\"", "stdin must be a JSON object, got \"text\""),
+            (b"\"text\"", "stdin must be a JSON object, got a string"),
             (
-                b"{\"cfg\": \"x\"}",
-                "\"cfg\" must be a JSON object, got \"x\"",
+                b"{\"cfg\": \"pk_live_0123456789\"}",
+                "\"cfg\" must be a JSON object, got a string",
             ),
             (
                 b"{\"cfg\": []}",
                 "\"cfg\" must be a JSON object, got a list",
             ),
-            (b"{\"msg\": 5}", "\"msg\" must be a JSON object, got 5"),
+            (
+                b"{\"msg\": 5}",
+                "\"msg\" must be a JSON object, got a number",
+            ),
             (
                 b"{\"snapshot\": true}",
-                "\"snapshot\" must be a JSON object, got true",
+                "\"snapshot\" must be a JSON object, got a boolean",
             ),
             (
                 b"{\"msg\": {\"id\": {}}}",
