@@ -117,7 +117,10 @@ async fn run(input: StepInput, out: &mut dyn Emitter) -> Result<(), Error> {
         state,
         limit: sample.then_some(SAMPLE_SIZE),
     };
-    poller.run(horizon).await?;
+    poller
+        .run(horizon)
+        .await
+        .map_err(|e| with_hint(e, &config))?;
     let emitted = poller.sink.emitted();
     tracing::info!(
         "Polling finished: {emitted} record(s) emitted, {} request(s) to Klaviyo",
@@ -127,6 +130,23 @@ async fn run(input: StepInput, out: &mut dyn Emitter) -> Result<(), Error> {
         return Err(Error::config(NO_OBJECT_FOUND));
     }
     Ok(())
+}
+
+/// Say what to fix when Klaviyo refuses the key or its scope.
+fn with_hint(error: Error, config: &PollConfig) -> Error {
+    match error {
+        Error::Api(api) if api.status == 401 => Error::Api(api.with_hint(
+            "Check the credential's API key: it must be a Private API Key that has not been revoked",
+        )),
+        Error::Api(api) if api.status == 403 => {
+            let scopes = config.object_type.collection.scopes.join(", ");
+            Error::Api(api.with_hint(format!(
+                "Polling {} needs an API key with the scope(s) {scopes}",
+                config.object_type.label()
+            )))
+        }
+        other => other,
+    }
 }
 
 /// One run's polling.

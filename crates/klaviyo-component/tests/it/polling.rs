@@ -484,3 +484,34 @@ fn assert_ascending_by_partition(records: &[Value], field: &str, key: &str) {
     }
     assert_ascending(records, field);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_key_without_the_object_type_s_scope_is_told_which_scope_it_needs() {
+    let h = Harness::new(
+        FakeConfig::default().key_with_scopes("pk_lists_only_0123456789abcdef", &["lists:read"]),
+    );
+    let mut recorder = component_sdk::Recorder::default();
+    let input = component_sdk::StepInput {
+        cfg: component_sdk::Config::new(
+            json!({"apiKey": "pk_lists_only_0123456789abcdef", "objectType": "campaigns", "pollConfig": "updated_at"})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+        ),
+        msg: component_sdk::Message::empty(),
+        snapshot: json!({}),
+        env: h.env.clone(),
+    };
+    use component_sdk::Trigger;
+    let err = klaviyo_component::polling::PollingTrigger
+        .process(input, &mut recorder)
+        .await
+        .expect_err("403");
+    assert_eq!(err.name(), "ConfigurationError");
+    assert!(err.to_string().starts_with("Klaviyo answered 403"), "{err}");
+    assert!(
+        err.to_string()
+            .ends_with("Polling Campaigns needs an API key with the scope(s) campaigns:read"),
+        "{err}"
+    );
+}
