@@ -2,7 +2,14 @@
 //! steps emit every event kind), pipe invocations into it, and snapshot what
 //! comes out (stdout, stderr, exit code) with ids and times redacted.
 
+mod stand_in;
 mod support;
 
 mod cases;
 mod contract;
+mod faults;
+mod hostile;
+mod kill;
+mod polling;
+mod properties;
+mod secrets;

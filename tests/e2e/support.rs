@@ -30,6 +30,8 @@ pub struct Run {
     pub code: Option<i32>,
     pub stdout: String,
     pub stderr: String,
+    /// From the start of the process to its exit.
+    pub elapsed: Duration,
 }
 
 /// Environment variables that would leak from the developer's shell into
@@ -43,16 +45,13 @@ const SCRUBBED: &[&str] = &[
     "API_REQUEST_TIMEOUT",
     "API_RETRY_DELAY",
     "KLAVIYO_POLL_LAG_SECONDS",
+    "API_MAX_RETRY_AFTER",
+    "API_MAX_RESPONSE_BYTES",
 ];
 
-/// Run `bin args` with `stdin` and `env`; kill it after `limit`.
-pub fn run(
-    bin: Bin,
-    args: &[&str],
-    stdin: &[u8],
-    env: &BTreeMap<String, String>,
-    limit: Duration,
-) -> Run {
+/// `bin args` with piped stdio, the developer's settings removed and `env`
+/// set.
+pub fn command(bin: Bin, args: &[&str], env: &BTreeMap<String, String>) -> Command {
     let mut command = Command::new(bin.path());
     command
         .args(args)
@@ -63,6 +62,18 @@ pub fn run(
         command.env_remove(name);
     }
     command.envs(env);
+    command
+}
+
+/// Run `bin args` with `stdin` and `env`; kill it after `limit`.
+pub fn run(
+    bin: Bin,
+    args: &[&str],
+    stdin: &[u8],
+    env: &BTreeMap<String, String>,
+    limit: Duration,
+) -> Run {
+    let mut command = command(bin, args, env);
     let started = Instant::now();
     let mut child = command.spawn().expect("the runner starts");
     let mut input = child.stdin.take().expect("stdin");
@@ -94,6 +105,7 @@ pub fn run(
         }
         std::thread::sleep(Duration::from_millis(5));
     };
+    let elapsed = started.elapsed();
     let _ = writer.join();
     let stdout =
         String::from_utf8(out_reader.join().expect("stdout reader")).expect("stdout is UTF-8");
@@ -103,6 +115,7 @@ pub fn run(
         code,
         stdout,
         stderr,
+        elapsed,
     }
 }
 
@@ -191,6 +204,77 @@ impl Run {
         );
         envelope
     }
+}
+
+impl Run {
+    /// Every stdout line is one complete JSON value ending in `\n`: no
+    /// partial line, nothing but protocol.
+    pub fn assert_complete_lines(&self) {
+        assert!(
+            self.stdout.is_empty() || self.stdout.ends_with('\n'),
+            "the last stdout line is incomplete:\n{}",
+            self.stdout
+        );
+        for line in self.stdout.split_terminator('\n') {
+            assert!(
+                serde_json::from_str::<Value>(line).is_ok(),
+                "stdout line is not complete JSON: {line}"
+            );
+        }
+    }
+
+    /// The payloads of the error events on stdout.
+    pub fn errors(&self) -> Vec<Value> {
+        self.lines()
+            .into_iter()
+            .filter(|l| l["event"] == "error")
+            .map(|l| l["payload"].clone())
+            .collect()
+    }
+
+    /// Fails when any of `secrets` (or a 10-character piece of one) is
+    /// anywhere on stdout or stderr.
+    #[track_caller]
+    pub fn assert_no_secret(&self, secrets: &[&str]) {
+        for secret in secrets {
+            for piece in secret_pieces(secret) {
+                for (name, text) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
+                    if let Some(at) = text.find(piece) {
+                        let start = text[..at]
+                            .char_indices()
+                            .rev()
+                            .nth(150)
+                            .map_or(0, |(i, _)| i);
+                        let end = text[at..]
+                            .char_indices()
+                            .nth(150)
+                            .map_or(text.len(), |(i, _)| at + i);
+                        panic!(
+                            "the secret {secret:?} leaks on {name} (as {piece:?}):\n…{}…",
+                            &text[start..end]
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The whole secret, and every 10-character window of it that does not
+/// start with the `pk_` every key shares: a truncated or re-split key is a
+/// leak too.
+fn secret_pieces(secret: &str) -> Vec<&str> {
+    let mut pieces = vec![secret];
+    let bytes = secret.len();
+    if secret.is_ascii() && bytes > 10 {
+        for start in 0..=bytes - 10 {
+            let piece = &secret[start..start + 10];
+            if !piece.starts_with("pk_") {
+                pieces.push(piece);
+            }
+        }
+    }
+    pieces
 }
 
 pub fn no_env() -> BTreeMap<String, String> {

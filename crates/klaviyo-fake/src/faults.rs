@@ -5,6 +5,8 @@ use std::time::Duration;
 
 pub use hyper::Method;
 
+use crate::errors::{ApiError, Source};
+
 /// One kind of misbehaviour.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Fault {
@@ -30,6 +32,13 @@ pub enum Fault {
     Oversized(usize),
     /// 400 "Invalid cursor provided.", as for a re-encoded cursor.
     InvalidCursor,
+    /// An error document with this status whose `detail` and
+    /// `source.parameter` quote the request's `Authorization` header, plus
+    /// the same text in an `x-echo-authorization` response header: what a
+    /// verbose proxy or a debugging error page does. For proving that a
+    /// client never shows the key it sent, whatever the answer says. (A 2xx
+    /// status serves the same document as a successful body.)
+    EchoKey(u16),
 }
 
 /// When to inject a fault: the `skip`+1-th to `skip`+`times`-th requests
@@ -145,6 +154,19 @@ pub(crate) fn fire(
     fired
 }
 
+/// The error of [`Fault::EchoKey`]: Klaviyo's error document, quoting
+/// `authorization` (the request's header, as received) back.
+pub(crate) fn echo_key_error(status: u16, authorization: Option<&str>) -> ApiError {
+    let quoted = authorization.unwrap_or("(no Authorization header)");
+    let mut e = ApiError::for_status(status);
+    e.detail = format!(
+        "The request carried \"Authorization: {quoted}\"; this header is not accepted here."
+    );
+    e.source = Source::Parameter(format!("Authorization: {quoted}"));
+    e.headers.push(("x-echo-authorization", quoted.to_owned()));
+    e
+}
+
 /// A Cloudflare-style HTML error page.
 pub(crate) fn html_page(status: u16) -> String {
     let reason = hyper::StatusCode::from_u16(status)
@@ -210,5 +232,27 @@ mod tests {
             "used up"
         );
         assert!(rules.is_empty());
+    }
+
+    #[test]
+    fn echo_key_quotes_the_header_in_detail_source_and_a_header() {
+        let e = echo_key_error(403, Some("Klaviyo-API-Key pk_x"));
+        assert_eq!(e.status, 403);
+        assert!(e.detail.contains("Authorization: Klaviyo-API-Key pk_x"));
+        assert_eq!(
+            e.source,
+            Source::Parameter("Authorization: Klaviyo-API-Key pk_x".into())
+        );
+        assert_eq!(
+            e.headers,
+            vec![("x-echo-authorization", "Klaviyo-API-Key pk_x".to_owned())]
+        );
+        let body: serde_json::Value = serde_json::from_slice(&e.body("id")).expect("json");
+        assert!(
+            body["errors"][0]["detail"]
+                .as_str()
+                .expect("detail")
+                .contains("pk_x")
+        );
     }
 }

@@ -287,6 +287,10 @@ pub(crate) async fn handle(
             Some(Fault::Status429 { retry_after }) => Answer::error(&ApiError::throttled(*retry_after), &error_id),
             Some(Fault::Status(code)) => Answer::error(&ApiError::for_status(*code), &error_id),
             Some(Fault::InvalidCursor) => Answer::error(&query::invalid_cursor(), &error_id),
+            Some(Fault::EchoKey(code)) => Answer::error(
+                &faults::echo_key_error(*code, header("authorization").as_deref()),
+                &error_id,
+            ),
             Some(Fault::Html(code)) => {
                 let mut a = Answer {
                     status: *code,

@@ -33,6 +33,13 @@ use crate::cli::{Command, Parsed};
 use crate::output::{Output, Protocol};
 use crate::redact::Redactor;
 
+/// The stdin envelope parser, for the fuzz targets in `fuzz/` and the
+/// property tests in `tests/e2e`; not part of the runner's API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use crate::input::{Envelope, MAX_STDIN_BYTES, parse};
+}
+
 /// Exit codes, as the wire contract defines them.
 pub mod exit {
     /// The step ended without an error event; or a service envelope was written.

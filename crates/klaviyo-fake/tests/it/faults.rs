@@ -193,3 +193,34 @@ fn oversized_body_is_exactly_that_big_and_valid_json() {
     assert_eq!(r.text.len(), 3_000_000);
     assert!(r.json()["data"].as_array().unwrap().is_empty());
 }
+
+#[test]
+fn echo_key_quotes_the_authorization_header_back() {
+    let api = Api::small();
+    let key = api.fake.api_key();
+    for status in [400, 500, 200] {
+        api.fake
+            .push_fault(FaultRule::new(Fault::EchoKey(status)).path("/lists"));
+        let r = api.get("/lists");
+        assert_eq!(r.status, status);
+        let quoted = format!("Klaviyo-API-Key {key}");
+        assert_eq!(r.header("x-echo-authorization"), Some(quoted.as_str()));
+        let error = r.error();
+        assert_eq!(error["status"], status);
+        assert!(r.detail().contains(&quoted), "{}", r.text);
+        assert!(
+            error["source"]["parameter"]
+                .as_str()
+                .unwrap()
+                .contains(&quoted),
+            "{}",
+            r.text
+        );
+    }
+    assert_eq!(api.get("/lists").status, 200, "used up");
+    // Without the header there is nothing to echo, and the answer says so.
+    api.fake.push_fault(FaultRule::new(Fault::EchoKey(401)));
+    let r = api.request("GET", "/lists", &[("revision", REV)], None);
+    assert_eq!(r.status, 401);
+    assert!(r.detail().contains("no Authorization header"), "{}", r.text);
+}
