@@ -494,7 +494,6 @@ matrix! {
     poll_each_dropped_forever: PollEach, DropForever => fails_after(TRANSIENT, DROPPED, 4);
     poll_each_malformed_json: PollEach, MalformedJson => fails_after(TRANSIENT, NOT_JSON, 1);
     poll_each_html_502_once: PollEach, HtmlBadGateway => RECOVERS;
-    #[ignore = "bug: a Cloudflare 403 challenge page is reported as a ConfigurationError"]
     poll_each_html_challenge: PollEach, HtmlChallenge => fails_after(TRANSIENT, CHALLENGE, 1);
     poll_each_truncated_once: PollEach, Truncated => RECOVERS;
     poll_each_endless_body: PollEach, EndlessBody => fails(TRANSIENT, ENDLESS);
@@ -513,7 +512,6 @@ matrix! {
     poll_page_dropped_forever: PollPage, DropForever => fails_after(TRANSIENT, DROPPED, 4);
     poll_page_malformed_json: PollPage, MalformedJson => fails_after(TRANSIENT, NOT_JSON, 1);
     poll_page_html_502_once: PollPage, HtmlBadGateway => RECOVERS;
-    #[ignore = "bug: a Cloudflare 403 challenge page is reported as a ConfigurationError"]
     poll_page_html_challenge: PollPage, HtmlChallenge => fails_after(TRANSIENT, CHALLENGE, 1);
     poll_page_truncated_once: PollPage, Truncated => RECOVERS;
     poll_page_endless_body: PollPage, EndlessBody => fails(TRANSIENT, ENDLESS);
@@ -532,7 +530,6 @@ matrix! {
     raw_get_dropped_forever: RawGet, DropForever => fails_after(TRANSIENT, DROPPED, 4);
     raw_get_malformed_json_is_passed_on_as_text: RawGet, MalformedJson => RECOVERS;
     raw_get_html_502_once: RawGet, HtmlBadGateway => RECOVERS;
-    #[ignore = "bug: a Cloudflare 403 challenge page is reported as a ConfigurationError"]
     raw_get_html_challenge: RawGet, HtmlChallenge => fails_after(TRANSIENT, CHALLENGE, 1);
     raw_get_truncated_once: RawGet, Truncated => RECOVERS;
     raw_get_endless_body: RawGet, EndlessBody => fails(TRANSIENT, ENDLESS);
@@ -558,7 +555,6 @@ matrix! {
     verify_dropped_forever: Verify, DropForever => fails_after(TRANSIENT, DROPPED, 4);
     verify_malformed_json_still_verifies: Verify, MalformedJson => RECOVERS;
     verify_html_502_once: Verify, HtmlBadGateway => RECOVERS;
-    #[ignore = "bug: verifyCredentials says a key lacks the List: Read scope when Cloudflare answers a 403 challenge page"]
     verify_html_challenge: Verify, HtmlChallenge => fails_after(TRANSIENT, CHALLENGE_TO_VERIFY, 1);
     verify_truncated_once: Verify, Truncated => RECOVERS;
     verify_endless_body: Verify, EndlessBody => fails(TRANSIENT, ENDLESS);

@@ -95,23 +95,24 @@ pub async fn verify(cfg: &Config, env: &Env) -> Result<Verification, Error> {
     }
     let url = client.url("/lists", &query);
     let response = client.send(reqwest::Method::GET, &url, None).await?;
+    let error = client.api_error(&response);
     match response.status {
         200..=299 => Ok(Verification::Verified),
-        401 | 400 if !is_revision_problem(&client.api_error(&response)) => {
+        // Only Klaviyo's own error document says something about the key; a
+        // Cloudflare page with the same status is a check not completed.
+        401 | 400 if error.is_from_klaviyo() && !is_revision_problem(&error) => {
             Ok(Verification::Rejected {
                 reason: format!(
-                    "{}. Check the API key: it must be a Private API Key (it starts with pk_) that has not been revoked.",
-                    client.api_error(&response)
+                    "{error}. Check the API key: it must be a Private API Key (it starts with pk_) that has not been revoked."
                 ),
             })
         }
-        403 => Ok(Verification::Rejected {
+        403 if error.is_from_klaviyo() => Ok(Verification::Rejected {
             reason: format!(
-                "{}. The API key is valid but lacks the scope List: Read Access (lists:read), which the component needs at least.",
-                client.api_error(&response)
+                "{error}. The API key is valid but lacks the scope List: Read Access (lists:read), which the component needs at least."
             ),
         }),
-        _ => Err(client.api_error(&response).into()),
+        _ => Err(error.into()),
     }
 }
 

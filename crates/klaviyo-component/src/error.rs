@@ -41,9 +41,13 @@ impl From<Error> for component_sdk::Error {
         match error {
             Error::Config(m) => Sdk::Config(m),
             Error::Input(m) => Sdk::Input(m),
-            Error::Api(api) if api.status == 401 || api.status == 403 => {
+            // Klaviyo refusing the key or its scope: the user must fix the
+            // credential. A Cloudflare challenge page with the same status
+            // says nothing about the key and may pass.
+            Error::Api(api) if matches!(api.status, 401 | 403) && api.is_from_klaviyo() => {
                 Sdk::Config(api.to_string())
             }
+            Error::Api(api) if matches!(api.status, 401 | 403) => Sdk::Transient(api.to_string()),
             Error::Api(api) if api.is_transient() => Sdk::Transient(api.to_string()),
             Error::Api(api) => Sdk::Upstream(api.to_string()),
             Error::Transport(t) => Sdk::Transient(t.to_string()),

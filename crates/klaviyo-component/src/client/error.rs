@@ -111,6 +111,13 @@ impl ApiError {
         self.status == 429 || (500..600).contains(&self.status)
     }
 
+    /// Whether Klaviyo itself answered, with its JSON:API error document,
+    /// rather than something in front of it (Cloudflare's HTML pages, a
+    /// proxy). Only Klaviyo's own 401 and 403 say something about the key.
+    pub fn is_from_klaviyo(&self) -> bool {
+        self.other_body.is_none() && !self.errors.is_empty()
+    }
+
     pub fn with_hint(mut self, hint: impl Into<String>) -> ApiError {
         self.hint = Some(hint.into());
         self

@@ -135,10 +135,10 @@ async fn run(input: StepInput, out: &mut dyn Emitter) -> Result<(), Error> {
 /// Say what to fix when Klaviyo refuses the key or its scope.
 fn with_hint(error: Error, config: &PollConfig) -> Error {
     match error {
-        Error::Api(api) if api.status == 401 => Error::Api(api.with_hint(
+        Error::Api(api) if api.status == 401 && api.is_from_klaviyo() => Error::Api(api.with_hint(
             "Check the credential's API key: it must be a Private API Key that has not been revoked",
         )),
-        Error::Api(api) if api.status == 403 => {
+        Error::Api(api) if api.status == 403 && api.is_from_klaviyo() => {
             let scopes = config.object_type.collection.scopes.join(", ");
             Error::Api(api.with_hint(format!(
                 "Polling {} needs an API key with the scope(s) {scopes}",
