@@ -123,8 +123,7 @@ fn run(registry: &'static dyn Registry, args: &[OsString], env: &Env, redactor: 
             .secret_fields()
             .into_iter()
             .filter_map(|field| envelope.cfg.values().get(field))
-            .filter_map(|v| v.as_str())
-            .map(str::to_owned),
+            .flat_map(secret_forms),
     );
 
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -190,6 +189,16 @@ fn resolve(
             })?;
             Ok(Job::SelectModel(model))
         }
+    }
+}
+
+/// The forms a secret field's value may be used in: as given, trimmed (the
+/// component trims text fields) and, for a number, its digits.
+fn secret_forms(value: &serde_json::Value) -> Vec<String> {
+    match value {
+        serde_json::Value::String(s) => vec![s.clone(), s.trim().to_owned()],
+        serde_json::Value::Number(n) => vec![n.to_string()],
+        _ => Vec::new(),
     }
 }
 

@@ -17,6 +17,11 @@ pub const MASK: &str = "***";
 /// ordinary text, and such a value is no working API key.
 const MIN_SECRET_LEN: usize = 6;
 
+/// Any stretch of a secret from its start at least this long is masked too:
+/// error messages quote values shortened (a key pasted into the wrong field
+/// shows as its first 40 or 60 characters).
+const MIN_PREFIX_LEN: usize = 10;
+
 #[derive(Clone, Default)]
 pub struct Redactor {
     secrets: Arc<RwLock<Vec<Vec<u8>>>>,
@@ -45,28 +50,43 @@ impl Redactor {
         }
     }
 
-    /// Mask every secret in `bytes`.
+    /// Mask every secret in `bytes`, and every start of one that is at
+    /// least [`MIN_PREFIX_LEN`] long.
     pub fn redact<'a>(&self, bytes: &'a [u8]) -> Cow<'a, [u8]> {
         let Ok(secrets) = self.secrets.read() else {
             return Cow::Borrowed(bytes);
         };
         let mut current = Cow::Borrowed(bytes);
         for secret in secrets.iter() {
-            if memmem::find(&current, secret).is_none() {
+            let needle = &secret[..secret.len().min(MIN_PREFIX_LEN)];
+            if memmem::find(&current, needle).is_none() {
                 continue;
             }
             let mut out = Vec::with_capacity(current.len());
             let mut rest: &[u8] = &current;
-            while let Some(at) = memmem::find(rest, secret) {
+            while let Some(at) = memmem::find(rest, needle) {
+                let matched = masked_len(&rest[at..], secret);
                 out.extend_from_slice(&rest[..at]);
                 out.extend_from_slice(MASK.as_bytes());
-                rest = &rest[at + secret.len()..];
+                rest = &rest[at + matched..];
             }
             out.extend_from_slice(rest);
             current = Cow::Owned(out);
         }
         current
     }
+}
+
+/// How much of `text` (which starts like `secret`) to mask: the common
+/// start, but never ending inside a JSON escape, which would leave the
+/// escaped character bare and break the line.
+fn masked_len(text: &[u8], secret: &[u8]) -> usize {
+    let mut n = text.iter().zip(secret).take_while(|(a, b)| a == b).count();
+    let trailing_backslashes = text[..n].iter().rev().take_while(|b| **b == b'\\').count();
+    if trailing_backslashes % 2 == 1 {
+        n -= 1;
+    }
+    n
 }
 
 #[cfg(test)]
@@ -83,6 +103,34 @@ mod tests {
             String::from_utf8_lossy(&out),
             r#"{"a":"***","b":"key *** and ***"}"#
         );
+    }
+
+    #[test]
+    fn shortened_quotes_of_a_secret_are_masked() {
+        let r = Redactor::default();
+        let key = format!("pk_{}", "0123456789abcdef".repeat(5));
+        r.set_secrets([key.clone()]);
+        let quoted = format!("got \"{}…\" and {}", &key[..40], &key[..60]);
+        let out = String::from_utf8_lossy(&r.redact(quoted.as_bytes())).into_owned();
+        assert_eq!(out, "got \"***…\" and ***");
+        let short = format!("{} stays", &key[..9]);
+        assert_eq!(
+            &*r.redact(short.as_bytes()),
+            short.as_bytes(),
+            "9 characters are not a secret"
+        );
+    }
+
+    #[test]
+    fn a_mask_never_ends_inside_an_escape() {
+        let r = Redactor::default();
+        r.set_secrets(["abcdefghij\"x".to_owned()]);
+        // The escaped form of the secret is `abcdefghij\"x`; this text has
+        // `abcdefghij\n`, which shares the backslash but not the escape.
+        let text = br#"{"m":"abcdefghij\nrest"}"#;
+        let out = r.redact(text);
+        assert_eq!(String::from_utf8_lossy(&out), r#"{"m":"***\nrest"}"#);
+        assert!(serde_json::from_slice::<serde_json::Value>(&out).is_ok());
     }
 
     #[test]
