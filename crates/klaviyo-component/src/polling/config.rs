@@ -64,12 +64,23 @@ impl PollConfig {
         cfg.integer("pageSize", "Size of Polling Page", 1..=100)?;
         let start_time = match cfg.text("startTime", "Start Time")? {
             None => DateTime::UNIX_EPOCH,
-            Some(text) => crate::time::parse(&text).ok_or_else(|| {
-                Error::config(format!(
-                    "\"Start Time\" must be an ISO 8601 timestamp such as 2024-11-21T10:00:00Z, got {}",
-                    describe(&text.into())
-                ))
-            })?,
+            Some(text) => {
+                let at = crate::time::parse(&text).ok_or_else(|| {
+                    Error::config(format!(
+                        "\"Start Time\" must be an ISO 8601 timestamp such as 2024-11-21T10:00:00Z, got {}",
+                        describe(&text.clone().into())
+                    ))
+                })?;
+                // Klaviyo's filters read years 1970 onwards; nothing in an
+                // account is older.
+                if at < DateTime::UNIX_EPOCH {
+                    return Err(Error::config(format!(
+                        "\"Start Time\" must be on or after 1970-01-01T00:00:00Z, got {}",
+                        describe(&text.into())
+                    )));
+                }
+                at
+            }
         };
         Ok(PollConfig {
             object_type,
@@ -153,6 +164,10 @@ mod tests {
             (
                 json!({"objectType": ["profiles"]}),
                 "\"Object Type\" must be text, got a list",
+            ),
+            (
+                json!({"objectType": "profiles", "pollConfig": "updated", "startTime": "0000-01-01T00:00:00Z"}),
+                "\"Start Time\" must be on or after 1970-01-01T00:00:00Z, got \"0000-01-01T00:00:00Z\"",
             ),
         ];
         for (cfg, want) in cases {

@@ -94,6 +94,9 @@ impl Plan {
             filter = filter.and(Operator::Equals, field, value.clone());
         }
         if let (Some(from), Some(op)) = (from, self.lower) {
+            // A saved position from before 1970 (an old snapshot) would make a
+            // filter Klaviyo cannot read; nothing is that old.
+            let from = from.max(DateTime::UNIX_EPOCH);
             // Filters take whole seconds: round down (and a second more for
             // greater-than) so nothing at `from` is left out; what comes
             // back before `from` is dropped by the watermark.
