@@ -19,8 +19,10 @@ pub enum Protocol {
 }
 
 /// The protocol writer. Each line is serialized whole, masked, written and
-/// flushed before the next one, so the reader never sees a partial line and
-/// a killed runner leaves only whole lines behind.
+/// flushed before the next one, so the reader never sees a partial line
+/// while the runner lives. A runner killed in the middle of writing a line
+/// longer than the pipe's buffer can leave its start behind: the platform
+/// drops a last line without its newline (docs/protocol.md).
 pub struct Output<W: Write> {
     protocol: Protocol,
     writer: W,
