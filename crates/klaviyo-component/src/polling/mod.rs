@@ -86,6 +86,7 @@ async fn run(input: StepInput, out: &mut dyn Emitter) -> Result<(), Error> {
     let horizon = floor_seconds(
         Utc::now() - chrono::Duration::from_std(settings.poll_lag).unwrap_or_default(),
     );
+    check_not_from_the_future(&state, horizon)?;
     tracing::info!(
         "\"Get New and Updated Objects\" trigger started: {} on {} from {} ({}; {} partition(s); revision {})",
         config.object_type.label(),
@@ -130,6 +131,31 @@ async fn run(input: StepInput, out: &mut dyn Emitter) -> Result<(), Error> {
         return Err(Error::config(NO_OBJECT_FOUND));
     }
     Ok(())
+}
+
+/// How far ahead of now a saved position may be before it is taken for a
+/// wrong clock or an edited snapshot rather than a moment of clock skew.
+const FUTURE_TOLERANCE: chrono::Duration = chrono::Duration::minutes(10);
+
+/// A snapshot saved by a machine whose clock ran ahead would otherwise make
+/// every run wait, silently, until that time comes.
+fn check_not_from_the_future(state: &State, horizon: DateTime<Utc>) -> Result<(), Error> {
+    let limit = horizon + FUTURE_TOLERANCE;
+    let saved = state
+        .window
+        .as_ref()
+        .map(|w| w.to)
+        // A Start Time in the future is the user's choice, not a stale clock.
+        .or((state.next_start != state.start_time).then_some(state.next_start));
+    match saved {
+        Some(at) if at > limit => Err(Error::config(format!(
+            "the step's snapshot says polling reached {}, which is after now ({}): the clock was ahead when it was \
+             saved, or the snapshot was edited. Clear the step's snapshot to poll again from \"Start Time\"",
+            to_text(at),
+            to_text(horizon)
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Say what to fix when Klaviyo refuses the key or its scope.

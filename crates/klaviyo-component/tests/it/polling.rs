@@ -515,3 +515,29 @@ async fn a_key_without_the_object_type_s_scope_is_told_which_scope_it_needs() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_snapshot_from_the_future_is_an_error_not_a_silent_wait() {
+    let h = Harness::new(FakeConfig::empty());
+    let first = h.poll(profiles(), &json!({})).await;
+    first.assert_ok();
+    let mut snapshot = first.last_snapshot().expect("snapshot").clone();
+    snapshot["nextStartTime"] = json!("2031-01-01T00:00:00Z");
+    let out = h.poll(profiles(), &snapshot).await;
+    let err = out.error.expect("refused");
+    assert_eq!(err.name(), "ConfigurationError");
+    assert!(
+        err.to_string().contains("Clear the step's snapshot"),
+        "{err}"
+    );
+    // A Start Time in the future is a choice: nothing to poll yet, no error.
+    let later = h
+        .poll(json!({"objectType": "profiles", "pollConfig": "updated", "startTime": "2031-01-01T00:00:00Z"}), &json!({}))
+        .await;
+    later.assert_ok();
+    let kept = later.last_snapshot().expect("snapshot").clone();
+    let again = h
+        .poll(json!({"objectType": "profiles", "pollConfig": "updated", "startTime": "2031-01-01T00:00:00Z"}), &kept)
+        .await;
+    again.assert_ok();
+}
