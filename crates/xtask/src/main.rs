@@ -2,7 +2,9 @@
 //! - `cargo xtask codegen [--check]`: writes (or checks) `klaviyo-spec`'s
 //!   table of Klaviyo's list endpoints from Klaviyo's official OpenAPI files.
 //! - `cargo xtask demo`: runs the component against the local stand-in.
+//! - `cargo xtask bench [--smoke]`: the benchmarks (docs/performance.md).
 
+mod bench;
 mod demo;
 mod json;
 mod openapi;
@@ -13,14 +15,15 @@ mod table;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask codegen [--check] | cargo xtask demo\n\
+const USAGE: &str = "usage: cargo xtask codegen [--check] | cargo xtask demo | cargo xtask bench [--smoke]\n\
     \n\
     Reads every stable.json in $KLAVIYO_OPENAPI_DIR (default ../shared/klaviyo-openapi\n\
     beside the workspace) and its subdirectories, and writes\n\
     crates/klaviyo-spec/src/generated.rs and crates/klaviyo-spec/src/schemas/<revision>.json.\n\
     --check writes nothing and fails when those files are not what it would write.\n\
     \n\
-    demo starts the local Klaviyo stand-in and runs the component against it.";
+    demo starts the local Klaviyo stand-in and runs the component against it.\n\
+    bench runs the benchmarks and prints a table (`cargo xtask bench --help`).";
 
 /// Where the generated files live, relative to the workspace root.
 const GENERATED_RS: &str = "crates/klaviyo-spec/src/generated.rs";
@@ -32,6 +35,11 @@ const SCHEMAS_DIR: &str = "crates/klaviyo-spec/src/schemas";
 )]
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("bench") => return bench::main(&workspace_root(), &args[1..]),
+        Some("__bench-measure") => return bench::measure::helper_main(&args[1..]),
+        _ => {}
+    }
     let check = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         ["codegen"] => false,
         ["codegen", "--check"] => true,
