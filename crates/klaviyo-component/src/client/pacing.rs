@@ -33,28 +33,23 @@ impl Pacer {
             (number("ratelimit-remaining"), number("ratelimit-reset"))
         {
             self.remaining = Some(remaining);
-            self.resets_at = Some(now + Duration::from_secs(reset));
+            // The reset is given in whole seconds, rounded down: the window
+            // may last up to a second longer than it says.
+            self.resets_at = Some(now + Duration::from_secs(reset + 1));
         }
     }
 
-    /// How long to wait before the next request.
+    /// How long to wait before the next request: none while plenty remain;
+    /// below that, the time left shared between the requests left (keeping
+    /// one in hand); with none left, until the window resets.
     pub fn delay(&self, now: Instant) -> Duration {
         let (Some(remaining), Some(resets_at)) = (self.remaining, self.resets_at) else {
             return Duration::ZERO;
         };
-        // Out of requests: wait for the new window, plus a moment, since the
-        // reset is reported in whole seconds (and may read 0 with a fraction
-        // of a second to go).
-        if remaining == 0 {
-            return (resets_at + Duration::from_millis(250)).saturating_duration_since(now);
-        }
-        // Otherwise share the time left between the requests left, keeping
-        // one in hand.
-        let left = resets_at.saturating_duration_since(now);
-        if left.is_zero() || remaining >= SPREAD_BELOW {
+        if remaining >= SPREAD_BELOW {
             return Duration::ZERO;
         }
-        left / (remaining as u32 + 1)
+        resets_at.saturating_duration_since(now) / (remaining as u32 + 1)
     }
 
     /// The pacer after a request was sent: one fewer remaining.
@@ -105,7 +100,7 @@ mod tests {
     fn the_last_few_are_spread_over_the_window() {
         let mut p = Pacer::default();
         let now = Instant::now();
-        p.observe(&headers("4", "30"), now);
+        p.observe(&headers("4", "29"), now);
         assert_eq!(p.delay(now), Duration::from_secs(6));
         p.spend();
         assert_eq!(p.delay(now), Duration::from_millis(7500));
@@ -116,20 +111,20 @@ mod tests {
         let mut p = Pacer::default();
         let now = Instant::now();
         p.observe(&headers("0", "12"), now);
-        assert_eq!(p.delay(now), Duration::from_millis(12_250));
+        assert_eq!(p.delay(now), Duration::from_secs(13));
         assert_eq!(p.delay(now + Duration::from_secs(13)), Duration::ZERO);
     }
 
     #[test]
-    fn a_burst_window_about_to_reset_still_gets_a_moment() {
+    fn a_burst_window_about_to_reset_is_still_paced() {
         // Klaviyo may report whichever window is closer to running out: the
         // one-second burst window, whose reset then reads 0.
         let mut p = Pacer::default();
         let now = Instant::now();
         p.observe(&headers("0", "0"), now);
-        assert_eq!(p.delay(now), Duration::from_millis(250));
-        p.observe(&headers("3", "1"), now);
-        assert_eq!(p.delay(now), Duration::from_millis(250));
+        assert_eq!(p.delay(now), Duration::from_secs(1));
+        p.observe(&headers("9", "0"), now);
+        assert_eq!(p.delay(now), Duration::from_millis(100), "ten a second");
     }
 
     #[test]
