@@ -117,6 +117,7 @@ async fn run(input: StepInput, out: &mut dyn Emitter) -> Result<(), Error> {
         sink: Sink::new(out, emit, !sample),
         state,
         limit: sample.then_some(SAMPLE_SIZE),
+        visibility_lag: chrono::Duration::from_std(settings.poll_lag).unwrap_or_default(),
     };
     poller
         .run(horizon)
@@ -182,6 +183,8 @@ struct Poller<'a, 'o> {
     sink: Sink<'o>,
     state: State,
     limit: Option<u64>,
+    /// How long Klaviyo may take to list a change (the poll lag).
+    visibility_lag: chrono::Duration,
 }
 
 impl Poller<'_, '_> {

@@ -29,6 +29,30 @@ pub enum Strategy {
     Scan,
 }
 
+/// How a record's polled value can move while a query pages through it:
+/// what decides whether a walk through a crowded timestamp must be
+/// repeated to prove nothing shifted (see keyset.rs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Movement {
+    /// Set to the time of every change (`updated`): a changed record jumps
+    /// to now, where a query for recent changes finds it.
+    ToNow,
+    /// Never changes (`created`, an event's `datetime`).
+    Never,
+    /// May change to any value (`scheduled_at`).
+    Anywhere,
+}
+
+impl Movement {
+    fn of(field: &str) -> Movement {
+        match field {
+            "updated" | "updated_at" => Movement::ToNow,
+            "created" | "created_at" | "datetime" => Movement::Never,
+            _ => Movement::Anywhere,
+        }
+    }
+}
+
 /// One independent stream of results: a channel of campaigns, the archived
 /// or unarchived flows, or the whole collection.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,6 +69,7 @@ pub struct Plan {
     pub field: &'static str,
     pub partitions: Vec<Partition>,
     pub strategy: Strategy,
+    pub movement: Movement,
     lower: Option<Operator>,
     upper: Option<Operator>,
     page_size: Option<u32>,
@@ -70,6 +95,7 @@ impl Plan {
             field,
             partitions: partitions(collection),
             strategy,
+            movement: Movement::of(field),
             lower,
             upper,
             // The largest page the revision lets us ask for; without the
@@ -89,6 +115,35 @@ impl Plan {
         to: DateTime<Utc>,
         descending: bool,
     ) -> Result<Url, Error> {
+        let sort = if descending {
+            format!("-{}", self.field)
+        } else {
+            self.field.to_owned()
+        };
+        let sort = (self.strategy != Strategy::Scan).then_some(sort);
+        self.url(client, partition, from, Some(to), sort.as_deref())
+    }
+
+    /// The URL of a query for the records of `partition` whose field is at
+    /// or after `since`, whatever their order: with a field that moves to
+    /// now on every change, the records changed since then.
+    pub fn changes_since(
+        &self,
+        client: &Client,
+        partition: &Partition,
+        since: DateTime<Utc>,
+    ) -> Result<Url, Error> {
+        self.url(client, partition, Some(since), None, None)
+    }
+
+    fn url(
+        &self,
+        client: &Client,
+        partition: &Partition,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        sort: Option<&str>,
+    ) -> Result<Url, Error> {
         let mut filter = Filter::new();
         for (field, value) in &partition.conditions {
             filter = filter.and(Operator::Equals, field, value.clone());
@@ -106,7 +161,7 @@ impl Plan {
             };
             filter = filter.and(op, self.field, Literal::DateTime(bound));
         }
-        if let Some(op) = self.upper {
+        if let (Some(to), Some(op)) = (to, self.upper) {
             filter = filter.and(op, self.field, Literal::DateTime(floor_seconds(to)));
         }
         let unsupported = filter.unsupported_by(self.collection);
@@ -118,18 +173,13 @@ impl Plan {
             ))));
         }
         let filter_text = filter.to_string();
-        let sort = if descending {
-            format!("-{}", self.field)
-        } else {
-            self.field.to_owned()
-        };
         let page_size = self.page_size.map(|n| n.to_string());
         let mut query: Vec<(&str, &str)> = Vec::new();
         if !filter.is_empty() {
             query.push(("filter", &filter_text));
         }
-        if self.strategy != Strategy::Scan {
-            query.push(("sort", &sort));
+        if let Some(sort) = sort {
+            query.push(("sort", sort));
         }
         if let Some(size) = &page_size {
             query.push(("page[size]", size));
