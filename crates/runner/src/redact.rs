@@ -24,7 +24,14 @@ const MIN_PREFIX_LEN: usize = 10;
 
 #[derive(Clone, Default)]
 pub struct Redactor {
-    secrets: Arc<RwLock<Vec<Vec<u8>>>>,
+    secrets: Arc<RwLock<Vec<Secret>>>,
+}
+
+/// One form of a secret, with a searcher for its start built once: every
+/// line of output is searched.
+struct Secret {
+    bytes: Vec<u8>,
+    start: memmem::Finder<'static>,
 }
 
 impl Redactor {
@@ -45,8 +52,16 @@ impl Redactor {
         }
         // Longest first, so a secret that contains another is masked whole.
         forms.sort_by_key(|f| std::cmp::Reverse(f.len()));
+        forms.dedup();
+        let secrets = forms
+            .into_iter()
+            .map(|bytes| Secret {
+                start: memmem::Finder::new(&bytes[..bytes.len().min(MIN_PREFIX_LEN)]).into_owned(),
+                bytes,
+            })
+            .collect();
         if let Ok(mut guard) = self.secrets.write() {
-            *guard = forms;
+            *guard = secrets;
         }
     }
 
@@ -58,14 +73,13 @@ impl Redactor {
         };
         let mut current = Cow::Borrowed(bytes);
         for secret in secrets.iter() {
-            let needle = &secret[..secret.len().min(MIN_PREFIX_LEN)];
-            if memmem::find(&current, needle).is_none() {
+            if secret.start.find(&current).is_none() {
                 continue;
             }
             let mut out = Vec::with_capacity(current.len());
             let mut rest: &[u8] = &current;
-            while let Some(at) = memmem::find(rest, needle) {
-                let matched = masked_len(&rest[at..], secret);
+            while let Some(at) = secret.start.find(rest) {
+                let matched = masked_len(&rest[at..], &secret.bytes);
                 out.extend_from_slice(&rest[..at]);
                 out.extend_from_slice(MASK.as_bytes());
                 rest = &rest[at + matched..];
