@@ -382,6 +382,7 @@ mod tests {
             default_size: Some(0),
             base_url: "http://x/api".into(),
             revision: "2024-10-15".into(),
+            bulk_clusters: true,
         })
     }
 

@@ -88,6 +88,10 @@ pub struct FakeConfig {
     /// How many requests [`FakeKlaviyo::requests`] keeps (the oldest go
     /// first), so that long benchmarks do not grow without bound.
     pub request_log_limit: usize,
+    /// Generate bulk imports and bulk updates (hundreds of records sharing
+    /// one second), as real accounts have; off gives records spread out
+    /// one by one.
+    pub bulk_clusters: bool,
 }
 
 impl Default for FakeConfig {
@@ -107,6 +111,7 @@ impl Default for FakeConfig {
             page_cap: None,
             cursor_mode: CursorMode::Offset,
             request_log_limit: 100_000,
+            bulk_clusters: true,
         }
     }
 }
@@ -244,6 +249,7 @@ impl FakeKlaviyo {
             default_size: config.default_size,
             base_url: base_url.clone(),
             revision: config.revision.clone(),
+            bulk_clusters: config.bulk_clusters,
         });
         store.set_delay(micros(config.visibility_delay));
         let shared = Arc::new(server::Shared {

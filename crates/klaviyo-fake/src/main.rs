@@ -66,6 +66,10 @@ struct Serve {
     page_cap: Option<usize>,
     #[arg(long, value_enum, default_value_t = Cursor::Offset)]
     cursor: Cursor,
+    /// Records spread out one by one: no bulk imports or bulk updates
+    /// (hundreds of records sharing one second).
+    #[arg(long)]
+    no_bulk: bool,
     /// Log every request to stderr.
     #[arg(long)]
     verbose: bool,
@@ -97,6 +101,7 @@ fn main() -> ExitCode {
         page_cap: args.page_cap,
         // Nobody reads the log of a served process.
         request_log_limit: 1000,
+        bulk_clusters: !args.no_bulk,
         cursor_mode: match args.cursor {
             Cursor::Offset => CursorMode::Offset,
             Cursor::Keyset => CursorMode::Keyset,

@@ -956,6 +956,7 @@ mod tests {
                 default_size: Some(15),
                 base_url: "http://127.0.0.1:1/api".into(),
                 revision: "2024-10-15".into(),
+                bulk_clusters: true,
             }),
             api_key: "k".into(),
             extra_keys: Vec::new(),

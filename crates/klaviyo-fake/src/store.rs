@@ -125,6 +125,8 @@ pub(crate) struct StoreConfig<'a> {
     pub default_size: Option<usize>,
     pub base_url: String,
     pub revision: String,
+    /// Bulk imports and bulk updates: hundreds of records sharing a second.
+    pub bulk_clusters: bool,
 }
 
 impl Store {
@@ -182,6 +184,7 @@ impl Store {
                 cfg.anchor,
                 span,
                 kind.mutable(),
+                cfg.bulk_clusters,
             );
             let mut col = CollData {
                 path,

@@ -66,6 +66,7 @@ pub fn timeline(
     anchor: Micros,
     span: Micros,
     mutable: bool,
+    bulk: bool,
 ) -> Vec<(Micros, Micros)> {
     if n == 0 {
         return Vec::new();
@@ -84,7 +85,7 @@ pub fn timeline(
             continue;
         }
         t += -(1.0 - next_unit(r)).ln();
-        if n >= 200 && next_unit(r) < 0.004 {
+        if bulk && n >= 200 && next_unit(r) < 0.004 {
             cluster_left = 50.min(max_cluster) + (r.next_u64() as usize % max_cluster.max(1));
             cluster_left = cluster_left.min(max_cluster);
             in_cluster.push(true);
@@ -112,7 +113,7 @@ pub fn timeline(
             let u = next_unit(r);
             if in_cluster[i] && u < 0.7 || u < 0.3 {
                 created
-            } else if u < 0.42 {
+            } else if bulk && u < 0.42 {
                 moments[r.next_u64() as usize % moments.len()].max(created)
             } else {
                 let room = (anchor - 60 * MICROS_PER_SEC - created).max(0) as f64;
@@ -217,8 +218,8 @@ mod tests {
     fn timeline_is_deterministic_ordered_and_clustered() {
         let anchor = 1_800_000_000 * MICROS_PER_SEC;
         let span = 365 * 86_400 * MICROS_PER_SEC;
-        let a = timeline(&mut rng(7, 1), 20_000, anchor, span, true);
-        let b = timeline(&mut rng(7, 1), 20_000, anchor, span, true);
+        let a = timeline(&mut rng(7, 1), 20_000, anchor, span, true, true);
+        let b = timeline(&mut rng(7, 1), 20_000, anchor, span, true, true);
         assert_eq!(a, b);
         assert!(a.windows(2).all(|w| w[0].0 <= w[1].0), "created ascends");
         assert!(
@@ -238,6 +239,19 @@ mod tests {
             a.iter().any(|(c, _)| c % MICROS_PER_SEC != 0),
             "no fractions"
         );
+    }
+
+    #[test]
+    fn without_bulk_records_are_spread_out() {
+        let anchor = 1_800_000_000 * MICROS_PER_SEC;
+        let span = 365 * 86_400 * MICROS_PER_SEC;
+        let a = timeline(&mut rng(7, 1), 20_000, anchor, span, true, false);
+        let mut counts = std::collections::HashMap::new();
+        for (_, u) in &a {
+            *counts.entry(*u).or_insert(0) += 1;
+        }
+        let crowded = counts.values().copied().max().unwrap_or(0);
+        assert!(crowded < 10, "{crowded} records share one updated instant");
     }
 
     #[test]
