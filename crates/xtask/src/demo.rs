@@ -2,11 +2,14 @@
 //! against it through `klaviyo-runner`, and print what the platform would
 //! receive. No Klaviyo account, no internet.
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitCode, Stdio};
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, ExitCode, Stdio};
 
 use serde_json::{Value, json};
+
+use crate::cargo::{cargo, target_dir};
+use crate::standin::StandIn;
 
 #[allow(
     clippy::print_stdout,
@@ -51,7 +54,11 @@ fn demo(root: &Path) -> Result<(), String> {
         return Err("the build failed".to_owned());
     }
     let bin = target_dir(root)?.join("debug");
-    let stand_in = StandIn::start(&bin.join("klaviyo-fake"))?;
+    let stand_in = StandIn::start(
+        &bin.join("klaviyo-fake"),
+        &["--profiles", "25", "--lists", "12"].map(String::from),
+        None,
+    )?;
     println!(
         "\nThe stand-in serves a small, realistic Klaviyo account at {}",
         stand_in.base_url
@@ -128,62 +135,6 @@ fn demo(root: &Path) -> Result<(), String> {
         "\nEach run above is one `klaviyo-runner` invocation (its logs go to stderr, hidden here); see docs/protocol.md."
     );
     Ok(())
-}
-
-fn cargo() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
-}
-
-fn target_dir(root: &Path) -> Result<PathBuf, String> {
-    let out = Command::new(cargo())
-        .current_dir(root)
-        .args(["metadata", "--format-version", "1", "--no-deps"])
-        .output()
-        .map_err(|e| format!("cannot run cargo metadata: {e}"))?;
-    let meta: Value =
-        serde_json::from_slice(&out.stdout).map_err(|e| format!("cargo metadata: {e}"))?;
-    meta["target_directory"]
-        .as_str()
-        .map(PathBuf::from)
-        .ok_or_else(|| "cargo metadata has no target_directory".to_owned())
-}
-
-/// The stand-in as a child process; it stops when its stdin closes.
-struct StandIn {
-    child: Child,
-    base_url: String,
-    api_key: String,
-}
-
-impl StandIn {
-    fn start(bin: &Path) -> Result<StandIn, String> {
-        let mut child = Command::new(bin)
-            .args(["serve", "--profiles", "25", "--lists", "12"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|e| format!("cannot start the stand-in: {e}"))?;
-        let stdout = child.stdout.take().ok_or("no stdout")?;
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .map_err(|e| format!("the stand-in did not start: {e}"))?;
-        let hello: Value =
-            serde_json::from_str(&line).map_err(|e| format!("the stand-in said {line:?}: {e}"))?;
-        Ok(StandIn {
-            base_url: hello["base_url"].as_str().ok_or("no base_url")?.to_owned(),
-            api_key: hello["api_key"].as_str().ok_or("no api_key")?.to_owned(),
-            child,
-        })
-    }
-}
-
-impl Drop for StandIn {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// Run the runner once; its stdout.

@@ -5,11 +5,14 @@
 //! - `cargo xtask bench [--smoke]`: the benchmarks (docs/performance.md).
 
 mod bench;
+mod cargo;
 mod demo;
+mod http;
 mod json;
 mod openapi;
 mod render;
 mod schema;
+mod standin;
 mod table;
 
 use std::path::{Path, PathBuf};

@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use super::measure::{Job, JobResult, median};
-use super::standin::StandIn;
 use super::throughput::Poll;
 use super::{Bench, Ctx, REVISION, Section, mib, thousands, verdict};
+use crate::standin::StandIn;
 
 /// The SDK release measured (pinned, so that runs compare).
 pub const SDK: &str = "klaviyo-api==25.0.0";

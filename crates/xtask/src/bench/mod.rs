@@ -16,10 +16,8 @@
 //! the test below runs, so the harness keeps working.
 
 mod baseline;
-mod http;
 pub mod measure;
 mod ratelimit;
-mod standin;
 mod startup;
 mod throughput;
 
@@ -29,6 +27,8 @@ use std::process::{Command, ExitCode};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+
+use crate::cargo::{cargo, target_dir};
 
 /// The revision both the runner and the Python SDK send: the newest one,
 /// which the SDK is generated for.
@@ -552,24 +552,6 @@ fn machine() -> Vec<String> {
                 .join(" ")
         ),
     ]
-}
-
-fn cargo() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
-}
-
-fn target_dir(root: &Path) -> Result<PathBuf, String> {
-    let out = Command::new(cargo())
-        .current_dir(root)
-        .args(["metadata", "--format-version", "1", "--no-deps"])
-        .output()
-        .map_err(|e| format!("cannot run cargo metadata: {e}"))?;
-    let meta: Value =
-        serde_json::from_slice(&out.stdout).map_err(|e| format!("cargo metadata: {e}"))?;
-    meta["target_directory"]
-        .as_str()
-        .map(PathBuf::from)
-        .ok_or_else(|| "cargo metadata has no target_directory".to_owned())
 }
 
 /// `1234567` as `1,234,567`.

@@ -19,8 +19,8 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use super::measure::Job;
-use super::standin::StandIn;
 use super::{Bench, Ctx, Section, mib, thousands, verdict};
+use crate::standin::StandIn;
 
 const BURST_PER_SECOND: u32 = 10;
 const STEADY_PER_MINUTE: u32 = 120;

@@ -9,10 +9,10 @@
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use super::http::Conn;
 use super::measure::{self, median, ms, quantile};
-use super::standin::StandIn;
 use super::{Bench, Ctx, Section, verdict};
+use crate::http::Conn;
+use crate::standin::StandIn;
 
 /// The target for the poll's own overhead.
 const OVERHEAD_TARGET_MS: f64 = 10.0;

@@ -14,8 +14,8 @@ use std::process::Stdio;
 
 use super::baseline::{self, Python};
 use super::measure::{self, Job, JobResult, median};
-use super::standin::StandIn;
 use super::{Bench, Ctx, Section, mib, thousands, verdict};
+use crate::standin::StandIn;
 
 const RATE_TARGET: f64 = 50_000.0;
 const MEMORY_TARGET: u64 = 30 * 1024 * 1024;

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::REVISION;
-use super::http::Conn;
+use crate::bench::REVISION;
+use crate::http::Conn;
 
 pub struct StandIn {
     child: Child,
