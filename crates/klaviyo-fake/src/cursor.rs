@@ -204,46 +204,31 @@ pub fn page(store: &mut Store, req: PageRequest<'_>) -> PageResult {
     let mut out = PageResult::default();
     let size = req.size.max(1);
     match req.cursor.clone().unwrap_or(Cursor::Offset(0)) {
-        Cursor::Offset(k) if residual.is_empty() => {
-            let end = k.saturating_add(size).min(len);
-            out.slots = (k.min(len)..end).map(at).collect();
-            let has_next = end < len;
-            match req.mode {
-                CursorMode::Offset => {
-                    out.next = has_next.then_some(Cursor::Offset(end));
-                    out.prev = (k > 0).then(|| Cursor::Offset(k.saturating_sub(size)));
-                }
-                CursorMode::Keyset => {
-                    out.next = if has_next {
-                        out.slots.last().map(|&s| after(keyset(s)))
-                    } else {
-                        None
-                    };
-                    out.prev = if k > 0 {
-                        out.slots.first().map(|&s| before(keyset(s)))
-                    } else {
-                        None
-                    };
-                }
-            }
-        }
         Cursor::Offset(k) => {
-            let mut seen = 0usize;
-            let mut i = 0usize;
-            while i < len && out.slots.len() < size {
-                let s = at(i);
-                if keep(s) {
-                    if seen >= k {
-                        out.slots.push(s);
+            let has_next = if residual.is_empty() {
+                let end = k.saturating_add(size).min(len);
+                out.slots = (k.min(len)..end).map(at).collect();
+                end < len
+            } else {
+                // Conditions the index could not narrow: the offset counts
+                // only the records that meet them.
+                let mut seen = 0usize;
+                let mut i = 0usize;
+                while i < len && out.slots.len() < size {
+                    let s = at(i);
+                    if keep(s) {
+                        if seen >= k {
+                            out.slots.push(s);
+                        }
+                        seen += 1;
                     }
-                    seen += 1;
+                    i += 1;
                 }
-                i += 1;
-            }
-            let has_next = (i..len).any(|j| keep(at(j)));
+                (i..len).any(|j| keep(at(j)))
+            };
             match req.mode {
                 CursorMode::Offset => {
-                    out.next = has_next.then_some(Cursor::Offset(k + out.slots.len()));
+                    out.next = has_next.then(|| Cursor::Offset(k.saturating_add(out.slots.len())));
                     out.prev = (k > 0).then(|| Cursor::Offset(k.saturating_sub(size)));
                 }
                 CursorMode::Keyset => {

@@ -6,6 +6,19 @@ use std::process::Command;
 
 use serde_json::Value;
 
+/// `cargo build` arguments for the two programs every chore runs: the
+/// runner and the Klaviyo stand-in.
+pub const RUNNER_AND_STAND_IN: [&str; 8] = [
+    "--package",
+    "runner",
+    "--bin",
+    "klaviyo-runner",
+    "--package",
+    "klaviyo-fake",
+    "--bin",
+    "klaviyo-fake",
+];
+
 /// The `cargo` that runs this chore (`$CARGO`), or the one on the `PATH`.
 pub fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())

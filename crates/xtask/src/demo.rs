@@ -8,7 +8,7 @@ use std::process::{Command, ExitCode, Stdio};
 
 use serde_json::{Value, json};
 
-use crate::cargo::{cargo, target_dir};
+use crate::cargo::{RUNNER_AND_STAND_IN, cargo, target_dir};
 use crate::standin::StandIn;
 
 #[allow(
@@ -36,18 +36,8 @@ fn demo(root: &Path) -> Result<(), String> {
     );
     let status = Command::new(cargo())
         .current_dir(root)
-        .args([
-            "build",
-            "--quiet",
-            "--package",
-            "runner",
-            "--bin",
-            "klaviyo-runner",
-            "--package",
-            "klaviyo-fake",
-            "--bin",
-            "klaviyo-fake",
-        ])
+        .args(["build", "--quiet"])
+        .args(RUNNER_AND_STAND_IN)
         .status()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
     if !status.success() {

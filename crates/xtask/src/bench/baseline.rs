@@ -109,32 +109,14 @@ pub fn run(
     );
     let rate = median(&runner.iter().map(Poll::rate).collect::<Vec<_>>());
     let peak = runner.iter().map(|p| p.m.maxrss).max().unwrap_or(0);
+    let [wall, cpu, requests] = Poll::cells(runner);
     section.row(vec![
         "klaviyo-runner, emitIndividually".to_owned(),
         thousands(rate),
-        format!(
-            "{:.2} s",
-            median(
-                &runner
-                    .iter()
-                    .map(|p| p.m.wall.as_secs_f64())
-                    .collect::<Vec<_>>()
-            )
-        ),
-        format!(
-            "{:.2} s",
-            median(
-                &runner
-                    .iter()
-                    .map(|p| p.m.cpu.as_secs_f64())
-                    .collect::<Vec<_>>()
-            )
-        ),
+        wall,
+        cpu,
         mib(peak),
-        runner
-            .first()
-            .and_then(|p| p.requests)
-            .map_or("—".to_owned(), |r| thousands(r as f64)),
+        requests,
         "1.0×".to_owned(),
         "1.0×".to_owned(),
         "—".to_owned(),

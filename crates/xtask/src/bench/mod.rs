@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::cargo::{cargo, target_dir};
+use crate::cargo::{RUNNER_AND_STAND_IN, cargo, target_dir};
 
 /// The revision both the runner and the Python SDK send: the newest one,
 /// which the SDK is generated for.
@@ -410,23 +410,17 @@ pub fn run(root: &Path, o: &Options, command: &str, verbose: bool) -> Result<Rep
         "building klaviyo-runner, klaviyo-fake and the measuring helper ({profile})"
     ));
     let mut build = Command::new(cargo());
-    build.current_dir(root).args([
-        "build",
-        "--quiet",
-        "--package",
-        "runner",
-        "--bin",
-        "klaviyo-runner",
-        "--package",
-        "klaviyo-fake",
-        "--bin",
-        "klaviyo-fake",
-        // The measuring helper (`xtask __bench-measure`, see measure.rs).
-        "--package",
-        "xtask",
-        "--bin",
-        "xtask",
-    ]);
+    build
+        .current_dir(root)
+        .args(["build", "--quiet"])
+        .args(RUNNER_AND_STAND_IN)
+        .args([
+            // The measuring helper (`xtask __bench-measure`, see measure.rs).
+            "--package",
+            "xtask",
+            "--bin",
+            "xtask",
+        ]);
     if o.release {
         build.arg("--release");
     }

@@ -39,6 +39,22 @@ impl Poll {
     pub fn cpu_rate(&self) -> f64 {
         self.records as f64 / self.m.cpu.as_secs_f64()
     }
+
+    /// The table cells of repeated polls: median wall time, median CPU
+    /// time, and the requests of the first (every repeat makes the same).
+    pub fn cells(polls: &[Poll]) -> [String; 3] {
+        let secs = |of: fn(&Poll) -> f64| {
+            format!("{:.2} s", median(&polls.iter().map(of).collect::<Vec<_>>()))
+        };
+        [
+            secs(|p| p.m.wall.as_secs_f64()),
+            secs(|p| p.m.cpu.as_secs_f64()),
+            polls
+                .first()
+                .and_then(|p| p.requests)
+                .map_or("—".to_owned(), |r| thousands(r as f64)),
+        ]
+    }
 }
 
 /// Runs sizes (and the baseline, at its size) and gives the throughput
@@ -118,32 +134,13 @@ pub fn run(
                 let cpu_rate = median(&polls.iter().map(Poll::cpu_rate).collect::<Vec<_>>());
                 let peak = polls.iter().map(|p| p.m.maxrss).max().unwrap_or(0);
                 peaks.push(peak);
-                let requests = polls
-                    .first()
-                    .and_then(|p| p.requests)
-                    .map_or("—".to_owned(), |r| thousands(r as f64));
+                let [wall, cpu, requests] = Poll::cells(polls);
                 table.row(vec![
                     thousands(n as f64),
                     (*mode).to_owned(),
                     thousands(rate),
-                    format!(
-                        "{:.2} s",
-                        median(
-                            &polls
-                                .iter()
-                                .map(|p| p.m.wall.as_secs_f64())
-                                .collect::<Vec<_>>()
-                        )
-                    ),
-                    format!(
-                        "{:.2} s",
-                        median(
-                            &polls
-                                .iter()
-                                .map(|p| p.m.cpu.as_secs_f64())
-                                .collect::<Vec<_>>()
-                        )
-                    ),
+                    wall,
+                    cpu,
                     thousands(cpu_rate),
                     mib(peak),
                     requests,
