@@ -4,7 +4,7 @@
 //!
 //! Everything in [`generated`] is written by `cargo xtask codegen` from
 //! Klaviyo's official OpenAPI files (one file per revision) and committed, so
-//! this crate builds without them. A test in `crates/xtask` regenerates the
+//! this crate builds without them. A test in `tools/xtask` regenerates the
 //! table and fails when it differs from the committed one.
 //!
 //! Klaviyo publishes a revision every quarter but only some revisions' files

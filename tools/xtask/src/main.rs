@@ -104,7 +104,7 @@ fn main() -> ExitCode {
 }
 
 fn workspace_root() -> PathBuf {
-    // crates/xtask -> the workspace root.
+    // tools/xtask -> the workspace root.
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .ancestors()
         .nth(2)

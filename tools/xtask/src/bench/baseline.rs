@@ -128,7 +128,7 @@ pub fn run(
             return Ok(section);
         }
     };
-    let script = ctx.root.join("crates/xtask/src/bench/python_baseline.py");
+    let script = ctx.root.join("tools/xtask/src/bench/python_baseline.py");
     for (mode, label) in [
         ("models", "Python SDK, default (pydantic models)"),
         (
@@ -211,7 +211,7 @@ pub fn run(
     section.notes.push(format!(
         "{} in a venv, revision {REVISION} for both, page size 100, filter `greater-than(updated,…)`, \
          sort `updated`, following `links.next`'s cursor through the SDK's `page_cursor`; each record written as \
-         one JSON line. One run each. Script: crates/xtask/src/bench/python_baseline.py. The SDK follows the cursor, \
+         one JSON line. One run each. Script: tools/xtask/src/bench/python_baseline.py. The SDK follows the cursor, \
          the runner re-queries from its watermark (more requests, see the throughput table's note).",
         python.version
     ));
