@@ -9,16 +9,11 @@
 use std::ops::RangeInclusive;
 
 use chrono::{DateTime, Utc};
-use component_sdk::{Config, Env};
-use klaviyo_component::client::{Client, is_under};
-use klaviyo_component::credentials::Credentials;
-use klaviyo_component::filter::{Filter, Literal};
-use klaviyo_component::polling::catalog::{object_types, timestamp_fields};
-use klaviyo_component::polling::config::PollConfig;
-use klaviyo_component::polling::plan::{Plan, Strategy};
-use klaviyo_component::polling::sink::Emit;
-use klaviyo_component::revision::Revision;
-use klaviyo_component::settings::{Settings, parse_base_url};
+use component_sdk::{Config, Env, Field};
+use klaviyo_component::testing::{
+    Client, Credentials, EmitBehavior, Filter, Literal, Plan, PollConfig, Revision, Settings,
+    Strategy, is_under, object_types, parse_base_url, timestamp_fields,
+};
 use klaviyo_spec::Operator;
 use serde_json::{Map, Value};
 use url::Url;
@@ -48,7 +43,7 @@ fn assert_one_line(message: &str, context: &str) {
 /// describes (docs/protocol.md), keeps every member as sent, and refuses
 /// everything else with a one-line reason.
 pub fn envelope(bytes: &[u8]) {
-    let parsed = runner::fuzzing::parse(bytes);
+    let parsed = runner::testing::parse(bytes);
     let model = envelope_model(bytes);
     match (parsed, model) {
         (Ok(envelope), Ok(want)) => {
@@ -85,7 +80,7 @@ struct EnvelopeModel {
 /// What the contract says about `bytes`, written independently of the
 /// parser.
 fn envelope_model(bytes: &[u8]) -> Result<EnvelopeModel, &'static str> {
-    if bytes.len() as u64 > runner::fuzzing::MAX_STDIN_BYTES {
+    if bytes.len() as u64 > runner::testing::MAX_STDIN_BYTES {
         return Err("too large");
     }
     let Ok(text) = std::str::from_utf8(bytes) else {
@@ -156,10 +151,8 @@ pub fn config(cfg: &Value, revision: &str) {
         .collect(),
     };
     let config = Config::new(values.clone());
-    let mut keys: Vec<&str> = values.keys().map(String::as_str).collect();
-    keys.push("absent");
-    for key in keys {
-        helpers(&config, key, values.get(key));
+    for raw in values.values().map(Some).chain([None]) {
+        helpers(raw);
     }
 
     let revision = Revision::parse(revision).unwrap_or_else(|e| {
@@ -174,18 +167,21 @@ pub fn config(cfg: &Value, revision: &str) {
                 c.object_type.key,
                 c.field
             );
-            let chosen = config.text("objectType", "Object Type").ok().flatten();
-            assert_eq!(
-                chosen.as_deref(),
-                Some(c.object_type.key),
-                "the chosen type"
-            );
-            if let Emit::Page(n) = c.emit {
+            let chosen = config
+                .raw("objectType")
+                .and_then(Value::as_str)
+                .map(str::trim);
+            assert_eq!(chosen, Some(c.object_type.key), "the chosen type");
+            if let EmitBehavior::Page(n) = c.emit {
                 assert!((1..=100).contains(&n), "a page of {n}");
             }
-            if let Ok(Some(text)) = config.text("startTime", "Start Time") {
+            if let Some(text) = config
+                .raw("startTime")
+                .and_then(Value::as_str)
+                .filter(|t| !t.trim().is_empty())
+            {
                 assert_eq!(
-                    klaviyo_component::time::parse(&text),
+                    klaviyo_component::testing::parse_time(text),
                     Some(c.start_time),
                     "Start Time"
                 );
@@ -215,9 +211,15 @@ pub fn config(cfg: &Value, revision: &str) {
     }
 }
 
-/// Every `Config` helper on one field.
-fn helpers(config: &Config, key: &str, raw: Option<&Value>) {
-    let label = "Some Field";
+/// The field every helper reads.
+const SOME_FIELD: Field = Field::new("f", "Some Field");
+
+/// Every `Config` helper on one field whose value is `raw` (`None`: absent).
+fn helpers(raw: Option<&Value>) {
+    let config = &Config::new(
+        raw.map(|v| Map::from_iter([(SOME_FIELD.key.to_owned(), v.clone())]))
+            .unwrap_or_default(),
+    );
     let named = |e: component_sdk::Error, what: &str| {
         let message = e.to_string();
         assert_one_line(&message, what);
@@ -231,7 +233,7 @@ fn helpers(config: &Config, key: &str, raw: Option<&Value>) {
         Some(Value::String(s)) => s.trim().is_empty(),
         _ => false,
     };
-    match config.text(key, label) {
+    match config.text(SOME_FIELD) {
         Ok(None) => assert!(blank, "text: {raw:?} read as empty"),
         Ok(Some(text)) => {
             let want = match raw {
@@ -250,7 +252,7 @@ fn helpers(config: &Config, key: &str, raw: Option<&Value>) {
             named(e, "text");
         }
     }
-    match config.required_text(key, label) {
+    match config.required_text(SOME_FIELD) {
         Ok(text) => assert!(!text.is_empty() && !blank, "required_text"),
         Err(e) => named(e, "required_text"),
     }
@@ -264,30 +266,24 @@ fn helpers(config: &Config, key: &str, raw: Option<&Value>) {
         },
         _ => None,
     };
-    match (config.checkbox(key, label), checkbox) {
+    match (config.checkbox(SOME_FIELD), checkbox) {
         (Ok(got), Some(want)) => assert_eq!(got, want, "checkbox {raw:?}"),
         (Err(e), None) => named(e, "checkbox"),
         (got, want) => panic!("checkbox {raw:?}: got {got:?}, want {want:?}"),
     }
     for range in [1..=100, 0..=u64::MAX, 500..=300_000] {
-        integer(config, key, raw, range, blank);
+        integer(config, raw, range, blank);
     }
     let allowed = ["emitIndividually", "emitPage", "fetchPage"];
-    match config.choice(key, label, &allowed) {
+    match config.choice(SOME_FIELD, &allowed) {
         Ok(Some(v)) => assert!(allowed.contains(&v.as_str()), "choice {v:?}"),
         Ok(None) => assert!(blank, "choice: {raw:?} read as nothing"),
         Err(e) => named(e, "choice"),
     }
 }
 
-fn integer(
-    config: &Config,
-    key: &str,
-    raw: Option<&Value>,
-    range: RangeInclusive<u64>,
-    blank: bool,
-) {
-    match config.integer(key, "Some Field", range.clone()) {
+fn integer(config: &Config, raw: Option<&Value>, range: RangeInclusive<u64>, blank: bool) {
+    match config.integer(SOME_FIELD, range.clone()) {
         Ok(None) => assert!(blank, "integer: {raw:?} read as empty"),
         Ok(Some(n)) => {
             assert!(range.contains(&n), "integer {n} outside {range:?}");
@@ -635,7 +631,7 @@ pub const BASES: &[&str] = &[
 /// check agrees; a refusal is one line.
 pub fn raw_url(url: &str, base_choice: u8) {
     let base = parse_base_url(BASES[usize::from(base_choice) % BASES.len()]).expect("a base");
-    match klaviyo_component::raw_request::resolve(url, &base) {
+    match klaviyo_component::testing::resolve(url, &base) {
         Ok(resolved) => {
             let context = format!("{url:?} under {base}: {resolved}");
             assert_eq!(resolved.scheme(), base.scheme(), "{context}: scheme");

@@ -2,9 +2,12 @@
 //! against every misbehaviour the stand-in can inject. One helper
 //! ([`check`]), one row per (step, fault) in the table at the end.
 //!
-//! Each row ends in one of two ways, within a bounded time:
+//! Each row ends in one of three ways, within a bounded time:
 //! - **recovers**: the step succeeds after retries (and, for the trigger,
 //!   emits every record exactly once);
+//! - **rebounds** (actions only, when Klaviyo still throttles after the
+//!   retries): one rebound event whose reason names the 429, the end line,
+//!   exit 0, so the platform delivers the message again later;
 //! - **fails**: one error event whose message is one line naming what
 //!   happened, the end line, exit 1 (for verifyCredentials: `verified:
 //!   false` with that reason). For the trigger, a later run from the failed
@@ -176,6 +179,12 @@ enum Expect {
         says: &'static [&'static str],
         attempts: Option<usize>,
     },
+    /// The message goes back to the platform for later: a rebound whose
+    /// reason says this, after this many attempts.
+    Rebounds {
+        says: &'static [&'static str],
+        attempts: usize,
+    },
 }
 
 const fn fails(name: &'static str, says: &'static [&'static str]) -> Expect {
@@ -269,7 +278,8 @@ fn check(step: Step, trouble: Trouble, expect: Expect) {
     }
     if let Expect::Fails {
         attempts: Some(n), ..
-    } = expect
+    }
+    | Expect::Rebounds { attempts: n, .. } = expect
     {
         let skip = if step.polls() { 2 } else { 0 };
         let sent = requests_to(&fake, step.path());
@@ -360,6 +370,7 @@ fn check_verification(out: &Run, expect: Expect, context: &str) {
             let reason = envelope["data"]["reason"].as_str().expect("a reason");
             assert_says(reason, says, context);
         }
+        Expect::Rebounds { .. } => panic!("{context}: only actions rebound"),
     }
 }
 
@@ -387,6 +398,15 @@ fn check_action(out: &Run, step: Step, trouble: Trouble, expect: Expect, context
             }
         }
         Expect::Fails { name, says, .. } => assert_failure(out, name, says, context),
+        Expect::Rebounds { says, .. } => {
+            assert_eq!(out.code, Some(0), "{context}: exit code\n{}", out.stdout);
+            out.assert_event_stream();
+            let lines = out.lines();
+            assert_eq!(lines.len(), 2, "{context}: one rebound and the end");
+            assert_eq!(lines[0]["event"], "rebound", "{context}: {}", out.stdout);
+            let reason = lines[0]["payload"]["reason"].as_str().expect("a reason");
+            assert_says(reason, says, context);
+        }
     }
 }
 
@@ -450,6 +470,7 @@ fn check_polling(
                 );
             }
         }
+        Expect::Rebounds { .. } => panic!("{context}: only actions rebound"),
     }
 }
 
@@ -520,7 +541,7 @@ matrix! {
     poll_page_invalid_cursor_forever: PollPage, InvalidCursorForever => fails(UPSTREAM, BAD_CURSOR);
 
     raw_get_429_burst_with_retry_after: RawGet, RetryAfterBurst => RECOVERS;
-    raw_get_429_retry_after_too_long: RawGet, RetryAfterTooLong => fails_after(TRANSIENT, THROTTLED, 1);
+    raw_get_429_retry_after_too_long_rebounds: RawGet, RetryAfterTooLong => Expect::Rebounds { says: THROTTLED, attempts: 1 };
     raw_get_429_burst_without_retry_after: RawGet, ThrottledBurst => RECOVERS;
     raw_get_5xx_burst: RawGet, ServerErrorBurst => RECOVERS;
     raw_get_5xx_forever: RawGet, ServerErrorForever => fails_after(TRANSIENT, UNAVAILABLE, 4);
@@ -538,6 +559,7 @@ matrix! {
 
     raw_post_429_burst_with_retry_after: RawPost, RetryAfterBurst => RECOVERS;
     raw_post_429_burst_without_retry_after: RawPost, ThrottledBurst => RECOVERS;
+    raw_post_429_retry_after_too_long_rebounds: RawPost, RetryAfterTooLong => Expect::Rebounds { says: THROTTLED, attempts: 1 };
     raw_post_5xx_is_not_repeated: RawPost, ServerErrorBurst => fails_after(TRANSIENT, UNAVAILABLE, 1);
     raw_post_slow_is_not_repeated: RawPost, SlowBurst => fails_after(TRANSIENT, &["did not answer", "in time", "1 attempt"], 1);
     raw_post_dropped_is_not_repeated: RawPost, DropBurst => fails_after(TRANSIENT, &["connection to Klaviyo broke", "1 attempt"], 1);

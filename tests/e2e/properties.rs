@@ -343,10 +343,10 @@ fn every_trigger_query_of_every_revision() {
         (-62_135_596_800, 253_402_300_799),
     ];
     for (r, spec) in klaviyo_spec::revisions().iter().enumerate() {
-        let types = klaviyo_component::polling::catalog::object_types(spec);
+        let types = klaviyo_component::testing::object_types(spec);
         for (t, ty) in types.iter().enumerate() {
-            let fields = klaviyo_component::polling::catalog::timestamp_fields(ty.collection);
-            let plan = klaviyo_component::polling::plan::Plan::new(ty.collection, fields[0]);
+            let fields = klaviyo_component::testing::timestamp_fields(ty.collection);
+            let plan = klaviyo_component::testing::Plan::new(ty.collection, fields[0]);
             for f in 0..fields.len() {
                 for p in 0..plan.partitions.len().max(1) {
                     for (from, to) in windows {
@@ -370,8 +370,7 @@ fn every_trigger_query_of_every_revision() {
 
 #[test]
 fn a_start_time_in_year_0000_gives_a_filter_klaviyo_reads() {
-    use klaviyo_component::polling::config::PollConfig;
-    use klaviyo_component::revision::Revision;
+    use klaviyo_component::testing::{PollConfig, Revision};
     let cfg = serde_json::json!({"objectType": "profiles", "pollConfig": "updated",
                                  "startTime": "0000-01-01T00:00:00Z"});
     let cfg = component_sdk::Config::new(cfg.as_object().cloned().expect("object"));
@@ -379,14 +378,13 @@ fn a_start_time_in_year_0000_gives_a_filter_klaviyo_reads() {
     let Ok(config) = PollConfig::from_config(&cfg, &revision) else {
         return; // refusing the Start Time is a fine fix too
     };
-    let plan =
-        klaviyo_component::polling::plan::Plan::new(config.object_type.collection, config.field);
-    let client = klaviyo_component::client::Client::new(
-        klaviyo_component::credentials::Credentials {
+    let plan = klaviyo_component::testing::Plan::new(config.object_type.collection, config.field);
+    let client = klaviyo_component::testing::Client::new(
+        klaviyo_component::testing::Credentials {
             api_key: "pk_property".into(),
             revision,
         },
-        &klaviyo_component::settings::Settings::default(),
+        &klaviyo_component::testing::Settings::default(),
     )
     .expect("a client");
     let url = plan

@@ -203,7 +203,7 @@ pub fn stand_in_profiles(fake: &FakeKlaviyo) -> BTreeSet<Version> {
 
 /// A timestamp in one form (RFC 3339, UTC), whatever form Klaviyo used.
 pub fn normal_time(text: &str) -> String {
-    let at = klaviyo_component::time::parse(text)
+    let at = klaviyo_component::testing::parse_time(text)
         .unwrap_or_else(|| panic!("{text:?} is not a timestamp"));
-    klaviyo_component::time::to_text(at)
+    klaviyo_component::testing::to_text(at)
 }

@@ -13,6 +13,20 @@ use serde_json::{Map, Value};
 
 use crate::Error;
 
+/// A field of `component.json` as the readers name it: its id in `cfg` and
+/// its label in the UI, which every error about it quotes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    pub key: &'static str,
+    pub label: &'static str,
+}
+
+impl Field {
+    pub const fn new(key: &'static str, label: &'static str) -> Field {
+        Field { key, label }
+    }
+}
+
 /// The configuration of one step: the credential fields and the step's own
 /// fields, merged.
 #[derive(Debug, Clone, Default)]
@@ -38,8 +52,9 @@ impl Config {
     /// A text field: `None` when absent, `null` or blank; surrounding
     /// whitespace is dropped. Numbers and booleans are accepted as their text,
     /// since some platform APIs send typed values.
-    pub fn text(&self, key: &str, label: &str) -> Result<Option<String>, Error> {
-        match self.values.get(key) {
+    pub fn text(&self, field: Field) -> Result<Option<String>, Error> {
+        let label = field.label;
+        match self.values.get(field.key) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => {
                 let trimmed = s.trim();
@@ -55,15 +70,16 @@ impl Config {
     }
 
     /// A required text field.
-    pub fn required_text(&self, key: &str, label: &str) -> Result<String, Error> {
-        self.text(key, label)?
-            .ok_or_else(|| Error::config(format!("\"{label}\" is required")))
+    pub fn required_text(&self, field: Field) -> Result<String, Error> {
+        self.text(field)?
+            .ok_or_else(|| Error::config(format!("\"{}\" is required", field.label)))
     }
 
     /// A checkbox: checked is `true`, `"true"` or `"on"`; unchecked is absent,
     /// `null`, `false`, `"false"`, `"off"` or `""` (any letter case).
-    pub fn checkbox(&self, key: &str, label: &str) -> Result<bool, Error> {
-        match self.values.get(key) {
+    pub fn checkbox(&self, field: Field) -> Result<bool, Error> {
+        let label = field.label;
+        match self.values.get(field.key) {
             None | Some(Value::Null) => Ok(false),
             Some(Value::Bool(b)) => Ok(*b),
             Some(Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
@@ -83,12 +99,8 @@ impl Config {
 
     /// A whole number in `range`, typed in a text field: `None` when the
     /// field is empty.
-    pub fn integer(
-        &self,
-        key: &str,
-        label: &str,
-        range: RangeInclusive<u64>,
-    ) -> Result<Option<u64>, Error> {
+    pub fn integer(&self, field: Field, range: RangeInclusive<u64>) -> Result<Option<u64>, Error> {
+        let label = field.label;
         let bad = |got: &Value| {
             Error::config(format!(
                 "\"{label}\" must be a whole number between {} and {}, got {}",
@@ -97,7 +109,7 @@ impl Config {
                 describe(got)
             ))
         };
-        let raw = match self.values.get(key) {
+        let raw = match self.values.get(field.key) {
             None | Some(Value::Null) => return Ok(None),
             Some(v) => v,
         };
@@ -115,13 +127,9 @@ impl Config {
 
     /// A select field whose value must be one of `allowed` (the model's
     /// keys): `None` when nothing is selected.
-    pub fn choice(
-        &self,
-        key: &str,
-        label: &str,
-        allowed: &[&str],
-    ) -> Result<Option<String>, Error> {
-        let Some(value) = self.text(key, label)? else {
+    pub fn choice(&self, field: Field, allowed: &[&str]) -> Result<Option<String>, Error> {
+        let label = field.label;
+        let Some(value) = self.text(field)? else {
             return Ok(None);
         };
         if allowed.contains(&value.as_str()) {
@@ -198,23 +206,26 @@ mod tests {
             (json!([1]), Err("\"Field\" must be text, got a list")),
         ];
         for (value, want) in cases {
-            let got = cfg(value.clone()).text("f", "Field");
+            let got = cfg(value.clone()).text(Field::new("f", "Field"));
             match (got, want) {
                 (Ok(got), Ok(want)) => assert_eq!(got.as_deref(), *want, "{value}"),
                 (Err(got), Err(want)) => assert_eq!(got.to_string(), *want, "{value}"),
                 (got, want) => panic!("{value}: got {got:?}, want {want:?}"),
             }
         }
-        assert_eq!(Config::default().text("f", "Field").ok(), Some(None));
+        assert_eq!(
+            Config::default().text(Field::new("f", "Field")).ok(),
+            Some(None)
+        );
     }
 
     #[test]
     fn required_text_names_the_field() {
         let err = Config::default()
-            .required_text("objectType", "Object Type")
+            .required_text(Field::new("objectType", "Object Type"))
             .expect_err("missing");
         assert_eq!(err.to_string(), "\"Object Type\" is required");
-        assert!(err.is_user_error());
+        assert_eq!(err.kind(), crate::ErrorKind::Config);
     }
 
     #[test]
@@ -239,7 +250,7 @@ mod tests {
                 Some(v) => cfg(v.clone()),
                 None => Config::default(),
             };
-            let got = config.checkbox("f", "Don't throw");
+            let got = config.checkbox(Field::new("f", "Don't throw"));
             match (got, want) {
                 (Ok(got), Ok(want)) => assert_eq!(got, *want, "{value:?}"),
                 (Err(e), Err(())) => {
@@ -268,7 +279,7 @@ mod tests {
         for (value, want) in ok {
             assert_eq!(
                 cfg(value.clone())
-                    .integer("f", "Size of Polling Page", range.clone())
+                    .integer(Field::new("f", "Size of Polling Page"), range.clone())
                     .ok(),
                 Some(*want),
                 "{value}"
@@ -293,7 +304,7 @@ mod tests {
         ];
         for (value, shown) in bad {
             let err = cfg(value.clone())
-                .integer("f", "Size of Polling Page", range.clone())
+                .integer(Field::new("f", "Size of Polling Page"), range.clone())
                 .expect_err("rejected");
             assert_eq!(
                 err.to_string(),
@@ -309,18 +320,18 @@ mod tests {
         let allowed = ["emitIndividually", "emitPage"];
         assert_eq!(
             cfg(json!("emitPage"))
-                .choice("f", "Emit behavior", &allowed)
+                .choice(Field::new("f", "Emit behavior"), &allowed)
                 .ok(),
             Some(Some("emitPage".to_owned()))
         );
         assert_eq!(
             Config::default()
-                .choice("f", "Emit behavior", &allowed)
+                .choice(Field::new("f", "Emit behavior"), &allowed)
                 .ok(),
             Some(None)
         );
         let err = cfg(json!("sideways"))
-            .choice("f", "Emit behavior", &allowed)
+            .choice(Field::new("f", "Emit behavior"), &allowed)
             .expect_err("rejected");
         assert_eq!(
             err.to_string(),

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::registry::Registry;
+use crate::Component;
 
 /// The parts of `component.json` the runner and the checks read.
 #[derive(Debug, Clone, Deserialize)]
@@ -194,24 +194,19 @@ impl Descriptor {
     /// does not exist or is never used, dynamic metadata without
     /// `getMetaModel`, or static metadata that differs from the schema the
     /// code derives from its types.
-    pub fn check_against(&self, registry: &dyn Registry) -> Vec<String> {
+    pub fn check_against(&self, component: &Component) -> Vec<String> {
         let mut problems = Vec::new();
         for id in self.function_ids() {
             let Some((declared, is_trigger)) = self.function(id) else {
                 continue;
             };
             let kind = if is_trigger { "trigger" } else { "action" };
-            let Some(function) = registry.function(id) else {
+            let Some(function) = component.function(id) else {
                 problems.push(format!(
                     "{kind} '{id}' is in component.json but has no implementation"
                 ));
                 continue;
             };
-            if function.is_trigger() != is_trigger {
-                problems.push(format!(
-                    "'{id}' is declared as a {kind} but implemented as the other kind"
-                ));
-            }
             let mut used = BTreeSet::new();
             for (field_id, field) in &declared.fields {
                 if let Some(Value::String(method)) = &field.model {
@@ -267,7 +262,7 @@ impl Descriptor {
                 (None, None) => {}
             }
         }
-        for function in registry.functions() {
+        for function in component.functions {
             if self.function(function.id).is_none() {
                 problems.push(format!(
                     "'{}' is implemented but not declared in component.json",
@@ -483,35 +478,32 @@ mod tests {
     }
 
     mod registry {
-        use async_trait::async_trait;
-
-        use crate::registry::{BoxFuture, Function, MetaModel, SelectModel, StepRef};
         use crate::{
-            Action, Config, Emitter, Env, Error, Registry, StepInput, Trigger, Verification,
+            Component, Config, Env, Error, Function, LocalBoxFuture, MetaModel, SelectModel, Sink,
+            Step, StepInput, Verification,
         };
 
         pub struct Noop;
 
-        #[async_trait]
-        impl Trigger for Noop {
-            async fn process(&self, _: StepInput, _: &mut dyn Emitter) -> Result<(), Error> {
+        impl Step for Noop {
+            async fn process(&self, _: StepInput, _: &mut dyn Sink) -> Result<(), Error> {
                 Ok(())
             }
         }
 
-        #[async_trait]
-        impl Action for Noop {
-            async fn process(&self, _: StepInput, _: &mut dyn Emitter) -> Result<(), Error> {
-                Ok(())
-            }
+        fn select(_: &Config) -> Result<SelectModel, Error> {
+            Ok(SelectModel::default())
         }
 
-        fn select<'a>(_: &'a Config, _: &'a Env) -> BoxFuture<'a, Result<SelectModel, Error>> {
-            Box::pin(async { Ok(SelectModel::default()) })
+        fn meta(_: &Config) -> Result<MetaModel, Error> {
+            Err(Error::internal("unused"))
         }
 
-        fn meta<'a>(_: &'a Config, _: &'a Env) -> BoxFuture<'a, Result<MetaModel, Error>> {
-            Box::pin(async { Err(Error::internal("unused")) })
+        fn verify<'a>(
+            _: &'a Config,
+            _: &'a Env,
+        ) -> LocalBoxFuture<'a, Result<Verification, Error>> {
+            Box::pin(async { Ok(Verification::Verified) })
         }
 
         pub fn raw_metadata() -> MetaModel {
@@ -521,35 +513,25 @@ mod tests {
             }
         }
 
-        pub struct Fixture(pub &'static [Function]);
-
-        impl Registry for Fixture {
-            fn component_json(&self) -> &'static str {
-                "{}"
-            }
-            fn functions(&self) -> &'static [Function] {
-                self.0
-            }
-            fn verify_credentials<'a>(
-                &'a self,
-                _: &'a Config,
-                _: &'a Env,
-            ) -> BoxFuture<'a, Result<Verification, Error>> {
-                Box::pin(async { Ok(Verification::Verified) })
+        pub fn component(functions: &'static [Function]) -> Component {
+            Component {
+                component_json: "{}",
+                functions,
+                verify_credentials: verify,
             }
         }
 
         pub static MATCHING: &[Function] = &[
             Function {
                 id: "poll",
-                step: StepRef::Trigger(&Noop),
+                step: &Noop,
                 select_models: &[("getObjectTypes", select), ("getFields", select)],
                 meta_model: Some(meta),
                 static_metadata: None,
             },
             Function {
                 id: "raw",
-                step: StepRef::Action(&Noop),
+                step: &Noop,
                 select_models: &[],
                 meta_model: None,
                 static_metadata: Some(raw_metadata),
@@ -559,14 +541,14 @@ mod tests {
         pub static DRIFTED: &[Function] = &[
             Function {
                 id: "poll",
-                step: StepRef::Action(&Noop),
+                step: &Noop,
                 select_models: &[("getObjectTypes", select), ("getUnused", select)],
                 meta_model: None,
                 static_metadata: None,
             },
             Function {
                 id: "extra",
-                step: StepRef::Action(&Noop),
+                step: &Noop,
                 select_models: &[],
                 meta_model: None,
                 static_metadata: None,
@@ -578,7 +560,7 @@ mod tests {
     fn the_descriptor_and_a_matching_registry_agree() {
         let descriptor: Descriptor = serde_json::from_value(minimal()).expect("parses");
         assert_eq!(
-            descriptor.check_against(&registry::Fixture(registry::MATCHING)),
+            descriptor.check_against(&registry::component(registry::MATCHING)),
             Vec::<String>::new()
         );
     }
@@ -586,9 +568,8 @@ mod tests {
     #[test]
     fn every_kind_of_drift_is_reported() {
         let descriptor: Descriptor = serde_json::from_value(minimal()).expect("parses");
-        let problems = descriptor.check_against(&registry::Fixture(registry::DRIFTED));
+        let problems = descriptor.check_against(&registry::component(registry::DRIFTED));
         let want = [
-            "'poll' is declared as a trigger but implemented as the other kind",
             "trigger 'poll' field 'pollConfig': select model method 'getFields' is not implemented",
             "trigger 'poll': select model method 'getUnused' is implemented but no field uses it",
             "trigger 'poll' declares dynamicMetadata but has no getMetaModel",
@@ -606,7 +587,7 @@ mod tests {
         let mut value = minimal();
         value["actions"]["raw"]["metadata"]["in"] = json!({"type": "object"});
         let descriptor: Descriptor = serde_json::from_value(value).expect("parses");
-        let problems = descriptor.check_against(&registry::Fixture(registry::MATCHING));
+        let problems = descriptor.check_against(&registry::component(registry::MATCHING));
         assert_eq!(
             problems,
             vec![

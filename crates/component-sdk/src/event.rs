@@ -4,7 +4,8 @@ use serde_json::{Map, Value};
 
 use crate::{Error, Message};
 
-/// One thing a step tells the platform, in the order it happens.
+/// One thing a step tells the platform, in the order it happens. The end of
+/// a run is not an event: the runner writes it once the step returns.
 #[derive(Debug, Clone)]
 pub enum Event {
     /// A message for the next step.
@@ -18,12 +19,9 @@ pub enum Event {
     Rebound { reason: String },
     /// Report a failure; the step may go on emitting.
     Error(ErrorPayload),
-    /// The step is done. The runner writes the end of the output itself,
-    /// exactly once, so a step never has to emit this.
-    End,
 }
 
-/// The payload of an error event: `{name, message, stack}`.
+/// The payload of an error event: `{name, message}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ErrorPayload {
     pub name: String,
@@ -33,22 +31,8 @@ pub struct ErrorPayload {
 impl From<&Error> for ErrorPayload {
     fn from(error: &Error) -> ErrorPayload {
         ErrorPayload {
-            name: error.name().to_owned(),
-            message: error.to_string(),
-        }
-    }
-}
-
-impl Event {
-    /// The event's name on the wire.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            Event::Data(_) => "data",
-            Event::Snapshot(_) => "snapshot",
-            Event::UpdateSnapshot(_) => "updateSnapshot",
-            Event::Rebound { .. } => "rebound",
-            Event::Error(_) => "error",
-            Event::End => "end",
+            name: error.kind().name().to_owned(),
+            message: error.message().to_owned(),
         }
     }
 }

@@ -3,7 +3,7 @@
 //! A component is a set of steps (triggers and actions) declared in
 //! `component.json`. The platform runs one step at a time: it hands the step
 //! its configuration (`cfg`), an incoming [`Message`] and the step's last
-//! snapshot, and the step answers with [`Event`]s written to an [`Emitter`].
+//! snapshot, and the step answers with [`Event`]s written to a [`Sink`].
 //!
 //! This crate holds the model only. It performs no I/O: it never reads the
 //! process environment, stdin or stdout, and never opens a connection. A
@@ -11,20 +11,22 @@
 
 pub mod config;
 pub mod descriptor;
-pub mod emit;
-pub mod env;
+mod env;
 mod error;
-pub mod event;
-pub mod message;
-pub mod registry;
+mod event;
+mod message;
+mod registry;
 pub mod schema;
-pub mod step;
+mod sink;
+mod step;
 
-pub use config::Config;
-pub use emit::{Emitter, Recorder};
+pub use config::{Config, Field};
 pub use env::Env;
-pub use error::Error;
+pub use error::{Error, ErrorKind};
 pub use event::{ErrorPayload, Event};
 pub use message::Message;
-pub use registry::{Function, MetaModel, Registry, SelectModel, StepRef, Verification};
-pub use step::{Action, StepInput, Trigger};
+pub use registry::{
+    Component, Function, MetaModel, MetaModelFn, SelectModel, SelectModelFn, Verification,
+};
+pub use sink::{Recorder, Sink};
+pub use step::{DynStep, LocalBoxFuture, Step, StepInput, VerifyFn};

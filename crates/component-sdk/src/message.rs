@@ -52,7 +52,7 @@ impl Message {
 }
 
 /// `{}` as raw JSON.
-pub fn empty_object() -> Box<RawValue> {
+fn empty_object() -> Box<RawValue> {
     RawValue::from_string("{}".to_owned()).expect("`{}` is JSON")
 }
 

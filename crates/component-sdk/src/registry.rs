@@ -1,23 +1,16 @@
-//! The table from the ids in `component.json` to the code behind them.
-
-use std::future::Future;
-use std::pin::Pin;
+//! The component: `component.json` and the code behind every id in it.
 
 use serde_json::Value;
 
-use crate::{Action, Config, Env, Error, Trigger};
-
-/// A boxed future, for the service methods (select models, metadata,
-/// credential checks).
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+use crate::step::{DynStep, VerifyFn};
+use crate::{Config, Error};
 
 /// A select-model method: the options of a `SelectView`, from the current
 /// configuration.
-pub type SelectModelFn =
-    for<'a> fn(&'a Config, &'a Env) -> BoxFuture<'a, Result<SelectModel, Error>>;
+pub type SelectModelFn = fn(&Config) -> Result<SelectModel, Error>;
 
 /// A dynamic-metadata method (`getMetaModel`).
-pub type MetaModelFn = for<'a> fn(&'a Config, &'a Env) -> BoxFuture<'a, Result<MetaModel, Error>>;
+pub type MetaModelFn = fn(&Config) -> Result<MetaModel, Error>;
 
 /// The options of a select field, in the order the UI shows them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -56,18 +49,11 @@ pub enum Verification {
     },
 }
 
-/// The implementation behind a step id.
-#[derive(Clone, Copy)]
-pub enum StepRef {
-    Trigger(&'static dyn Trigger),
-    Action(&'static dyn Action),
-}
-
 /// One trigger or action of the component, with its service methods.
 pub struct Function {
     /// The id under `triggers` or `actions` in `component.json`.
     pub id: &'static str,
-    pub step: StepRef,
+    pub step: &'static dyn DynStep,
     /// The select-model methods, by the name `component.json` uses as a
     /// field's `model`.
     pub select_models: &'static [(&'static str, SelectModelFn)],
@@ -79,10 +65,6 @@ pub struct Function {
 }
 
 impl Function {
-    pub fn is_trigger(&self) -> bool {
-        matches!(self.step, StepRef::Trigger(_))
-    }
-
     /// The select-model method called `name`.
     pub fn select_model(&self, name: &str) -> Option<SelectModelFn> {
         self.select_models
@@ -92,24 +74,20 @@ impl Function {
     }
 }
 
-/// A component: its descriptor and the code behind every id in it.
-pub trait Registry: Send + Sync {
+/// A component: its descriptor and the code behind it.
+pub struct Component {
     /// The text of `component.json`.
-    fn component_json(&self) -> &'static str;
-
+    pub component_json: &'static str,
     /// Every trigger and action.
-    fn functions(&self) -> &'static [Function];
+    pub functions: &'static [Function],
+    /// Check the credentials in `cfg` (the `verifyCredentials` service
+    /// call). An `Err` means the check itself could not be completed.
+    pub verify_credentials: VerifyFn,
+}
 
-    /// Check the credentials in `cfg` (the `verifyCredentials` service call).
-    /// An `Err` means the check itself could not be completed.
-    fn verify_credentials<'a>(
-        &'a self,
-        cfg: &'a Config,
-        env: &'a Env,
-    ) -> BoxFuture<'a, Result<Verification, Error>>;
-
+impl Component {
     /// The function with this id.
-    fn function(&self, id: &str) -> Option<&'static Function> {
-        self.functions().iter().find(|f| f.id == id)
+    pub fn function(&self, id: &str) -> Option<&'static Function> {
+        self.functions.iter().find(|f| f.id == id)
     }
 }

@@ -1,9 +1,16 @@
-//! Triggers and actions.
+//! Steps: the triggers and actions of `component.json`.
+//!
+//! A step is one async function from its input to the events it emits.
+//! Whether it is a trigger or an action is `component.json`'s business: the
+//! platform starts a trigger with an empty message and an action with the
+//! previous step's, and the code is the same either way.
 
-use async_trait::async_trait;
+use std::future::Future;
+use std::pin::Pin;
+
 use serde_json::Value;
 
-use crate::{Config, Emitter, Env, Error, Message};
+use crate::{Config, Env, Error, Message, Sink};
 
 /// Everything a step gets for one run.
 #[derive(Debug, Clone)]
@@ -17,31 +24,41 @@ pub struct StepInput {
     pub env: Env,
 }
 
-impl StepInput {
-    pub fn new(cfg: Config, env: Env) -> StepInput {
-        StepInput {
-            cfg,
-            msg: Message::empty(),
-            snapshot: Value::Object(Default::default()),
-            env,
-        }
+/// One trigger or action.
+pub trait Step: Sync {
+    /// Run once, emitting data, snapshots and errors to `out`. Returning an
+    /// error is the same as emitting it as the last event.
+    fn process(
+        &self,
+        input: StepInput,
+        out: &mut dyn Sink,
+    ) -> impl Future<Output = Result<(), Error>>;
+}
+
+/// A boxed future that need not be `Send`: the runner drives each run on
+/// one thread.
+pub type LocalBoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// A [`Step`] behind `dyn`, so a table can hold steps of different types.
+/// Every step is one; nobody implements it by hand.
+pub trait DynStep: Sync {
+    fn process_boxed<'a>(
+        &'a self,
+        input: StepInput,
+        out: &'a mut dyn Sink,
+    ) -> LocalBoxFuture<'a, Result<(), Error>>;
+}
+
+impl<S: Step> DynStep for S {
+    fn process_boxed<'a>(
+        &'a self,
+        input: StepInput,
+        out: &'a mut dyn Sink,
+    ) -> LocalBoxFuture<'a, Result<(), Error>> {
+        Box::pin(self.process(input, out))
     }
 }
 
-/// A step that starts a flow: the platform runs it on a schedule (polling)
-/// with an empty message and the step's last snapshot.
-#[async_trait]
-pub trait Trigger: Send + Sync {
-    /// Run once, emitting data, snapshots and errors. Returning an error is
-    /// the same as emitting it as the last event.
-    async fn process(&self, input: StepInput, out: &mut dyn Emitter) -> Result<(), Error>;
-}
-
-/// A step in the middle of a flow: the platform runs it once per incoming
-/// message.
-#[async_trait]
-pub trait Action: Send + Sync {
-    /// Handle one message. Returning an error is the same as emitting it as
-    /// the last event.
-    async fn process(&self, input: StepInput, out: &mut dyn Emitter) -> Result<(), Error>;
-}
+/// `verifyCredentials`: the one service hook that awaits a remote answer.
+pub type VerifyFn =
+    for<'a> fn(&'a Config, &'a Env) -> LocalBoxFuture<'a, Result<crate::Verification, Error>>;

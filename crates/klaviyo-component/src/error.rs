@@ -1,4 +1,6 @@
-use crate::client::{ApiError, TransportError};
+use component_sdk::ErrorKind;
+
+use crate::client::{ApiError, Failure, TransportError};
 
 /// Everything that can go wrong in the Klaviyo steps.
 #[derive(Debug, thiserror::Error)]
@@ -33,26 +35,34 @@ impl Error {
     pub fn input(message: impl std::fmt::Display) -> Error {
         Error::Input(message.to_string())
     }
+
+    /// A mistake in the component itself.
+    pub fn internal(message: impl std::fmt::Display) -> Error {
+        Error::Sdk(component_sdk::Error::internal(message))
+    }
+
+    /// Who can fix it.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Config(_) => ErrorKind::Config,
+            Error::Input(_) => ErrorKind::Input,
+            Error::Api(api) => match api.failure() {
+                // The user must fix the credential.
+                Failure::BadKey | Failure::MissingScope => ErrorKind::Config,
+                Failure::Throttled | Failure::Server => ErrorKind::Transient,
+                Failure::Other => ErrorKind::Upstream,
+            },
+            Error::Transport(_) | Error::Response(_) => ErrorKind::Transient,
+            Error::Sdk(e) => e.kind(),
+        }
+    }
 }
 
 impl From<Error> for component_sdk::Error {
     fn from(error: Error) -> component_sdk::Error {
-        use component_sdk::Error as Sdk;
         match error {
-            Error::Config(m) => Sdk::Config(m),
-            Error::Input(m) => Sdk::Input(m),
-            // Klaviyo refusing the key or its scope: the user must fix the
-            // credential. A Cloudflare challenge page with the same status
-            // says nothing about the key and may pass.
-            Error::Api(api) if matches!(api.status, 401 | 403) && api.is_from_klaviyo() => {
-                Sdk::Config(api.to_string())
-            }
-            Error::Api(api) if matches!(api.status, 401 | 403) => Sdk::Transient(api.to_string()),
-            Error::Api(api) if api.is_transient() => Sdk::Transient(api.to_string()),
-            Error::Api(api) => Sdk::Upstream(api.to_string()),
-            Error::Transport(t) => Sdk::Transient(t.to_string()),
-            Error::Response(m) => Sdk::Transient(m),
             Error::Sdk(e) => e,
+            other => component_sdk::Error::new(other.kind(), other),
         }
     }
 }

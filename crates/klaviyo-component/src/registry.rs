@@ -1,76 +1,44 @@
 //! The ids of component.json and the code behind them.
 
-use component_sdk::registry::{BoxFuture, Function, MetaModel, SelectModel, StepRef};
-use component_sdk::{Config, Env, Registry, Verification};
+use component_sdk::{Component, Config, Env, Function, LocalBoxFuture, Verification};
 
-use crate::{credentials, polling, raw_request};
-
-/// The Klaviyo component.
-pub struct Klaviyo;
-
-/// What `klaviyo-runner` runs.
-pub static REGISTRY: Klaviyo = Klaviyo;
+use crate::{polling, raw_request, verify};
 
 /// `component.json`, the published descriptor, compiled in so the binary
 /// and the file cannot drift apart unnoticed (a test compares them with the
 /// code).
-const COMPONENT_JSON: &str = include_str!("../../../component.json");
+pub(crate) const COMPONENT_JSON: &str = include_str!("../../../component.json");
+
+/// What `klaviyo-runner` runs.
+pub static COMPONENT: Component = Component {
+    component_json: COMPONENT_JSON,
+    functions: FUNCTIONS,
+    verify_credentials,
+};
 
 static FUNCTIONS: &[Function] = &[
     Function {
         id: "getNewAndUpdatedObjectsPolling",
-        step: StepRef::Trigger(&polling::PollingTrigger),
+        step: &polling::PollingTrigger,
         select_models: &[
-            ("getObjectTypes", object_types),
-            ("getTimestampFields", timestamp_fields),
+            ("getObjectTypes", polling::object_types_model),
+            ("getTimestampFields", polling::timestamp_fields_model),
         ],
-        meta_model: Some(polling_meta_model),
+        meta_model: Some(polling::meta_model),
         static_metadata: None,
     },
     Function {
         id: "makeRawRequest",
-        step: StepRef::Action(&raw_request::RawRequest),
+        step: &raw_request::RawRequest,
         select_models: &[],
         meta_model: None,
         static_metadata: Some(raw_request::metadata),
     },
 ];
 
-impl Registry for Klaviyo {
-    fn component_json(&self) -> &'static str {
-        COMPONENT_JSON
-    }
-
-    fn functions(&self) -> &'static [Function] {
-        FUNCTIONS
-    }
-
-    fn verify_credentials<'a>(
-        &'a self,
-        cfg: &'a Config,
-        env: &'a Env,
-    ) -> BoxFuture<'a, Result<Verification, component_sdk::Error>> {
-        Box::pin(async move { credentials::verify(cfg, env).await.map_err(Into::into) })
-    }
-}
-
-fn object_types<'a>(
+fn verify_credentials<'a>(
     cfg: &'a Config,
-    _: &'a Env,
-) -> BoxFuture<'a, Result<SelectModel, component_sdk::Error>> {
-    Box::pin(async move { polling::catalog::object_types_model(cfg).map_err(Into::into) })
-}
-
-fn timestamp_fields<'a>(
-    cfg: &'a Config,
-    _: &'a Env,
-) -> BoxFuture<'a, Result<SelectModel, component_sdk::Error>> {
-    Box::pin(async move { polling::catalog::timestamp_fields_model(cfg).map_err(Into::into) })
-}
-
-fn polling_meta_model<'a>(
-    cfg: &'a Config,
-    _: &'a Env,
-) -> BoxFuture<'a, Result<MetaModel, component_sdk::Error>> {
-    Box::pin(async move { polling::metadata::meta_model(cfg).map_err(Into::into) })
+    env: &'a Env,
+) -> LocalBoxFuture<'a, Result<Verification, component_sdk::Error>> {
+    Box::pin(async move { verify::verify(cfg, env).await.map_err(Into::into) })
 }

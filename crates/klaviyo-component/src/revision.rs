@@ -37,7 +37,8 @@ impl Revision {
         let text = text.trim();
         let bad = || {
             Error::config(format!(
-                "\"Revision\" must be a date like {DEFAULT_REVISION} (optionally with a suffix such as .pre), got {:?}",
+                "\"{}\" must be a date like {DEFAULT_REVISION} (optionally with a suffix such as .pre), got {:?}",
+                crate::fields::REVISION.label,
                 text.chars().take(40).collect::<String>()
             ))
         };
@@ -59,7 +60,7 @@ impl Revision {
 
     /// The credential's "Revision" field, or the default when it is empty.
     pub fn from_config(cfg: &component_sdk::Config) -> Result<Revision, Error> {
-        match cfg.text("revision", "Revision")? {
+        match cfg.text(crate::fields::REVISION)? {
             Some(text) => Revision::parse(&text),
             None => Ok(Revision::default_revision()),
         }
@@ -112,6 +113,31 @@ pub struct Retirement {
     pub retired_on: NaiveDate,
     /// The revision Klaviyo answers with instead, when known.
     pub served_instead: Option<&'static str>,
+}
+
+/// Say at `warn` when Klaviyo no longer serves `revision` as asked, or
+/// when it is a beta.
+pub fn warn_if_not_served(revision: &Revision) {
+    if let Some(retirement) = revision.retirement(chrono::Utc::now().date_naive()) {
+        let instead = retirement
+            .served_instead
+            .map(|r| {
+                format!(" Klaviyo now answers with the oldest revision it supports ({r}) instead.")
+            })
+            .unwrap_or_default();
+        tracing::warn!(
+            "Revision {} was retired on {}.{instead} Set the credential's Revision to a supported one, such as {}.",
+            revision.as_str(),
+            retirement.retired_on,
+            KNOWN_REVISIONS.last().copied().unwrap_or("the latest")
+        );
+    }
+    if revision.is_beta() {
+        tracing::warn!(
+            "Revision {} is a beta revision; Klaviyo advises against beta revisions in production.",
+            revision.as_str()
+        );
+    }
 }
 
 fn add_years(date: NaiveDate, years: i32) -> NaiveDate {

@@ -16,14 +16,14 @@ const STDIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The parsed invocation.
 #[derive(Debug)]
-pub struct Envelope {
+pub struct Invocation {
     pub cfg: Config,
     pub msg: Message,
     pub snapshot: Value,
 }
 
 /// Read and parse stdin, or a one-line reason why it is unusable.
-pub fn read_stdin() -> Result<Envelope, String> {
+pub fn read_stdin() -> Result<Invocation, String> {
     let (tx, rx) = mpsc::channel();
     // A thread, so a stdin that is never closed can be given up on.
     std::thread::spawn(move || {
@@ -46,7 +46,7 @@ pub fn read_stdin() -> Result<Envelope, String> {
 }
 
 /// Parse the bytes of stdin.
-pub fn parse(bytes: &[u8]) -> Result<Envelope, String> {
+pub fn parse(bytes: &[u8]) -> Result<Invocation, String> {
     if bytes.len() as u64 > MAX_STDIN_BYTES {
         return Err(format!(
             "stdin is larger than {} MiB; the platform's messages are at most 10 MB",
@@ -67,7 +67,7 @@ pub fn parse(bytes: &[u8]) -> Result<Envelope, String> {
     let cfg = object_member(&mut top, "cfg")?;
     let mut msg = object_member(&mut top, "msg")?;
     let snapshot = object_member(&mut top, "snapshot")?;
-    Ok(Envelope {
+    Ok(Invocation {
         cfg: Config::new(cfg),
         msg: message(&mut msg)?,
         snapshot: Value::Object(snapshot),

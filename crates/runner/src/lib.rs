@@ -1,5 +1,5 @@
-//! The runner: turns a component [`Registry`] into the `klaviyo-runner`
-//! process the platform calls.
+//! The runner: turns a [`Component`] into the `klaviyo-runner` process the
+//! platform calls.
 //!
 //! This is the only crate that touches stdin, stdout, stderr, the process
 //! environment and the exit code. The wire format (docs/protocol.md) lives
@@ -26,18 +26,17 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use component_sdk::descriptor::Descriptor;
-use component_sdk::registry::{Function, SelectModelFn};
-use component_sdk::{Env, Registry};
+use component_sdk::{Component, Env, Function, SelectModelFn};
 
 use crate::cli::{Command, Parsed};
 use crate::output::{Output, Protocol};
 use crate::redact::Redactor;
 
-/// The stdin envelope parser, for the fuzz targets in `fuzz/` and the
-/// property tests in `tests/e2e`; not part of the runner's API.
+/// The stdin parser, for the fuzz targets in `fuzz/` and the property tests
+/// in `tests/e2e`; not part of the runner's API.
 #[doc(hidden)]
-pub mod fuzzing {
-    pub use crate::input::{Envelope, MAX_STDIN_BYTES, parse};
+pub mod testing {
+    pub use crate::input::{Invocation, MAX_STDIN_BYTES, parse};
 }
 
 /// Exit codes, as the wire contract defines them.
@@ -51,10 +50,10 @@ pub mod exit {
     pub const UNUSABLE: u8 = 2;
 }
 
-/// Run the command given on the command line against `registry` and return
-/// the process exit code. Never panics: a panic anywhere becomes an error
-/// event (or an error envelope) and exit code 1.
-pub fn main(registry: &'static dyn Registry) -> ExitCode {
+/// Run the command given on the command line against `component` and
+/// return the process exit code. Never panics: a panic anywhere becomes an
+/// error event (or an error envelope) and exit code 1.
+pub fn main(component: &'static Component) -> ExitCode {
     let env = Env::new(
         std::env::vars_os()
             .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
@@ -64,7 +63,7 @@ pub fn main(registry: &'static dyn Registry) -> ExitCode {
     let args: Vec<OsString> = std::env::args_os().collect();
 
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        run(registry, &args, &env, &redactor)
+        run(component, &args, &env, &redactor)
     }));
     match outcome {
         Ok(code) => ExitCode::from(code),
@@ -86,7 +85,7 @@ enum Job {
     SelectModel(SelectModelFn),
 }
 
-fn run(registry: &'static dyn Registry, args: &[OsString], env: &Env, redactor: &Redactor) -> u8 {
+fn run(component: &'static Component, args: &[OsString], env: &Env, redactor: &Redactor) -> u8 {
     let command = match cli::parse(args) {
         Ok(Parsed::Command(command)) => command,
         Ok(Parsed::Print(text)) => {
@@ -100,7 +99,7 @@ fn run(registry: &'static dyn Registry, args: &[OsString], env: &Env, redactor: 
     let protocol = command.protocol();
     let mut out = Output::stdout(protocol, redactor.clone());
 
-    let descriptor = match Descriptor::parse(registry.component_json()) {
+    let descriptor = match Descriptor::parse(component.component_json) {
         Ok(d) => d,
         Err(e) => {
             tracing::error!("component.json cannot be read: {e}");
@@ -110,19 +109,19 @@ fn run(registry: &'static dyn Registry, args: &[OsString], env: &Env, redactor: 
     };
     // Resolve the function before reading stdin, so an unknown function is
     // reported whatever the caller sends.
-    let job = match resolve(&command, &descriptor, registry, env) {
+    let job = match resolve(&command, &descriptor, component, env) {
         Ok(job) => job,
         Err(reason) => return unusable(protocol, redactor, &reason),
     };
-    let envelope = match input::read_stdin() {
-        Ok(envelope) => envelope,
+    let invocation = match input::read_stdin() {
+        Ok(invocation) => invocation,
         Err(reason) => return unusable(protocol, redactor, &reason),
     };
     redactor.set_secrets(
         descriptor
             .secret_fields()
             .into_iter()
-            .filter_map(|field| envelope.cfg.values().get(field))
+            .filter_map(|field| invocation.cfg.values().get(field))
             .flat_map(secret_forms),
     );
 
@@ -139,16 +138,14 @@ fn run(registry: &'static dyn Registry, args: &[OsString], env: &Env, redactor: 
     };
     let code = runtime.block_on(async {
         match job {
-            Job::Process(function) => process::run(function, envelope, env.clone(), &mut out).await,
+            Job::Process(function) => {
+                process::run(function, invocation, env.clone(), &mut out).await
+            }
             Job::VerifyCredentials => {
-                service::verify_credentials(registry, envelope, env, &mut out).await
+                service::verify_credentials(component, invocation, env, &mut out).await
             }
-            Job::MetaModel(function) => {
-                service::meta_model(function, envelope, env, &mut out).await
-            }
-            Job::SelectModel(method) => {
-                service::select_model(method, envelope, env, &mut out).await
-            }
+            Job::MetaModel(function) => service::meta_model(function, invocation, &mut out),
+            Job::SelectModel(method) => service::select_model(method, invocation, &mut out),
         }
     });
     // Idle HTTP connections and timers are dropped, not awaited.
@@ -159,11 +156,11 @@ fn run(registry: &'static dyn Registry, args: &[OsString], env: &Env, redactor: 
 fn resolve(
     command: &Command,
     descriptor: &Descriptor,
-    registry: &'static dyn Registry,
+    component: &'static Component,
     env: &Env,
 ) -> Result<Job, String> {
     let find = |id: &str| -> Result<&'static Function, String> {
-        match (descriptor.function(id), registry.function(id)) {
+        match (descriptor.function(id), component.function(id)) {
             (Some(_), Some(function)) => Ok(function),
             _ => Err(format!(
                 "Trigger or action \"{id}\" is not found in component.json!"

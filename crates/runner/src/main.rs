@@ -3,5 +3,5 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    runner::main(&klaviyo_component::REGISTRY)
+    runner::main(&klaviyo_component::COMPONENT)
 }

@@ -2,8 +2,7 @@
 
 use std::io::{BufWriter, Stdout, Write};
 
-use async_trait::async_trait;
-use component_sdk::{Emitter, Error, Event};
+use component_sdk::{Error, Event, Sink};
 use serde::Serialize;
 
 use crate::redact::Redactor;
@@ -114,7 +113,7 @@ impl<W: Write> Output<W> {
 
     fn write_line<T: Serialize>(&mut self, value: &T) -> Result<(), Error> {
         if self.closed {
-            return Err(Error::OutputClosed);
+            return Err(Error::output_closed());
         }
         self.line.clear();
         serde_json::to_writer(&mut self.line, value)
@@ -129,27 +128,21 @@ impl<W: Write> Output<W> {
             // Broken pipe or any other failure: nobody can read what follows.
             tracing::debug!("stdout is closed ({e}); stopping");
             self.closed = true;
-            return Err(Error::OutputClosed);
+            return Err(Error::output_closed());
         }
         Ok(())
     }
 }
 
-#[async_trait]
-impl<W: Write + Send> Emitter for Output<W> {
-    async fn emit(&mut self, event: Event) -> Result<(), Error> {
-        match event {
-            // The runner writes the end line itself, once the step returns.
-            Event::End => Ok(()),
-            other => self.event(&WireEvent::from_event(&other)),
-        }
+impl<W: Write> Sink for Output<W> {
+    fn emit(&mut self, event: Event) -> Result<(), Error> {
+        self.event(&WireEvent::from_event(&event))
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use component_sdk::event::ErrorPayload;
-    use component_sdk::{Emitter, Message};
+    use component_sdk::{ErrorKind, ErrorPayload, Message};
     use serde_json::json;
 
     use super::*;
@@ -158,32 +151,26 @@ mod tests {
         String::from_utf8(out.writer).expect("utf-8")
     }
 
-    #[tokio::test]
-    async fn every_event_kind_has_its_line() {
+    #[test]
+    fn every_event_kind_has_its_line() {
         let mut out = Output::new(Protocol::Events, Vec::new(), Redactor::default());
         let mut msg = Message::with_body(&json!({"a": 1})).expect("body");
         msg.id = "id-1".into();
-        out.emit(Event::Data(msg)).await.expect("data");
+        out.emit(Event::Data(msg)).expect("data");
         out.emit(Event::Snapshot(json!({"s": 1})))
-            .await
             .expect("snapshot");
         let mut partial = serde_json::Map::new();
         partial.insert("k".into(), json!("v"));
-        out.emit(Event::UpdateSnapshot(partial))
-            .await
-            .expect("update");
+        out.emit(Event::UpdateSnapshot(partial)).expect("update");
         out.emit(Event::Rebound {
             reason: "later".into(),
         })
-        .await
         .expect("rebound");
         out.emit(Event::Error(ErrorPayload {
             name: "E".into(),
             message: "m".into(),
         }))
-        .await
         .expect("error");
-        out.emit(Event::End).await.expect("end is deferred");
         assert!(out.wrote_error());
         out.end().expect("end");
         out.end().expect("a second end writes nothing");
@@ -245,7 +232,7 @@ mod tests {
     #[test]
     fn a_broken_pipe_closes_the_output() {
         let mut out = Output::new(Protocol::Events, Broken, Redactor::default());
-        assert!(matches!(out.end(), Err(Error::OutputClosed)));
+        assert!(matches!(out.end(), Err(e) if e.kind() == ErrorKind::OutputClosed));
         assert!(out.closed);
     }
 }

@@ -4,42 +4,37 @@ use std::any::Any;
 use std::io::Write;
 use std::panic::AssertUnwindSafe;
 
-use component_sdk::registry::{Function, StepRef};
-use component_sdk::{Env, Error, StepInput};
+use component_sdk::{Env, ErrorKind, Function, StepInput};
 use futures::FutureExt;
 
 use crate::exit;
-use crate::input::Envelope;
+use crate::input::Invocation;
 use crate::output::Output;
 use crate::wire::WireEvent;
 
 pub async fn run<W: Write + Send>(
     function: &'static Function,
-    envelope: Envelope,
+    invocation: Invocation,
     env: Env,
     out: &mut Output<W>,
 ) -> u8 {
     tracing::info!("\"{}\" started", function.id);
     let input = StepInput {
-        cfg: envelope.cfg,
-        msg: envelope.msg,
-        snapshot: envelope.snapshot,
+        cfg: invocation.cfg,
+        msg: invocation.msg,
+        snapshot: invocation.snapshot,
         env,
     };
-    let step = async {
-        match function.step {
-            StepRef::Trigger(trigger) => trigger.process(input, out).await,
-            StepRef::Action(action) => action.process(input, out).await,
-        }
-    };
-    let outcome = AssertUnwindSafe(step).catch_unwind().await;
+    let outcome = AssertUnwindSafe(function.step.process_boxed(input, out))
+        .catch_unwind()
+        .await;
     let failure = match outcome {
         Ok(Ok(())) => None,
         // The platform stopped reading: there is nobody to tell.
-        Ok(Err(Error::OutputClosed)) => return exit::OK,
-        Ok(Err(error)) => Some((error.name().to_owned(), error.to_string())),
+        Ok(Err(error)) if error.kind() == ErrorKind::OutputClosed => return exit::OK,
+        Ok(Err(error)) => Some((error.kind().name(), error.to_string())),
         Err(panic) => Some((
-            Error::internal("").name().to_owned(),
+            ErrorKind::Internal.name(),
             format!("the step failed unexpectedly: {}", panic_message(&*panic)),
         )),
     };

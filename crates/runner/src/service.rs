@@ -4,22 +4,21 @@
 use std::io::Write;
 use std::panic::AssertUnwindSafe;
 
-use component_sdk::registry::{Function, SelectModelFn};
-use component_sdk::{Env, Registry, Verification};
+use component_sdk::{Component, Env, Error, Function, SelectModelFn, Verification};
 use futures::FutureExt;
 
 use crate::exit;
-use crate::input::Envelope;
+use crate::input::Invocation;
 use crate::output::Output;
 use crate::wire;
 
-pub async fn verify_credentials<W: Write + Send>(
-    registry: &'static dyn Registry,
-    envelope: Envelope,
+pub async fn verify_credentials<W: Write>(
+    component: &'static Component,
+    invocation: Invocation,
     env: &Env,
     out: &mut Output<W>,
 ) -> u8 {
-    let outcome = AssertUnwindSafe(registry.verify_credentials(&envelope.cfg, env))
+    let outcome = AssertUnwindSafe((component.verify_credentials)(&invocation.cfg, env))
         .catch_unwind()
         .await;
     // A check that could not be completed is a failed verification with its
@@ -42,23 +41,15 @@ pub async fn verify_credentials<W: Write + Send>(
     exit::OK
 }
 
-pub async fn meta_model<W: Write + Send>(
+pub fn meta_model<W: Write>(
     function: &'static Function,
-    envelope: Envelope,
-    env: &Env,
+    invocation: Invocation,
     out: &mut Output<W>,
 ) -> u8 {
     let result = match (function.meta_model, function.static_metadata) {
-        (Some(dynamic), _) => AssertUnwindSafe(dynamic(&envelope.cfg, env))
-            .catch_unwind()
-            .await
-            .unwrap_or_else(|_| {
-                Err(component_sdk::Error::internal(
-                    "getMetaModel failed unexpectedly; see the log",
-                ))
-            }),
+        (Some(dynamic), _) => catching(|| dynamic(&invocation.cfg), "getMetaModel"),
         (None, Some(fixed)) => Ok(fixed()),
-        (None, None) => Err(component_sdk::Error::config(format!(
+        (None, None) => Err(Error::config(format!(
             "\"{}\" has no metadata to describe",
             function.id
         ))),
@@ -81,21 +72,12 @@ pub async fn meta_model<W: Write + Send>(
     exit::OK
 }
 
-pub async fn select_model<W: Write + Send>(
+pub fn select_model<W: Write>(
     method: SelectModelFn,
-    envelope: Envelope,
-    env: &Env,
+    invocation: Invocation,
     out: &mut Output<W>,
 ) -> u8 {
-    let result = AssertUnwindSafe(method(&envelope.cfg, env))
-        .catch_unwind()
-        .await
-        .unwrap_or_else(|_| {
-            Err(component_sdk::Error::internal(
-                "selectModel failed unexpectedly; see the log",
-            ))
-        });
-    match result {
+    match catching(|| method(&invocation.cfg), "selectModel") {
         Ok(model) => {
             let _ = out.envelope(&wire::Envelope::Success(wire::Options(&model)));
         }
@@ -107,4 +89,13 @@ pub async fn select_model<W: Write + Send>(
         }
     }
     exit::OK
+}
+
+/// `hook()`, with a panic turned into an error naming `what` failed.
+fn catching<T>(hook: impl FnOnce() -> Result<T, Error>, what: &str) -> Result<T, Error> {
+    std::panic::catch_unwind(AssertUnwindSafe(hook)).unwrap_or_else(|_| {
+        Err(Error::internal(format!(
+            "{what} failed unexpectedly; see the log"
+        )))
+    })
 }

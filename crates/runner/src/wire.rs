@@ -1,7 +1,6 @@
 //! The wire format: what one line of stdout looks like. Serialization only.
 
-use component_sdk::Event;
-use component_sdk::registry::SelectModel;
+use component_sdk::{Event, SelectModel};
 use serde::Serialize;
 use serde::ser::SerializeMap;
 use serde_json::value::RawValue;
@@ -53,7 +52,6 @@ impl<'a> WireEvent<'a> {
             Event::UpdateSnapshot(s) => WireEvent::UpdateSnapshot(s),
             Event::Rebound { reason } => WireEvent::Rebound { reason },
             Event::Error(e) => WireEvent::error(&e.name, &e.message),
-            Event::End => WireEvent::End,
         }
     }
 

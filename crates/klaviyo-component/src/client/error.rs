@@ -17,6 +17,25 @@ pub struct ApiError {
     pub hint: Option<String>,
 }
 
+/// What a failed answer means, the one classification that the error kinds,
+/// the hints and credential verification all match on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// Klaviyo refused the key (its own 401).
+    BadKey,
+    /// Klaviyo knows the key, which lacks the scope this request needs (its
+    /// own 403).
+    MissingScope,
+    /// Too many requests (429), still after the retries.
+    Throttled,
+    /// Klaviyo, or something in front of it, failed: a 5xx, or a 401/403
+    /// page that is not Klaviyo's. A later attempt may succeed.
+    Server,
+    /// Klaviyo refused the request itself (another 4xx): it refuses it
+    /// again until the request changes.
+    Other,
+}
+
 /// One entry of `errors[]`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
 pub struct ErrorEntry {
@@ -46,6 +65,10 @@ pub struct OtherBody {
     /// A short, single-line excerpt (an HTML page's title when it has one).
     pub excerpt: String,
 }
+
+/// What to do when Klaviyo refuses the key.
+pub const CHECK_THE_KEY: &str = "Check the credential's API key: it must be a Private API Key \
+     (it starts with pk_) that has not been revoked";
 
 /// Longest excerpt of a foreign body shown in a message.
 const EXCERPT_CHARS: usize = 200;
@@ -105,17 +128,32 @@ impl ApiError {
         }
     }
 
-    /// Whether the same request may succeed later: rate limits and
-    /// server-side failures.
-    pub fn is_transient(&self) -> bool {
-        self.status == 429 || (500..600).contains(&self.status)
+    /// What the failure means for the user. Only Klaviyo's own 401 and 403
+    /// (its JSON:API error document) say something about the key: a
+    /// Cloudflare challenge page with the same status says nothing about
+    /// it, and may pass.
+    pub fn failure(&self) -> Failure {
+        match self.status {
+            401 if self.is_from_klaviyo() => Failure::BadKey,
+            403 if self.is_from_klaviyo() => Failure::MissingScope,
+            401 | 403 => Failure::Server,
+            429 => Failure::Throttled,
+            500..=599 => Failure::Server,
+            _ => Failure::Other,
+        }
     }
 
     /// Whether Klaviyo itself answered, with its JSON:API error document,
     /// rather than something in front of it (Cloudflare's HTML pages, a
-    /// proxy). Only Klaviyo's own 401 and 403 say something about the key.
+    /// proxy).
     pub fn is_from_klaviyo(&self) -> bool {
         self.other_body.is_none() && !self.errors.is_empty()
+    }
+
+    /// "Invalid cursor provided.": the cursor expired or was refused; a
+    /// query can start again without it.
+    pub fn is_cursor_error(&self) -> bool {
+        self.status == 400 && (self.mentions("cursor") || self.mentions("Cursor"))
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> ApiError {
@@ -358,7 +396,7 @@ mod tests {
     }
 
     #[test]
-    fn hints_and_transience() {
+    fn hints() {
         let err = ApiError::from_body(
             403,
             None,
@@ -370,8 +408,34 @@ mod tests {
             err.to_string(),
             "Klaviyo answered 403 (permission_denied): no. The API key needs the scope campaigns:read"
         );
-        assert!(!err.is_transient());
-        assert!(ApiError::from_body(429, None, b"", "").is_transient());
-        assert!(ApiError::from_body(503, None, b"", "").is_transient());
+        assert_eq!(err.failure(), Failure::MissingScope);
+    }
+
+    #[test]
+    fn failures() {
+        let klaviyo = br#"{"errors":[{"code":"x","detail":"y"}]}"#;
+        let html = b"<html><title>Just a moment...</title></html>";
+        let cases: &[(u16, &[u8], Failure)] = &[
+            (401, klaviyo, Failure::BadKey),
+            (403, klaviyo, Failure::MissingScope),
+            (401, html, Failure::Server),
+            (403, html, Failure::Server),
+            (403, b"", Failure::Server),
+            (429, klaviyo, Failure::Throttled),
+            (429, b"", Failure::Throttled),
+            (500, klaviyo, Failure::Server),
+            (503, html, Failure::Server),
+            (400, klaviyo, Failure::Other),
+            (404, klaviyo, Failure::Other),
+            (409, b"", Failure::Other),
+        ];
+        for (status, body, want) in cases {
+            assert_eq!(
+                ApiError::from_body(*status, None, body, "").failure(),
+                *want,
+                "{status} {}",
+                String::from_utf8_lossy(body)
+            );
+        }
     }
 }

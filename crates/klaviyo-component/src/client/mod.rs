@@ -5,10 +5,11 @@
 //! [`retry::decide`]; and is bounded in time and size. Only URLs under the
 //! configured base URL are ever requested, so the key goes nowhere else.
 
+mod credentials;
 mod error;
 mod pacing;
 mod page;
-pub mod retry;
+mod retry;
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,14 +20,12 @@ use reqwest::Method;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
 use url::Url;
 
-pub use self::error::{
-    ApiError, ErrorEntry, ErrorSource, OtherBody, TransportError, TransportKind,
-};
+pub use self::credentials::Credentials;
+pub use self::error::{ApiError, CHECK_THE_KEY, Failure, TransportError, TransportKind};
 use self::pacing::Pacer;
-pub use self::page::{Page, is_under, minify};
+pub use self::page::{Page, is_under};
 use self::retry::{Decision, Outcome, Policy, Repeatability};
 use crate::Error;
-use crate::credentials::Credentials;
 use crate::revision::Revision;
 use crate::settings::Settings;
 
@@ -232,13 +231,18 @@ impl Client {
     }
 
     /// The error an unsuccessful answer stands for, with Klaviyo's details
-    /// and the API key masked.
+    /// and the API key masked, and what to fix when Klaviyo refused the key.
     pub fn api_error(&self, response: &Response) -> ApiError {
         let content_type = response
             .headers
             .get(CONTENT_TYPE)
             .and_then(|v| v.to_str().ok());
-        ApiError::from_body(response.status, content_type, &response.body, &self.api_key)
+        let error =
+            ApiError::from_body(response.status, content_type, &response.body, &self.api_key);
+        match error.failure() {
+            Failure::BadKey => error.with_hint(CHECK_THE_KEY),
+            _ => error,
+        }
     }
 
     async fn pace(&self) {
@@ -357,3 +361,6 @@ fn loggable(url: &Url) -> String {
         None => url.path().to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -3,10 +3,11 @@
 //! new revision's collections appear and retired ones disappear.
 
 use component_sdk::Config;
-use component_sdk::registry::SelectModel;
+use component_sdk::SelectModel;
 use klaviyo_spec::{AttributeKind, Collection, Operator, RevisionSpec};
 
 use crate::Error;
+use crate::fields;
 use crate::revision::Revision;
 
 /// The collections users poll most, first in the list, in this order.
@@ -159,7 +160,7 @@ fn humanize(key: &str, separator: char) -> String {
 }
 
 /// `getObjectTypes`: the object types of the configured revision.
-pub fn object_types_model(cfg: &Config) -> Result<SelectModel, Error> {
+pub fn object_types_model(cfg: &Config) -> Result<SelectModel, component_sdk::Error> {
     let revision = Revision::from_config(cfg)?;
     Ok(object_types(revision.spec())
         .into_iter()
@@ -168,7 +169,7 @@ pub fn object_types_model(cfg: &Config) -> Result<SelectModel, Error> {
 }
 
 /// `getTimestampFields`: the timestamp fields of the chosen object type.
-pub fn timestamp_fields_model(cfg: &Config) -> Result<SelectModel, Error> {
+pub fn timestamp_fields_model(cfg: &Config) -> Result<SelectModel, component_sdk::Error> {
     let revision = Revision::from_config(cfg)?;
     let object_type = chosen_object_type(cfg, revision.spec())?;
     Ok(timestamp_fields(object_type.collection)
@@ -179,13 +180,17 @@ pub fn timestamp_fields_model(cfg: &Config) -> Result<SelectModel, Error> {
 
 /// The object type chosen in `cfg`, validated against the revision.
 pub fn chosen_object_type(cfg: &Config, spec: &'static RevisionSpec) -> Result<ObjectType, Error> {
-    let key = cfg.text("objectType", "Object Type")?.ok_or_else(|| {
-        Error::config("\"Object Type\" is required: choose the type of object to poll")
+    let key = cfg.text(fields::OBJECT_TYPE)?.ok_or_else(|| {
+        Error::config(format!(
+            "\"{}\" is required: choose the type of object to poll",
+            fields::OBJECT_TYPE.label
+        ))
     })?;
     object_type(spec, &key).ok_or_else(|| {
         let keys: Vec<&str> = object_types(spec).iter().map(|t| t.key).collect();
         Error::config(format!(
-            "\"Object Type\" must be one of {} for revision {}, got {:?}",
+            "\"{}\" must be one of {} for revision {}, got {:?}",
+            fields::OBJECT_TYPE.label,
             component_sdk::config::quoted_list(&keys),
             spec.revision,
             key.chars().take(60).collect::<String>()

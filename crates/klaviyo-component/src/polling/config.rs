@@ -5,9 +5,10 @@ use chrono::{DateTime, Utc};
 use component_sdk::Config;
 use component_sdk::config::{describe, quoted_list};
 
+use super::batcher::EmitBehavior;
 use super::catalog::{ObjectType, chosen_object_type, timestamp_fields};
-use super::sink::Emit;
 use crate::Error;
+use crate::fields;
 use crate::revision::Revision;
 
 /// Records per emitted page when "Size of Polling Page" is empty.
@@ -21,7 +22,7 @@ pub const EMIT_BEHAVIORS: &[&str] = &["emitIndividually", "emitPage", "fetchPage
 pub struct PollConfig {
     pub object_type: ObjectType,
     pub field: &'static str,
-    pub emit: Emit,
+    pub emit: EmitBehavior,
     pub start_time: DateTime<Utc>,
 }
 
@@ -29,45 +30,47 @@ impl PollConfig {
     pub fn from_config(cfg: &Config, revision: &Revision) -> Result<PollConfig, Error> {
         let object_type = chosen_object_type(cfg, revision.spec())?;
         let fields = timestamp_fields(object_type.collection);
-        let field = match cfg.text("pollConfig", "Timestamp field to poll on")? {
+        let field = match cfg.text(fields::POLL_CONFIG)? {
             None => {
                 return Err(Error::config(format!(
-                    "\"Timestamp field to poll on\" is required: choose one of {} for {}",
+                    "\"{}\" is required: choose one of {} for {}",
+                    fields::POLL_CONFIG.label,
                     quoted_list(&fields),
                     object_type.label()
                 )));
             }
-            Some(chosen) => fields.iter().copied().find(|f| *f == chosen).ok_or_else(|| {
-                Error::config(format!(
-                    "\"Timestamp field to poll on\" must be one of {} for {} in revision {}, got {}",
-                    quoted_list(&fields),
-                    object_type.label(),
-                    revision.spec().revision,
-                    describe(&chosen.into())
-                ))
-            })?,
+            Some(chosen) => fields
+                .iter()
+                .copied()
+                .find(|f| *f == chosen)
+                .ok_or_else(|| {
+                    Error::config(format!(
+                        "\"{}\" must be one of {} for {} in revision {}, got {}",
+                        fields::POLL_CONFIG.label,
+                        quoted_list(&fields),
+                        object_type.label(),
+                        revision.spec().revision,
+                        describe(&chosen.into())
+                    ))
+                })?,
         };
-        let emit = match cfg
-            .choice("emitBehavior", "Emit behavior", EMIT_BEHAVIORS)?
-            .as_deref()
-        {
-            None | Some("emitIndividually") => Emit::Individually,
-            Some(_) => {
-                let size = cfg
-                    .integer("pageSize", "Size of Polling Page", 1..=100)?
-                    .unwrap_or(DEFAULT_PAGE_SIZE);
-                Emit::Page(size as usize)
-            }
+        let behavior = cfg.choice(fields::EMIT_BEHAVIOR, EMIT_BEHAVIORS)?;
+        // Read whatever the emit behavior, so a typo never waits for the day
+        // someone switches to pages.
+        let page_size = cfg
+            .integer(fields::PAGE_SIZE, 1..=100)?
+            .unwrap_or(DEFAULT_PAGE_SIZE);
+        let emit = match behavior.as_deref() {
+            None | Some("emitIndividually") => EmitBehavior::Individually,
+            Some(_) => EmitBehavior::Page(page_size as usize),
         };
-        // Checked whatever the emit behavior, so a typo never waits for the
-        // day someone switches to pages.
-        cfg.integer("pageSize", "Size of Polling Page", 1..=100)?;
-        let start_time = match cfg.text("startTime", "Start Time")? {
+        let start_time = match cfg.text(fields::START_TIME)? {
             None => DateTime::UNIX_EPOCH,
             Some(text) => {
                 let at = crate::time::parse(&text).ok_or_else(|| {
                     Error::config(format!(
-                        "\"Start Time\" must be an ISO 8601 timestamp such as 2024-11-21T10:00:00Z, got {}",
+                        "\"{}\" must be an ISO 8601 timestamp such as 2024-11-21T10:00:00Z, got {}",
+                        fields::START_TIME.label,
                         describe(&text.clone().into())
                     ))
                 })?;
@@ -75,7 +78,8 @@ impl PollConfig {
                 // account is older.
                 if at < DateTime::UNIX_EPOCH {
                     return Err(Error::config(format!(
-                        "\"Start Time\" must be on or after 1970-01-01T00:00:00Z, got {}",
+                        "\"{}\" must be on or after 1970-01-01T00:00:00Z, got {}",
+                        fields::START_TIME.label,
                         describe(&text.into())
                     )));
                 }
@@ -107,7 +111,7 @@ mod tests {
         let c = parse(json!({"objectType": "profiles", "pollConfig": "updated"})).expect("valid");
         assert_eq!(c.object_type.key, "profiles");
         assert_eq!(c.field, "updated");
-        assert_eq!(c.emit, Emit::Individually);
+        assert_eq!(c.emit, EmitBehavior::Individually);
         assert_eq!(c.start_time, DateTime::UNIX_EPOCH);
     }
 
@@ -118,11 +122,11 @@ mod tests {
                              "pageSize": "25", "startTime": "2024-11-21T10:00:00+01:00"}),
         )
         .expect("valid");
-        assert_eq!(c.emit, Emit::Page(25));
+        assert_eq!(c.emit, EmitBehavior::Page(25));
         assert_eq!(crate::time::to_text(c.start_time), "2024-11-21T09:00:00Z");
         let c = parse(json!({"objectType": "events", "pollConfig": "datetime", "emitBehavior": "emitPage", "pageSize": ""}))
             .expect("valid");
-        assert_eq!(c.emit, Emit::Page(100));
+        assert_eq!(c.emit, EmitBehavior::Page(100));
     }
 
     #[test]

@@ -21,7 +21,7 @@ use super::record::Head;
 use super::tracker::id_hash;
 use super::{Poller, heads};
 use crate::Error;
-use crate::client::{ApiError, Client, Page};
+use crate::client::{Client, Page};
 
 /// Restarts of a query after Klaviyo refused its cursor.
 const CURSOR_RESTARTS: u32 = 3;
@@ -63,7 +63,7 @@ pub async fn poll(
         match step(p, partition, to, ahead.take()).await {
             Ok(Next::Done) => return Ok(()),
             Ok(Next::Query(read)) => ahead = read,
-            Err(Error::Api(e)) if is_cursor_error(&e) && restarts < CURSOR_RESTARTS => {
+            Err(Error::Api(e)) if e.is_cursor_error() && restarts < CURSOR_RESTARTS => {
                 restarts += 1;
                 tracing::warn!(
                     "{e}; querying again from the watermark (restart {restarts} of {CURSOR_RESTARTS})"
@@ -150,13 +150,13 @@ async fn step(
                 break;
             }
             if p.tracker().is_new(at, &head.id) {
-                p.offer(head, at, record).await?;
+                p.offer(head, at, record)?;
             }
             if n % YIELD_EVERY == YIELD_EVERY - 1 {
                 tokio::task::yield_now().await;
             }
         }
-        p.checkpoint().await
+        p.checkpoint()
     };
     // Both run to the end: a failed prefetch must not cut a page's emission
     // short, and the page's progress is saved before any error is reported.
@@ -193,7 +193,7 @@ async fn walk(
                         break;
                     }
                     Some(at) if at == watermark && p.tracker().is_new(at, &head.id) => {
-                        p.offer(head, at, record.clone()).await?;
+                        p.offer(head, at, record.clone())?;
                     }
                     _ => {}
                 }
@@ -202,7 +202,7 @@ async fn walk(
             let Some(next) = read.page.next.clone().filter(|_| !left_watermark) else {
                 break;
             };
-            p.checkpoint().await?;
+            p.checkpoint()?;
             read = Read::fetch(p.client, p.plan, &next).await?;
         }
         if previous.as_ref() == Some(&sequence) {
@@ -298,10 +298,4 @@ fn check_ascending(heads: &[Head], path: &str, field: &str) -> Result<(), Error>
         }
     }
     Ok(())
-}
-
-/// "Invalid cursor provided.": the cursor expired or was refused; the query
-/// can start again from the watermark.
-pub fn is_cursor_error(error: &ApiError) -> bool {
-    error.status == 400 && (error.mentions("cursor") || error.mentions("Cursor"))
 }

@@ -2,15 +2,15 @@
 //! OpenAPI files.
 
 use component_sdk::Config;
-use component_sdk::registry::MetaModel;
+use component_sdk::MetaModel;
 use serde_json::{Value, json};
 
 use super::catalog::chosen_object_type;
 use super::config::EMIT_BEHAVIORS;
-use crate::Error;
+use crate::fields;
 use crate::revision::Revision;
 
-pub fn meta_model(cfg: &Config) -> Result<MetaModel, Error> {
+pub fn meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error> {
     let revision = Revision::from_config(cfg)?;
     let spec = revision.spec();
     let object_type = chosen_object_type(cfg, spec)?;
@@ -21,7 +21,7 @@ pub fn meta_model(cfg: &Config) -> Result<MetaModel, Error> {
         map.insert("title".to_owned(), Value::String(object_type.label()));
     }
     let paged = cfg
-        .choice("emitBehavior", "Emit behavior", EMIT_BEHAVIORS)?
+        .choice(fields::EMIT_BEHAVIOR, EMIT_BEHAVIORS)?
         .is_some_and(|b| b != "emitIndividually");
     let output = if paged {
         json!({
@@ -43,7 +43,7 @@ pub fn meta_model(cfg: &Config) -> Result<MetaModel, Error> {
 mod tests {
     use super::*;
 
-    fn model(value: Value) -> Result<MetaModel, Error> {
+    fn model(value: Value) -> Result<MetaModel, component_sdk::Error> {
         meta_model(&Config::new(value.as_object().cloned().unwrap_or_default()))
     }
 

@@ -7,33 +7,42 @@
 //! resumes where its last snapshot says. docs/polling.md explains the
 //! guarantees; the Klaviyo quirks they rest on are in the API reference.
 
-pub mod catalog;
-pub mod config;
+mod batcher;
+mod catalog;
+mod config;
 mod keyset;
-pub mod metadata;
-pub mod plan;
-pub mod record;
+mod metadata;
+mod plan;
+mod record;
 mod scan;
-pub mod sink;
-pub mod snapshot;
-pub mod tracker;
+mod snapshot;
+mod tracker;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use component_sdk::{Emitter, StepInput, Trigger};
+use component_sdk::{Sink, Step, StepInput};
 use serde_json::value::RawValue;
 
+pub use self::catalog::{object_types_model, timestamp_fields_model};
+pub use self::metadata::meta_model;
+
+use self::batcher::{Batcher, EmitBehavior};
 use self::config::PollConfig;
 use self::plan::{Plan, Strategy};
 use self::record::Head;
-use self::sink::{Emit, Sink};
 use self::snapshot::{Loaded, State, Window};
 use self::tracker::Tracker;
 use crate::Error;
-use crate::client::Client;
-use crate::credentials::{self, Credentials};
-use crate::settings::Settings;
+use crate::client::{Client, Failure};
+use crate::context::Context;
 use crate::time::{floor_seconds, to_text};
+
+/// What the fuzz targets and property tests check (see `crate::testing`).
+pub mod testing {
+    pub use super::batcher::EmitBehavior;
+    pub use super::catalog::{object_types, timestamp_fields};
+    pub use super::config::PollConfig;
+    pub use super::plan::{Plan, Strategy};
+}
 
 /// Records a Retrieve Sample run emits at most.
 pub const SAMPLE_SIZE: u64 = 10;
@@ -45,23 +54,19 @@ pub const NO_OBJECT_FOUND: &str = "No object found. Execution stopped. This erro
 /// The trigger.
 pub struct PollingTrigger;
 
-#[async_trait]
-impl Trigger for PollingTrigger {
+impl Step for PollingTrigger {
     async fn process(
         &self,
         input: StepInput,
-        out: &mut dyn Emitter,
+        out: &mut dyn Sink,
     ) -> Result<(), component_sdk::Error> {
         run(input, out).await.map_err(Into::into)
     }
 }
 
-async fn run(input: StepInput, out: &mut dyn Emitter) -> Result<(), Error> {
-    let settings = Settings::from_env(&input.env)?;
-    let credentials = Credentials::from_config(&input.cfg)?;
-    let config = PollConfig::from_config(&input.cfg, &credentials.revision)?;
-    credentials::warn_about_revision(&credentials.revision);
-    let client = Client::new(credentials, &settings)?;
+async fn run(input: StepInput, out: &mut dyn Sink) -> Result<(), Error> {
+    let Context { settings, client } = Context::new(&input.cfg, &input.env)?;
+    let config = PollConfig::from_config(&input.cfg, client.revision())?;
     let sample = input.env.is_sample_run();
     let plan = Plan::new(config.object_type.collection, config.field);
     let key = config.object_type.key;
@@ -108,13 +113,13 @@ async fn run(input: StepInput, out: &mut dyn Emitter) -> Result<(), Error> {
     );
 
     let emit = match (config.emit, sample) {
-        (Emit::Page(size), true) => Emit::Page(size.min(SAMPLE_SIZE as usize)),
+        (EmitBehavior::Page(size), true) => EmitBehavior::Page(size.min(SAMPLE_SIZE as usize)),
         (emit, _) => emit,
     };
     let mut poller = Poller {
         client: &client,
         plan: &plan,
-        sink: Sink::new(out, emit, !sample),
+        sink: Batcher::new(out, emit, !sample),
         state,
         limit: sample.then_some(SAMPLE_SIZE),
         visibility_lag: chrono::Duration::from_std(settings.poll_lag).unwrap_or_default(),
@@ -151,21 +156,19 @@ fn check_not_from_the_future(state: &State, horizon: DateTime<Utc>) -> Result<()
     match saved {
         Some(at) if at > limit => Err(Error::config(format!(
             "the step's snapshot says polling reached {}, which is after now ({}): the clock was ahead when it was \
-             saved, or the snapshot was edited. Clear the step's snapshot to poll again from \"Start Time\"",
+             saved, or the snapshot was edited. Clear the step's snapshot to poll again from \"{}\"",
             to_text(at),
-            to_text(horizon)
+            to_text(horizon),
+            crate::fields::START_TIME.label
         ))),
         _ => Ok(()),
     }
 }
 
-/// Say what to fix when Klaviyo refuses the key or its scope.
+/// Say which scope the key lacks when Klaviyo refuses it the collection.
 fn with_hint(error: Error, config: &PollConfig) -> Error {
     match error {
-        Error::Api(api) if api.status == 401 && api.is_from_klaviyo() => Error::Api(api.with_hint(
-            "Check the credential's API key: it must be a Private API Key that has not been revoked",
-        )),
-        Error::Api(api) if api.status == 403 && api.is_from_klaviyo() => {
+        Error::Api(api) if api.failure() == Failure::MissingScope => {
             let scopes = config.object_type.collection.scopes.join(", ");
             Error::Api(api.with_hint(format!(
                 "Polling {} needs an API key with the scope(s) {scopes}",
@@ -180,7 +183,7 @@ fn with_hint(error: Error, config: &PollConfig) -> Error {
 struct Poller<'a, 'o> {
     client: &'a Client,
     plan: &'a Plan,
-    sink: Sink<'o>,
+    sink: Batcher<'o>,
     state: State,
     limit: Option<u64>,
     /// How long Klaviyo may take to list a change (the poll lag).
@@ -244,17 +247,17 @@ impl Poller<'_, '_> {
                     Strategy::Scan => scan::poll(self, index, to, false).await?,
                 }
                 if self.limit_reached() {
-                    return self.sink.flush(None).await;
+                    return self.sink.flush(None);
                 }
             }
             self.state.next_start = to;
             self.state.window = None;
-            self.checkpoint().await?;
+            self.checkpoint()?;
             if to >= horizon {
                 break;
             }
         }
-        self.sink.flush(self.state.to_value()).await
+        self.sink.flush(self.state.to_value())
     }
 
     fn tracker(&self) -> &Tracker {
@@ -271,7 +274,7 @@ impl Poller<'_, '_> {
     }
 
     /// Emit `record` (whose head is `head`, at `at`) if it is new.
-    async fn offer(
+    fn offer(
         &mut self,
         head: &Head,
         at: DateTime<Utc>,
@@ -288,17 +291,17 @@ impl Poller<'_, '_> {
         if !window.tracker.admit(at, &head.id) {
             return Ok(());
         }
-        if self.sink.push(record).await? {
+        if self.sink.push(record)? {
             let progress = self.state.to_value();
-            self.sink.flush(progress).await?;
+            self.sink.flush(progress)?;
         }
         Ok(())
     }
 
     /// Save the progress made, if nothing emitted is waiting in a page.
-    async fn checkpoint(&mut self) -> Result<(), Error> {
+    fn checkpoint(&mut self) -> Result<(), Error> {
         let progress = self.state.to_value();
-        self.sink.checkpoint(progress).await
+        self.sink.checkpoint(progress)
     }
 }
 

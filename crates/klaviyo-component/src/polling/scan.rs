@@ -12,7 +12,6 @@ use futures::StreamExt;
 use serde_json::value::RawValue;
 
 use super::Poller;
-use super::keyset::is_cursor_error;
 use super::record::Head;
 use crate::Error;
 
@@ -36,7 +35,7 @@ pub async fn poll(
     loop {
         let batch = match read_batch(p, partition, to, descending, capacity).await {
             Ok(batch) => batch,
-            Err(Error::Api(e)) if is_cursor_error(&e) && restarts < CURSOR_RESTARTS => {
+            Err(Error::Api(e)) if e.is_cursor_error() && restarts < CURSOR_RESTARTS => {
                 restarts += 1;
                 tracing::warn!("{e}; reading again (restart {restarts} of {CURSOR_RESTARTS})");
                 continue;
@@ -50,9 +49,9 @@ pub async fn poll(
                 at: Some(entry.at),
                 unreadable: None,
             };
-            p.offer(&head, entry.at, entry.record).await?;
+            p.offer(&head, entry.at, entry.record)?;
         }
-        p.checkpoint().await?;
+        p.checkpoint()?;
         if complete || p.limit_reached() {
             return Ok(());
         }

@@ -221,7 +221,8 @@ impl State {
 fn unreadable(why: &str) -> Error {
     Error::config(format!(
         "the step's snapshot cannot be read ({why}); it was not written by this component. \
-         Clear the step's snapshot to start again from \"Start Time\""
+         Clear the step's snapshot to start again from \"{}\"",
+        crate::fields::START_TIME.label
     ))
 }
 

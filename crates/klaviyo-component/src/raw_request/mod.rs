@@ -5,10 +5,8 @@ mod target;
 
 use std::collections::BTreeMap;
 
-use async_trait::async_trait;
-use component_sdk::registry::MetaModel;
 use component_sdk::schema::platform_schema;
-use component_sdk::{Action, Emitter, Event, Message, StepInput};
+use component_sdk::{Event, Message, MetaModel, Sink, Step, StepInput};
 use reqwest::Method;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -16,9 +14,9 @@ use serde_json::Value;
 
 pub use self::target::resolve;
 use crate::Error;
-use crate::client::Client;
-use crate::credentials::{self, Credentials};
-use crate::settings::Settings;
+use crate::client::Failure;
+use crate::context::Context;
+use crate::fields;
 
 /// The methods the action sends.
 pub const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
@@ -77,34 +75,37 @@ pub fn metadata() -> MetaModel {
 
 pub struct RawRequest;
 
-#[async_trait]
-impl Action for RawRequest {
+impl Step for RawRequest {
     async fn process(
         &self,
         input: StepInput,
-        out: &mut dyn Emitter,
+        out: &mut dyn Sink,
     ) -> Result<(), component_sdk::Error> {
-        let output = run(input).await?;
-        let message = Message::with_body(&output)?;
-        out.emit(Event::Data(message)).await
+        match run(input).await {
+            Ok(output) => out.emit(Event::Data(Message::with_body(&output)?)),
+            // Still throttled after the retries: the platform delivers the
+            // message again later instead of failing it.
+            Err(Error::Api(api)) if api.failure() == Failure::Throttled => {
+                tracing::warn!("{api}; asking the platform to deliver the message again later");
+                out.emit(Event::Rebound {
+                    reason: api.to_string(),
+                })
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 }
 
 async fn run(input: StepInput) -> Result<Output, Error> {
-    let settings = Settings::from_env(&input.env)?;
-    let credentials = Credentials::from_config(&input.cfg)?;
-    let do_not_throw_404 = input
-        .cfg
-        .checkbox("doNotThrow404", "Don't throw error on 404 Response")?;
+    let Context { client, .. } = Context::new(&input.cfg, &input.env)?;
+    let do_not_throw_404 = input.cfg.checkbox(fields::DO_NOT_THROW_404)?;
     let request: Input = input.msg.body_as().map_err(|e| {
         Error::input(format!(
             "the message body must be an object with \"url\" and \"method\" (and optionally \"data\"): {e}"
         ))
     })?;
     let method = parse_method(&request.method)?;
-    let url = resolve(&request.url, &settings.base_url)?;
-    credentials::warn_about_revision(&credentials.revision);
-    let client = Client::new(credentials, &settings)?;
+    let url = resolve(&request.url, client.base_url())?;
     let body = match &request.data {
         None | Some(Value::Null) => None,
         Some(data) => Some(
@@ -122,7 +123,10 @@ async fn run(input: StepInput) -> Result<Output, Error> {
     if !ok {
         let mut error = client.api_error(&response);
         if response.status == 404 {
-            error = error.with_hint("Check the url, or check \"Don't throw error on 404 Response\" to receive 404 answers as messages");
+            error = error.with_hint(format!(
+                "Check the url, or check \"{}\" to receive 404 answers as messages",
+                fields::DO_NOT_THROW_404.label
+            ));
         }
         return Err(error.into());
     }

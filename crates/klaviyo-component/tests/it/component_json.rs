@@ -1,11 +1,10 @@
 //! component.json, the code and the changelog tell the same story.
 
-use component_sdk::Registry;
 use component_sdk::descriptor::Descriptor;
-use klaviyo_component::REGISTRY;
+use klaviyo_component::COMPONENT;
 
 fn descriptor() -> Descriptor {
-    Descriptor::parse(REGISTRY.component_json())
+    Descriptor::parse(COMPONENT.component_json)
         .expect("component.json is valid JSON of the right shape")
 }
 
@@ -16,7 +15,7 @@ fn component_json_passes_the_platform_s_validation() {
 
 #[test]
 fn component_json_and_the_code_agree() {
-    assert_eq!(descriptor().check_against(&REGISTRY), Vec::<String>::new());
+    assert_eq!(descriptor().check_against(&COMPONENT), Vec::<String>::new());
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! verifyCredentials: the three outcomes.
 
-use component_sdk::{Config, Registry, Verification};
-use klaviyo_component::REGISTRY;
+use component_sdk::{Config, Verification};
+use klaviyo_component::COMPONENT;
 use klaviyo_fake::{FakeConfig, Fault, FaultRule};
 use serde_json::{Value, json};
 
@@ -9,7 +9,7 @@ use crate::support::*;
 
 async fn verify(h: &Harness, cfg: Value) -> Result<Verification, component_sdk::Error> {
     let cfg = Config::new(cfg.as_object().cloned().unwrap_or_default());
-    REGISTRY.verify_credentials(&cfg, &h.env).await
+    (COMPONENT.verify_credentials)(&cfg, &h.env).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -48,7 +48,10 @@ async fn a_wrong_key_and_a_key_without_the_scope_are_rejected_with_what_to_fix()
     match verify(&h, json!({"apiKey": "pk_not_a_real_key_0123456789"})).await {
         Ok(Verification::Rejected { reason }) => {
             assert!(reason.starts_with("Klaviyo answered 401"), "{reason}");
-            assert!(reason.contains("Check the API key"), "{reason}");
+            assert!(
+                reason.contains("Check the credential's API key"),
+                "{reason}"
+            );
             assert!(!reason.contains("pk_not_a_real_key_0123456789"), "{reason}");
         }
         other => panic!("{other:?}"),

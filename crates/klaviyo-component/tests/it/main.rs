@@ -3,7 +3,6 @@
 
 mod support;
 
-mod client;
 mod component_json;
 mod credentials;
 mod polling;

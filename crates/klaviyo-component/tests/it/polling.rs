@@ -445,31 +445,31 @@ async fn every_polled_object_type_works_on_every_revision() {
             anchor: Some(Utc::now() - chrono::Duration::hours(1)),
             ..FakeConfig::default().seed(11)
         });
-        let spec = klaviyo_spec::for_revision(revision);
         let mut failures = BTreeMap::new();
-        for t in klaviyo_component::polling::catalog::object_types(spec) {
-            for field in klaviyo_component::polling::catalog::timestamp_fields(t.collection) {
+        for key in object_types(revision) {
+            for field in timestamp_fields(revision, &key) {
+                let field = field.as_str();
                 let out = h
                     .poll(
-                        json!({"objectType": t.key, "pollConfig": field, "revision": revision}),
+                        json!({"objectType": key, "pollConfig": field, "revision": revision}),
                         &json!({}),
                     )
                     .await;
                 if let Some(e) = &out.error {
-                    failures.insert(format!("{revision} {} {field}", t.key), e.to_string());
+                    failures.insert(format!("{revision} {key} {field}"), e.to_string());
                     continue;
                 }
                 let emitted = unique_versions(&out.records(), field);
-                let expected: BTreeSet<Version> = stand_in_versions(&h.fake, t.key, field)
+                let expected: BTreeSet<Version> = stand_in_versions(&h.fake, &key, field)
                     .into_iter()
                     .collect();
                 if emitted != expected {
                     failures.insert(
-                        format!("{revision} {} {field}", t.key),
+                        format!("{revision} {key} {field}"),
                         format!("emitted {} of {} records", emitted.len(), expected.len()),
                     );
                 }
-                assert_ascending_by_partition(&out.records(), field, t.key);
+                assert_ascending_by_partition(&out.records(), field, &key);
             }
         }
         assert!(failures.is_empty(), "{failures:#?}");
@@ -490,7 +490,6 @@ async fn a_key_without_the_object_type_s_scope_is_told_which_scope_it_needs() {
     let h = Harness::new(
         FakeConfig::default().key_with_scopes("pk_lists_only_0123456789abcdef", &["lists:read"]),
     );
-    let mut recorder = component_sdk::Recorder::default();
     let input = component_sdk::StepInput {
         cfg: component_sdk::Config::new(
             json!({"apiKey": "pk_lists_only_0123456789abcdef", "objectType": "campaigns", "pollConfig": "updated_at"})
@@ -502,12 +501,8 @@ async fn a_key_without_the_object_type_s_scope_is_told_which_scope_it_needs() {
         snapshot: json!({}),
         env: h.env.clone(),
     };
-    use component_sdk::Trigger;
-    let err = klaviyo_component::polling::PollingTrigger
-        .process(input, &mut recorder)
-        .await
-        .expect_err("403");
-    assert_eq!(err.name(), "ConfigurationError");
+    let err = run(POLLING, input).await.error.expect("403");
+    assert_eq!(err.kind().name(), "ConfigurationError");
     assert!(err.to_string().starts_with("Klaviyo answered 403"), "{err}");
     assert!(
         err.to_string()
@@ -525,7 +520,7 @@ async fn a_snapshot_from_the_future_is_an_error_not_a_silent_wait() {
     snapshot["nextStartTime"] = json!("2031-01-01T00:00:00Z");
     let out = h.poll(profiles(), &snapshot).await;
     let err = out.error.expect("refused");
-    assert_eq!(err.name(), "ConfigurationError");
+    assert_eq!(err.kind().name(), "ConfigurationError");
     assert!(
         err.to_string().contains("Clear the step's snapshot"),
         "{err}"

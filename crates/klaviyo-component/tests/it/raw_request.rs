@@ -242,7 +242,7 @@ async fn urls_that_lead_elsewhere_are_refused_before_connecting() {
             .error
             .as_ref()
             .unwrap_or_else(|| panic!("{url:?} was accepted"));
-        assert_eq!(err.name(), "InputError", "{url:?}: {err}");
+        assert_eq!(err.kind().name(), "InputError", "{url:?}: {err}");
         assert!(err.to_string().contains("is refused"), "{url:?}: {err}");
     }
     std::thread::sleep(Duration::from_millis(200));

@@ -1,13 +1,53 @@
-//! Running steps in-process against a stand-in.
+//! Running steps in-process against a stand-in, through the component's
+//! public surface: [`COMPONENT`], its functions by id and their select
+//! models, as the runner does.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use component_sdk::{Action, Config, Env, Event, Message, Recorder, StepInput, Trigger};
-use klaviyo_component::polling::PollingTrigger;
-use klaviyo_component::raw_request::RawRequest;
+use component_sdk::{Config, Env, Event, Message, Recorder, StepInput};
+use klaviyo_component::COMPONENT;
 use klaviyo_fake::{FakeConfig, FakeKlaviyo};
+
+pub const POLLING: &str = "getNewAndUpdatedObjectsPolling";
+pub const RAW_REQUEST: &str = "makeRawRequest";
+
+/// Run the function `id` of the component once.
+pub async fn run(id: &str, input: StepInput) -> Outcome {
+    let function = COMPONENT.function(id).expect("a function of the component");
+    let mut recorder = Recorder::default();
+    let result = function.step.process_boxed(input, &mut recorder).await;
+    Outcome::new(recorder.events, result.err())
+}
+
+/// The keys a select model offers for `cfg`.
+pub fn select(id: &str, method: &str, cfg: serde_json::Value) -> Vec<String> {
+    let model = COMPONENT
+        .function(id)
+        .and_then(|f| f.select_model(method))
+        .expect("a select model");
+    let cfg = Config::new(cfg.as_object().cloned().unwrap_or_default());
+    model(&cfg)
+        .expect("the select model answers")
+        .keys()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The object types the trigger offers on `revision`.
+pub fn object_types(revision: &str) -> Vec<String> {
+    select(POLLING, "getObjectTypes", json!({"revision": revision}))
+}
+
+/// The timestamp fields the trigger offers for `object_type` on `revision`.
+pub fn timestamp_fields(revision: &str, object_type: &str) -> Vec<String> {
+    select(
+        POLLING,
+        "getTimestampFields",
+        json!({"revision": revision, "objectType": object_type}),
+    )
+}
 use serde_json::{Map, Value, json};
 
 /// A stand-in and the environment that points the component at it.
@@ -48,28 +88,24 @@ impl Harness {
     }
 
     pub async fn poll_with(&self, fields: Value, snapshot: &Value, env: Env) -> Outcome {
-        let mut recorder = Recorder::default();
         let input = StepInput {
             cfg: self.cfg(fields),
             msg: Message::empty(),
             snapshot: snapshot.clone(),
             env,
         };
-        let result = PollingTrigger.process(input, &mut recorder).await;
-        Outcome::new(recorder.events, result.err())
+        run(POLLING, input).await
     }
 
     /// Run the raw request action once with `body` as the message body.
     pub async fn raw(&self, fields: Value, body: Value) -> Outcome {
-        let mut recorder = Recorder::default();
         let input = StepInput {
             cfg: self.cfg(fields),
             msg: Message::with_body(&body).expect("body"),
             snapshot: json!({}),
             env: self.env.clone(),
         };
-        let result = RawRequest.process(input, &mut recorder).await;
-        Outcome::new(recorder.events, result.err())
+        run(RAW_REQUEST, input).await
     }
 
     /// Poll until a run emits nothing (at most `runs` runs), waiting past the
@@ -120,7 +156,7 @@ impl Outcome {
     #[track_caller]
     pub fn assert_ok(&self) {
         if let Some(e) = &self.error {
-            panic!("the step failed: {} ({e})", e.name());
+            panic!("the step failed: {} ({e})", e.kind().name());
         }
     }
 
@@ -171,7 +207,7 @@ pub fn version(record: &Value, field: &str) -> Version {
     let at = record["attributes"][field]
         .as_str()
         .expect("the polled field");
-    (id, klaviyo_component::time::parse(at).expect("a timestamp"))
+    (id, parse_time(at))
 }
 
 /// Versions in order, failing on any repeat.
@@ -209,7 +245,14 @@ pub fn stand_in_versions(
 }
 
 pub fn at(text: &str) -> DateTime<Utc> {
-    klaviyo_component::time::parse(text).expect("timestamp")
+    parse_time(text)
+}
+
+/// A timestamp as the stand-in writes it (`T` or a space before the time).
+fn parse_time(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(&text.replacen(' ', "T", 1))
+        .unwrap_or_else(|e| panic!("{text:?} is not a timestamp: {e}"))
+        .with_timezone(&Utc)
 }
 
 /// A timestamp `secs` seconds before now, in Klaviyo's format.

@@ -4,11 +4,9 @@
 
 use std::process::ExitCode;
 
-use async_trait::async_trait;
-use component_sdk::event::ErrorPayload;
-use component_sdk::registry::{BoxFuture, Function, MetaModel, SelectModel, StepRef};
 use component_sdk::{
-    Action, Config, Emitter, Env, Error, Event, Message, Registry, StepInput, Trigger, Verification,
+    Component, Config, Env, Error, ErrorKind, ErrorPayload, Event, Field, Function, LocalBoxFuture,
+    Message, MetaModel, SelectModel, Sink, Step, StepInput, Verification,
 };
 use serde_json::{Value, json};
 
@@ -32,11 +30,12 @@ const COMPONENT_JSON: &str = r#"{
   }
 }"#;
 
+const API_KEY: Field = Field::new("apiKey", "API key");
+
 struct EmitEvents;
 
-#[async_trait]
-impl Trigger for EmitEvents {
-    async fn process(&self, input: StepInput, out: &mut dyn Emitter) -> Result<(), Error> {
+impl Step for EmitEvents {
+    async fn process(&self, input: StepInput, out: &mut dyn Sink) -> Result<(), Error> {
         let cfg = input.cfg.values();
         for (i, kind) in cfg
             .get("emit")
@@ -59,19 +58,18 @@ impl Trigger for EmitEvents {
                     name: "FixtureError".to_owned(),
                     message: "an error emitted on purpose".to_owned(),
                 }),
-                "end" => Event::End,
                 other => return Err(Error::config(format!("unknown kind {other:?}"))),
             };
-            out.emit(event).await?;
+            out.emit(event)?;
         }
         if cfg.get("panic") == Some(&Value::Bool(true)) {
-            let key = input.cfg.text("apiKey", "API key")?.unwrap_or_default();
+            let key = input.cfg.text(API_KEY)?.unwrap_or_default();
             panic!("fixture panic while holding {key}");
         }
         match cfg.get("fail").and_then(Value::as_str) {
             Some("config") => Err(Error::config("\"Kind\" must be chosen")),
-            Some("transient") => Err(Error::Transient("the service is down".to_owned())),
-            Some("upstream") => Err(Error::Upstream("the service said no".to_owned())),
+            Some("transient") => Err(Error::new(ErrorKind::Transient, "the service is down")),
+            Some("upstream") => Err(Error::new(ErrorKind::Upstream, "the service said no")),
             _ => Ok(()),
         }
     }
@@ -79,9 +77,8 @@ impl Trigger for EmitEvents {
 
 struct Echo;
 
-#[async_trait]
-impl Action for Echo {
-    async fn process(&self, input: StepInput, out: &mut dyn Emitter) -> Result<(), Error> {
+impl Step for Echo {
+    async fn process(&self, input: StepInput, out: &mut dyn Sink) -> Result<(), Error> {
         let body: Value = input
             .msg
             .body_as()
@@ -92,7 +89,7 @@ impl Action for Echo {
             "snapshot": input.snapshot,
             "sample": input.env.is_sample_run(),
         });
-        out.emit(Event::Data(Message::with_body(&echoed)?)).await
+        out.emit(Event::Data(Message::with_body(&echoed)?))
     }
 }
 
@@ -106,29 +103,25 @@ fn shown_id(id: &str) -> String {
     }
 }
 
-fn get_kinds<'a>(_: &'a Config, _: &'a Env) -> BoxFuture<'a, Result<SelectModel, Error>> {
-    Box::pin(async {
-        Ok([
-            ("data", "Data"),
-            ("snapshot", "Snapshot"),
-            ("error", "Error"),
-        ]
-        .into_iter()
-        .collect())
-    })
+fn get_kinds(_: &Config) -> Result<SelectModel, Error> {
+    Ok([
+        ("data", "Data"),
+        ("snapshot", "Snapshot"),
+        ("error", "Error"),
+    ]
+    .into_iter()
+    .collect())
 }
 
-fn failing_model<'a>(_: &'a Config, _: &'a Env) -> BoxFuture<'a, Result<SelectModel, Error>> {
-    Box::pin(async { Err(Error::config("\"Kind\" must be chosen first")) })
+fn failing_model(_: &Config) -> Result<SelectModel, Error> {
+    Err(Error::config("\"Kind\" must be chosen first"))
 }
 
-fn meta_model<'a>(cfg: &'a Config, _: &'a Env) -> BoxFuture<'a, Result<MetaModel, Error>> {
-    Box::pin(async move {
-        let kind = cfg.required_text("kind", "Kind")?;
-        Ok(MetaModel {
-            input: json!({}),
-            output: json!({"type": "object", "title": kind}),
-        })
+fn meta_model(cfg: &Config) -> Result<MetaModel, Error> {
+    let kind = cfg.required_text(Field::new("kind", "Kind"))?;
+    Ok(MetaModel {
+        input: json!({}),
+        output: json!({"type": "object", "title": kind}),
     })
 }
 
@@ -142,57 +135,49 @@ fn echo_metadata() -> MetaModel {
 static FUNCTIONS: &[Function] = &[
     Function {
         id: "emitEvents",
-        step: StepRef::Trigger(&EmitEvents),
+        step: &EmitEvents,
         select_models: &[("getKinds", get_kinds), ("failingModel", failing_model)],
         meta_model: Some(meta_model),
         static_metadata: None,
     },
     Function {
         id: "echo",
-        step: StepRef::Action(&Echo),
+        step: &Echo,
         select_models: &[],
         meta_model: None,
         static_metadata: Some(echo_metadata),
     },
 ];
 
-struct Fixture;
-
-impl Registry for Fixture {
-    fn component_json(&self) -> &'static str {
-        COMPONENT_JSON
-    }
-
-    fn functions(&self) -> &'static [Function] {
-        FUNCTIONS
-    }
-
-    fn verify_credentials<'a>(
-        &'a self,
-        cfg: &'a Config,
-        _: &'a Env,
-    ) -> BoxFuture<'a, Result<Verification, Error>> {
-        Box::pin(async move {
-            let key = cfg.text("apiKey", "API key")?.unwrap_or_default();
-            if key.starts_with("good") {
-                Ok(Verification::Verified)
-            } else if key.starts_with("down") {
-                Err(Error::Transient(format!(
-                    "the service is unreachable for {key}"
-                )))
-            } else if key.starts_with("panic") {
-                panic!("verification panic");
-            } else {
-                Ok(Verification::Rejected {
-                    reason: "the key was refused".to_owned(),
-                })
-            }
-        })
-    }
+fn verify_credentials<'a>(
+    cfg: &'a Config,
+    _: &'a Env,
+) -> LocalBoxFuture<'a, Result<Verification, Error>> {
+    Box::pin(async move {
+        let key = cfg.text(API_KEY)?.unwrap_or_default();
+        if key.starts_with("good") {
+            Ok(Verification::Verified)
+        } else if key.starts_with("down") {
+            Err(Error::new(
+                ErrorKind::Transient,
+                format!("the service is unreachable for {key}"),
+            ))
+        } else if key.starts_with("panic") {
+            panic!("verification panic");
+        } else {
+            Ok(Verification::Rejected {
+                reason: "the key was refused".to_owned(),
+            })
+        }
+    })
 }
 
-static REGISTRY: Fixture = Fixture;
+static COMPONENT: Component = Component {
+    component_json: COMPONENT_JSON,
+    functions: FUNCTIONS,
+    verify_credentials,
+};
 
 fn main() -> ExitCode {
-    runner::main(&REGISTRY)
+    runner::main(&COMPONENT)
 }

@@ -1,18 +1,38 @@
-//! The client against the stand-in: headers, pagination, error shapes,
-//! retries and pacing.
+//! The client against the stand-in, over real HTTP on 127.0.0.1: headers,
+//! pagination, error shapes, retries and pacing.
 
 use std::time::{Duration, Instant};
 
-use component_sdk::Config;
+use component_sdk::{Config, Env};
 use futures::StreamExt;
-use klaviyo_component::Error;
-use klaviyo_component::client::{Client, TransportKind};
-use klaviyo_component::credentials::Credentials;
-use klaviyo_component::settings::Settings;
-use klaviyo_fake::{FakeConfig, Fault, FaultRule, Method, RateLimitRule};
+use klaviyo_fake::{FakeConfig, FakeKlaviyo, Fault, FaultRule, Method, RateLimitRule};
 use serde_json::json;
 
-use crate::support::*;
+use super::{Client, Credentials, TransportKind};
+use crate::Error;
+use crate::settings::Settings;
+
+/// A stand-in and the environment that points the client at it.
+struct Harness {
+    fake: FakeKlaviyo,
+    env: Env,
+}
+
+impl Harness {
+    fn new(config: FakeConfig) -> Harness {
+        let fake = FakeKlaviyo::start(config).expect("the stand-in starts");
+        let env = Env::default()
+            .with("KLAVIYO_BASE_URL", fake.base_url())
+            // Retries in tests wait milliseconds, not seconds.
+            .with("API_RETRY_DELAY", "5");
+        Harness { fake, env }
+    }
+
+    fn with_env(mut self, name: &str, value: &str) -> Harness {
+        self.env = self.env.with(name, value);
+        self
+    }
+}
 
 fn client(h: &Harness, revision: &str) -> Client {
     let cfg = Config::new(

@@ -1,16 +1,16 @@
 //! Emitting records one by one or in pages, and snapshots only where they
 //! describe exactly what was emitted.
 
-use component_sdk::{Emitter, Event, Message};
+use component_sdk::{Event, Message, Sink};
 use serde::Serialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::Error;
 
-/// How records leave the trigger.
+/// How records leave the trigger: the "Emit behavior" field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Emit {
+pub enum EmitBehavior {
     /// One message per record; its body is the record.
     Individually,
     /// Messages of `{"results": [...]}` with this many records each, the
@@ -18,9 +18,11 @@ pub enum Emit {
     Page(usize),
 }
 
-pub struct Sink<'o> {
-    out: &'o mut dyn Emitter,
-    emit: Emit,
+/// Groups records into the messages the emit behavior asks for, and holds a
+/// snapshot back until the page it completes is out.
+pub struct Batcher<'o> {
+    out: &'o mut dyn Sink,
+    emit: EmitBehavior,
     buffer: Vec<Box<RawValue>>,
     snapshots: bool,
     last_snapshot: Option<Value>,
@@ -32,11 +34,11 @@ struct Results<'a> {
     results: &'a [Box<RawValue>],
 }
 
-impl<'o> Sink<'o> {
+impl<'o> Batcher<'o> {
     /// `snapshots` is false for Retrieve Sample, which must not move the
     /// flow's state.
-    pub fn new(out: &'o mut dyn Emitter, emit: Emit, snapshots: bool) -> Sink<'o> {
-        Sink {
+    pub fn new(out: &'o mut dyn Sink, emit: EmitBehavior, snapshots: bool) -> Batcher<'o> {
+        Batcher {
             out,
             emit,
             buffer: Vec::new(),
@@ -53,14 +55,14 @@ impl<'o> Sink<'o> {
 
     /// Emit a record, or add it to the page. True when the page is full and
     /// must be flushed with the progress it completes.
-    pub async fn push(&mut self, record: Box<RawValue>) -> Result<bool, Error> {
+    pub fn push(&mut self, record: Box<RawValue>) -> Result<bool, Error> {
         self.emitted += 1;
         match self.emit {
-            Emit::Individually => {
-                self.out.emit(Event::Data(Message::new(record))).await?;
+            EmitBehavior::Individually => {
+                self.out.emit(Event::Data(Message::new(record)))?;
                 Ok(false)
             }
-            Emit::Page(size) => {
+            EmitBehavior::Page(size) => {
                 self.buffer.push(record);
                 Ok(self.buffer.len() >= size)
             }
@@ -69,36 +71,36 @@ impl<'o> Sink<'o> {
 
     /// Emit the page being filled, then the snapshot of the progress it
     /// completes.
-    pub async fn flush(&mut self, progress: Option<Value>) -> Result<(), Error> {
+    pub fn flush(&mut self, progress: Option<Value>) -> Result<(), Error> {
         if !self.buffer.is_empty() {
             let message = Message::with_body(&Results {
                 results: &self.buffer,
             })?;
             self.buffer.clear();
-            self.out.emit(Event::Data(message)).await?;
+            self.out.emit(Event::Data(message))?;
         }
-        self.snapshot(progress).await
+        self.snapshot(progress)
     }
 
     /// Note progress that involves no pending records: a snapshot when
     /// nothing is waiting in a page, otherwise nothing (the flush that
     /// empties the page writes the snapshot).
-    pub async fn checkpoint(&mut self, progress: Option<Value>) -> Result<(), Error> {
+    pub fn checkpoint(&mut self, progress: Option<Value>) -> Result<(), Error> {
         if self.buffer.is_empty() {
-            self.snapshot(progress).await
+            self.snapshot(progress)
         } else {
             Ok(())
         }
     }
 
-    async fn snapshot(&mut self, progress: Option<Value>) -> Result<(), Error> {
+    fn snapshot(&mut self, progress: Option<Value>) -> Result<(), Error> {
         let Some(progress) = progress else {
             return Ok(());
         };
         if !self.snapshots || self.last_snapshot.as_ref() == Some(&progress) {
             return Ok(());
         }
-        self.out.emit(Event::Snapshot(progress.clone())).await?;
+        self.out.emit(Event::Snapshot(progress.clone()))?;
         self.last_snapshot = Some(progress);
         Ok(())
     }
@@ -122,23 +124,21 @@ mod tests {
             .map(|e| match e {
                 Event::Data(m) => m.body.get().to_owned(),
                 Event::Snapshot(s) => format!("snapshot {s}"),
-                other => other.kind().to_owned(),
+                other => format!("{other:?}"),
             })
             .collect()
     }
 
-    #[tokio::test]
-    async fn individually_with_deduplicated_snapshots() {
+    #[test]
+    fn individually_with_deduplicated_snapshots() {
         let mut recorder = Recorder::default();
-        let mut sink = Sink::new(&mut recorder, Emit::Individually, true);
-        assert!(!sink.push(raw(1)).await.expect("push"));
-        sink.checkpoint(Some(json!(1))).await.expect("checkpoint");
-        sink.checkpoint(Some(json!(1)))
-            .await
-            .expect("same progress");
-        sink.checkpoint(None).await.expect("too large to save");
-        sink.push(raw(2)).await.expect("push");
-        sink.flush(Some(json!(2))).await.expect("flush");
+        let mut sink = Batcher::new(&mut recorder, EmitBehavior::Individually, true);
+        assert!(!sink.push(raw(1)).expect("push"));
+        sink.checkpoint(Some(json!(1))).expect("checkpoint");
+        sink.checkpoint(Some(json!(1))).expect("same progress");
+        sink.checkpoint(None).expect("too large to save");
+        sink.push(raw(2)).expect("push");
+        sink.flush(Some(json!(2))).expect("flush");
         assert_eq!(sink.emitted(), 2);
         assert_eq!(
             kinds(&recorder),
@@ -146,19 +146,17 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn pages_hold_their_snapshot_until_flushed() {
+    #[test]
+    fn pages_hold_their_snapshot_until_flushed() {
         let mut recorder = Recorder::default();
-        let mut sink = Sink::new(&mut recorder, Emit::Page(2), true);
-        assert!(!sink.push(raw(1)).await.expect("push"));
-        sink.checkpoint(Some(json!("after 1")))
-            .await
-            .expect("held back");
-        assert!(sink.push(raw(2)).await.expect("push"), "full");
-        sink.flush(Some(json!("after 2"))).await.expect("flush");
-        sink.push(raw(3)).await.expect("push");
-        sink.flush(Some(json!("end"))).await.expect("last page");
-        sink.flush(Some(json!("end"))).await.expect("nothing left");
+        let mut sink = Batcher::new(&mut recorder, EmitBehavior::Page(2), true);
+        assert!(!sink.push(raw(1)).expect("push"));
+        sink.checkpoint(Some(json!("after 1"))).expect("held back");
+        assert!(sink.push(raw(2)).expect("push"), "full");
+        sink.flush(Some(json!("after 2"))).expect("flush");
+        sink.push(raw(3)).expect("push");
+        sink.flush(Some(json!("end"))).expect("last page");
+        sink.flush(Some(json!("end"))).expect("nothing left");
         assert_eq!(
             kinds(&recorder),
             vec![
@@ -170,12 +168,12 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn no_snapshots_for_samples() {
+    #[test]
+    fn no_snapshots_for_samples() {
         let mut recorder = Recorder::default();
-        let mut sink = Sink::new(&mut recorder, Emit::Page(5), false);
-        sink.push(raw(1)).await.expect("push");
-        sink.flush(Some(json!(1))).await.expect("flush");
+        let mut sink = Batcher::new(&mut recorder, EmitBehavior::Page(5), false);
+        sink.push(raw(1)).expect("push");
+        sink.flush(Some(json!(1))).expect("flush");
         assert_eq!(kinds(&recorder), vec![r#"{"results":[{"id":"1"}]}"#]);
     }
 }
