@@ -503,7 +503,7 @@ mod tests {
             _: &'a Config,
             _: &'a Env,
         ) -> LocalBoxFuture<'a, Result<Verification, Error>> {
-            Box::pin(async { Ok(Verification::Verified) })
+            Box::pin(async { Ok(Verification::Verified { note: None }) })
         }
 
         pub fn raw_metadata() -> MetaModel {

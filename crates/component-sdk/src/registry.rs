@@ -42,11 +42,11 @@ pub struct MetaModel {
 /// The outcome of a credential check that could be carried out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verification {
-    Verified,
+    /// The credentials work; `note` is what the user should still know
+    /// (for example that the API version they chose is retired).
+    Verified { note: Option<String> },
     /// The credentials do not work; the reason tells the user what to fix.
-    Rejected {
-        reason: String,
-    },
+    Rejected { reason: String },
 }
 
 /// One trigger or action of the component, with its service methods.

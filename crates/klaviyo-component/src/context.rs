@@ -4,7 +4,6 @@ use component_sdk::{Config, Env};
 
 use crate::Error;
 use crate::client::{Client, Credentials};
-use crate::revision;
 use crate::settings::Settings;
 
 /// The operator's settings and a client for the step's credentials, built
@@ -15,12 +14,14 @@ pub struct Context {
 }
 
 impl Context {
-    /// Read the settings and the credential, say at `warn` when the
-    /// revision is retired or a beta, and build the client.
+    /// Read the settings and the credential, say at `warn` when Klaviyo
+    /// retired the revision or it is a beta, and build the client.
     pub fn new(cfg: &Config, env: &Env) -> Result<Context, Error> {
         let settings = Settings::from_env(env)?;
         let credentials = Credentials::from_config(cfg)?;
-        revision::warn_if_not_served(&credentials.revision);
+        if let Some(caveat) = credentials.revision.caveat() {
+            tracing::warn!("{caveat}");
+        }
         let client = Client::new(credentials, &settings)?;
         Ok(Context { settings, client })
     }

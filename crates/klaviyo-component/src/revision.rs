@@ -1,17 +1,24 @@
-//! Klaviyo API revisions: which one is configured, which facts apply, and
-//! whether Klaviyo still serves it.
+//! Klaviyo API revisions: which one is configured, which one Klaviyo
+//! actually serves, and which facts apply.
+//!
+//! Klaviyo retires a revision two years after its release and then answers
+//! it with the oldest revision it still supports ("falls forward"). The
+//! component lets it: a flow left on a retired revision keeps running,
+//! and every run says so at `warn`, as verifyCredentials does. Sending
+//! `X-Klaviyo-Revision-Fall-Forward-Opt-Out: 1` would turn every request
+//! into a 410 instead, stopping flows at 3 a.m. for a date in a field. But
+//! queries are planned by the rules of the revision Klaviyo serves, never
+//! by those of the one it no longer does.
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{Datelike, NaiveDate, Utc};
 use klaviyo_spec::RevisionSpec;
 
 use crate::Error;
 
-/// The revision used when the credential leaves "Revision" empty.
-pub const DEFAULT_REVISION: &str = "2024-10-15";
-
 /// Klaviyo's generally available revisions, oldest first (from the
 /// `klaviyo/openapi` repository's branches). Used to name the revision
-/// Klaviyo falls forward to when a retired one is requested.
+/// Klaviyo falls forward to when a retired one is requested; a test keeps
+/// every revision of the OpenAPI files in it.
 pub const KNOWN_REVISIONS: &[&str] = &[
     "2024-10-15",
     "2025-01-15",
@@ -30,15 +37,24 @@ pub const KNOWN_REVISIONS: &[&str] = &[
 pub struct Revision {
     text: String,
     date: NaiveDate,
+    /// Set when Klaviyo has retired the revision by the day it was read.
+    retirement: Option<Retirement>,
 }
 
 impl Revision {
+    /// Read a revision as of today.
     pub fn parse(text: &str) -> Result<Revision, Error> {
+        Revision::parse_on(text, Utc::now().date_naive())
+    }
+
+    /// Read a revision as of `today`.
+    pub fn parse_on(text: &str, today: NaiveDate) -> Result<Revision, Error> {
         let text = text.trim();
         let bad = || {
             Error::config(format!(
-                "\"{}\" must be a date like {DEFAULT_REVISION} (optionally with a suffix such as .pre), got {:?}",
+                "\"{}\" must be a date like {} (optionally with a suffix such as .pre), got {:?}",
                 crate::fields::REVISION.label,
+                default_revision_text(),
                 text.chars().take(40).collect::<String>()
             ))
         };
@@ -55,6 +71,7 @@ impl Revision {
         Ok(Revision {
             text: text.to_owned(),
             date,
+            retirement: retirement(date, today),
         })
     }
 
@@ -66,8 +83,10 @@ impl Revision {
         }
     }
 
+    /// The newest revision whose OpenAPI file the component ships: codegen
+    /// moves it forward with the files.
     pub fn default_revision() -> Revision {
-        Revision::parse(DEFAULT_REVISION).expect("the default revision is valid")
+        Revision::parse(default_revision_text()).expect("the default revision is valid")
     }
 
     pub fn as_str(&self) -> &str {
@@ -83,28 +102,76 @@ impl Revision {
         self.text.contains('.')
     }
 
-    /// The API facts to obey: those of the newest OpenAPI file not newer than
-    /// this revision.
-    pub fn spec(&self) -> &'static RevisionSpec {
-        klaviyo_spec::for_revision(&self.text)
+    /// The revision Klaviyo answers with: this one, or the one it falls
+    /// forward to when this one is retired.
+    pub fn served(&self) -> &str {
+        self.retirement
+            .as_ref()
+            .and_then(|r| r.served_instead)
+            .unwrap_or(&self.text)
     }
 
-    /// When Klaviyo retired this revision, if it has by `today`: revisions
-    /// are retired two years after release, and Klaviyo then serves the
-    /// oldest revision it still supports.
-    pub fn retirement(&self, today: NaiveDate) -> Option<Retirement> {
-        let retired_on = add_years(self.date, 2);
-        if retired_on > today {
-            return None;
+    /// The API facts to obey: those of the newest OpenAPI file not newer than
+    /// the revision Klaviyo serves.
+    pub fn spec(&self) -> &'static RevisionSpec {
+        klaviyo_spec::for_revision(self.served())
+    }
+
+    /// When Klaviyo retired this revision, if it had by the day it was read.
+    pub fn retirement(&self) -> Option<&Retirement> {
+        self.retirement.as_ref()
+    }
+
+    /// What to tell the user about this revision, if anything: that Klaviyo
+    /// retired it, or that it is a beta.
+    pub fn caveat(&self) -> Option<String> {
+        if let Some(retirement) = &self.retirement {
+            let instead = retirement
+                .served_instead
+                .map(|r| {
+                    format!(" Klaviyo now answers with the oldest revision it supports ({r}) instead, and the component follows that revision's rules.")
+                })
+                .unwrap_or_default();
+            return Some(format!(
+                "Revision {} was retired on {}.{instead} Set the credential's Revision to a supported one, such as {}.",
+                self.text,
+                retirement.retired_on,
+                default_revision_text()
+            ));
         }
-        let served = KNOWN_REVISIONS.iter().copied().find(|r| {
-            NaiveDate::parse_from_str(r, "%Y-%m-%d").is_ok_and(|d| add_years(d, 2) > today)
-        });
-        Some(Retirement {
-            retired_on,
-            served_instead: served,
+        self.is_beta().then(|| {
+            format!(
+                "Revision {} is a beta revision; Klaviyo advises against beta revisions in production.",
+                self.text
+            )
         })
     }
+}
+
+/// The newest revision of the OpenAPI files.
+fn default_revision_text() -> &'static str {
+    klaviyo_spec::revisions()
+        .last()
+        .map(|spec| spec.revision)
+        .unwrap_or("2026-10-15")
+}
+
+/// When Klaviyo retired a revision released on `date`, if it has by
+/// `today`: revisions are retired two years after release, and Klaviyo then
+/// serves the oldest revision it still supports.
+fn retirement(date: NaiveDate, today: NaiveDate) -> Option<Retirement> {
+    let retired_on = add_years(date, 2);
+    if retired_on > today {
+        return None;
+    }
+    let served = KNOWN_REVISIONS
+        .iter()
+        .copied()
+        .find(|r| NaiveDate::parse_from_str(r, "%Y-%m-%d").is_ok_and(|d| add_years(d, 2) > today));
+    Some(Retirement {
+        retired_on,
+        served_instead: served,
+    })
 }
 
 /// A retired revision's fate.
@@ -113,31 +180,6 @@ pub struct Retirement {
     pub retired_on: NaiveDate,
     /// The revision Klaviyo answers with instead, when known.
     pub served_instead: Option<&'static str>,
-}
-
-/// Say at `warn` when Klaviyo no longer serves `revision` as asked, or
-/// when it is a beta.
-pub fn warn_if_not_served(revision: &Revision) {
-    if let Some(retirement) = revision.retirement(chrono::Utc::now().date_naive()) {
-        let instead = retirement
-            .served_instead
-            .map(|r| {
-                format!(" Klaviyo now answers with the oldest revision it supports ({r}) instead.")
-            })
-            .unwrap_or_default();
-        tracing::warn!(
-            "Revision {} was retired on {}.{instead} Set the credential's Revision to a supported one, such as {}.",
-            revision.as_str(),
-            retirement.retired_on,
-            KNOWN_REVISIONS.last().copied().unwrap_or("the latest")
-        );
-    }
-    if revision.is_beta() {
-        tracing::warn!(
-            "Revision {} is a beta revision; Klaviyo advises against beta revisions in production.",
-            revision.as_str()
-        );
-    }
 }
 
 fn add_years(date: NaiveDate, years: i32) -> NaiveDate {
@@ -171,7 +213,7 @@ mod tests {
             let err = Revision::parse(bad).expect_err(bad);
             assert!(
                 err.to_string()
-                    .starts_with("\"Revision\" must be a date like 2024-10-15"),
+                    .starts_with("\"Revision\" must be a date like 2026-10-15"),
                 "{err}"
             );
         }
@@ -179,35 +221,78 @@ mod tests {
 
     #[test]
     fn retirement_two_years_after_release() {
-        let r = Revision::parse("2024-10-15").expect("valid");
-        assert_eq!(r.retirement(day("2026-10-14")), None);
+        let on = |text: &str, today: &str| Revision::parse_on(text, day(today)).expect("valid");
+        assert_eq!(on("2024-10-15", "2026-10-14").retirement(), None);
+        let retired = on("2024-10-15", "2026-11-28");
         assert_eq!(
-            r.retirement(day("2026-11-28")),
-            Some(Retirement {
+            retired.retirement(),
+            Some(&Retirement {
                 retired_on: day("2026-10-15"),
                 served_instead: Some("2025-01-15")
             })
         );
-        let current = Revision::parse("2026-10-15").expect("valid");
-        assert_eq!(current.retirement(day("2026-11-28")), None);
+        assert_eq!(retired.served(), "2025-01-15");
+        let caveat = retired.caveat().expect("a caveat");
+        assert!(
+            caveat.starts_with("Revision 2024-10-15 was retired on 2026-10-15. Klaviyo now answers with the oldest revision it supports (2025-01-15) instead"),
+            "{caveat}"
+        );
+        assert!(caveat.ends_with("such as 2026-10-15."), "{caveat}");
+        let current = on("2026-10-15", "2026-11-28");
+        assert_eq!(current.retirement(), None);
+        assert_eq!(current.served(), "2026-10-15");
+        assert_eq!(current.caveat(), None);
+    }
+
+    #[test]
+    fn queries_follow_the_rules_of_the_revision_klaviyo_serves() {
+        // 2026-04-15 (the 2024-10-15 file's rules) is retired by May 2028;
+        // Klaviyo then answers as 2026-07-15, whose file has other rules.
+        let later = Revision::parse_on("2026-04-15", day("2028-05-01")).expect("valid");
+        assert_eq!(later.served(), "2026-07-15");
+        assert_eq!(later.spec().revision, "2026-07-15");
+        let now = Revision::parse_on("2026-04-15", day("2026-12-01")).expect("valid");
+        assert_eq!(now.spec().revision, "2024-10-15");
+    }
+
+    #[test]
+    fn the_default_is_the_newest_file_and_every_file_is_known() {
+        let newest = klaviyo_spec::revisions().last().expect("files").revision;
+        assert_eq!(Revision::default_revision().as_str(), newest);
+        for spec in klaviyo_spec::revisions() {
+            assert!(
+                KNOWN_REVISIONS.contains(&spec.revision),
+                "{}",
+                spec.revision
+            );
+        }
+        assert!(Revision::parse("2026-07-15.pre").expect("valid").is_beta());
+        assert!(
+            Revision::parse("2026-07-15.pre")
+                .expect("valid")
+                .caveat()
+                .is_some_and(|c| c.contains("beta"))
+        );
+    }
+
+    #[test]
+    fn component_json_names_the_default() {
+        let descriptor: serde_json::Value =
+            serde_json::from_str(crate::registry::COMPONENT_JSON).expect("json");
+        let field = &descriptor["credentials"]["fields"]["revision"];
+        let default = Revision::default_revision();
+        assert_eq!(field["placeholder"], default.as_str());
+        let note = field["note"].as_str().expect("a note");
+        assert!(
+            note.contains(&format!("Default: {},", default.as_str())),
+            "{note}"
+        );
     }
 
     #[test]
     fn the_facts_follow_the_revision() {
-        assert_eq!(
-            Revision::parse("2025-04-15")
-                .expect("valid")
-                .spec()
-                .revision,
-            "2024-10-15"
-        );
-        assert_eq!(
-            Revision::parse("2026-10-15")
-                .expect("valid")
-                .spec()
-                .revision,
-            "2026-10-15"
-        );
-        assert!(Revision::parse("2026-07-15.pre").expect("valid").is_beta());
+        let on = |text: &str| Revision::parse_on(text, day("2025-06-01")).expect("valid");
+        assert_eq!(on("2025-04-15").spec().revision, "2024-10-15");
+        assert_eq!(on("2026-10-15").spec().revision, "2026-10-15");
     }
 }

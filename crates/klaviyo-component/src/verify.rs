@@ -28,7 +28,9 @@ pub async fn verify(cfg: &Config, env: &Env) -> Result<Verification, Error> {
     let url = client.url("/lists", &query);
     let response = client.send(reqwest::Method::GET, &url, None).await?;
     if (200..300).contains(&response.status) {
-        return Ok(Verification::Verified);
+        return Ok(Verification::Verified {
+            note: client.revision().caveat(),
+        });
     }
     let error = client.api_error(&response);
     match error.failure() {

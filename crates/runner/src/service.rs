@@ -23,18 +23,25 @@ pub async fn verify_credentials<W: Write>(
         .await;
     // A check that could not be completed is a failed verification with its
     // reason, as the platform's sailor reports it.
-    let reason = match outcome {
-        Ok(Ok(Verification::Verified)) => None,
-        Ok(Ok(Verification::Rejected { reason })) => Some(reason),
-        Ok(Err(error)) => Some(error.to_string()),
-        Err(_) => Some("the credential check failed unexpectedly; see the log".to_owned()),
+    let (verified, reason) = match outcome {
+        Ok(Ok(Verification::Verified { note })) => (true, note),
+        Ok(Ok(Verification::Rejected { reason })) => (false, Some(reason)),
+        Ok(Err(error)) => (false, Some(error.to_string())),
+        Err(_) => (
+            false,
+            Some("the credential check failed unexpectedly; see the log".to_owned()),
+        ),
     };
-    match &reason {
-        None => tracing::info!("Verification completed successfully"),
-        Some(reason) => tracing::warn!("Verification failed: {reason}"),
+    match (verified, &reason) {
+        (true, None) => tracing::info!("Verification completed successfully"),
+        (true, Some(note)) => tracing::warn!("Verification completed successfully, but: {note}"),
+        (false, reason) => tracing::warn!(
+            "Verification failed: {}",
+            reason.as_deref().unwrap_or_default()
+        ),
     }
     let data = wire::Verification {
-        verified: reason.is_none(),
+        verified,
         reason: reason.as_deref(),
     };
     let _ = out.envelope(&wire::Envelope::Success(data));

@@ -51,13 +51,21 @@ mod tests {
     fn credentials_from_config() {
         let c = Credentials::from_config(&cfg(json!({"apiKey": " pk_1 "}))).expect("ok");
         assert_eq!(c.api_key, "pk_1");
-        assert_eq!(c.revision.as_str(), crate::revision::DEFAULT_REVISION);
+        assert_eq!(
+            c.revision.as_str(),
+            "2026-10-15",
+            "the newest file's revision"
+        );
         let c = Credentials::from_config(&cfg(json!({"apiKey": "pk_1", "revision": "2026-10-15"})))
             .expect("ok");
         assert_eq!(c.revision.as_str(), "2026-10-15");
         let c =
             Credentials::from_config(&cfg(json!({"apiKey": "pk_1", "revision": ""}))).expect("ok");
-        assert_eq!(c.revision.as_str(), crate::revision::DEFAULT_REVISION);
+        assert_eq!(
+            c.revision.as_str(),
+            "2026-10-15",
+            "the newest file's revision"
+        );
     }
 
     #[test]

@@ -143,7 +143,7 @@ mod tests {
             ),
             (
                 json!({"objectType": "profiles", "pollConfig": "email"}),
-                "\"Timestamp field to poll on\" must be one of \"updated\" or \"created\" for Profiles in revision 2024-10-15, got \"email\"",
+                "\"Timestamp field to poll on\" must be one of \"updated\" or \"created\" for Profiles in revision 2026-10-15, got \"email\"",
             ),
             (
                 json!({"objectType": "profiles", "pollConfig": "updated", "emitBehavior": "sideways"}),

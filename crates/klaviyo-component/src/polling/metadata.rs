@@ -61,7 +61,8 @@ mod tests {
 
     #[test]
     fn the_revision_decides_the_shape() {
-        let old = model(json!({"objectType": "campaigns"})).expect("schema");
+        let old =
+            model(json!({"objectType": "campaigns", "revision": "2024-10-15"})).expect("schema");
         let new =
             model(json!({"objectType": "campaigns", "revision": "2026-10-15"})).expect("schema");
         assert!(old.output["properties"]["attributes"]["properties"]["scheduled_at"].is_object());

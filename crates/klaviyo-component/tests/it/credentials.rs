@@ -20,23 +20,35 @@ async fn a_valid_key_with_list_read_is_verified_with_one_request() {
     let got = verify(&h, json!({"apiKey": "pk_lists_only_0123456789abcdef"}))
         .await
         .expect("checked");
-    assert_eq!(got, Verification::Verified);
+    assert_eq!(got, Verification::Verified { note: None });
     let requests = h.fake.requests();
     assert_eq!(requests.len(), 1);
-    assert_eq!(decode(&requests[0].path_and_query), "fields[list]=name");
     assert!(requests[0].path_and_query.starts_with("/api/lists"));
-    // Where the revision declares page[size], the smallest page is asked for.
+    // The default revision (2026-10-15) declares page[size]: the smallest
+    // page is asked for.
+    assert_eq!(
+        decode(&requests[0].path_and_query),
+        "fields[list]=name&page[size]=1"
+    );
+    // A retired revision still verifies, and says that it is retired;
+    // Klaviyo answers it as 2025-01-15, whose rules have no page[size].
     h.fake.clear_requests();
     let got = verify(
         &h,
-        json!({"apiKey": "pk_lists_only_0123456789abcdef", "revision": "2026-07-15"}),
+        json!({"apiKey": "pk_lists_only_0123456789abcdef", "revision": "2024-10-15"}),
     )
     .await
     .expect("checked");
-    assert_eq!(got, Verification::Verified);
+    match got {
+        Verification::Verified { note: Some(note) } => assert!(
+            note.starts_with("Revision 2024-10-15 was retired on 2026-10-15. Klaviyo now answers with the oldest revision it supports (2025-01-15) instead"),
+            "{note}"
+        ),
+        other => panic!("{other:?}"),
+    }
     assert_eq!(
         decode(&h.fake.requests()[0].path_and_query),
-        "fields[list]=name&page[size]=1"
+        "fields[list]=name"
     );
 }
 

@@ -91,7 +91,7 @@ async fn every_method() {
             r.header("authorization"),
             Some(format!("Klaviyo-API-Key {}", h.fake.api_key()).as_str())
         );
-        assert_eq!(r.header("revision"), Some("2024-10-15"));
+        assert_eq!(r.header("revision"), Some("2026-10-15"), "the default");
         let has_body = r.body.as_deref().is_some_and(|b| !b.is_empty());
         assert_eq!(
             r.header("content-type").is_some(),

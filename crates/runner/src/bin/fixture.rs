@@ -156,7 +156,7 @@ fn verify_credentials<'a>(
     Box::pin(async move {
         let key = cfg.text(API_KEY)?.unwrap_or_default();
         if key.starts_with("good") {
-            Ok(Verification::Verified)
+            Ok(Verification::Verified { note: None })
         } else if key.starts_with("down") {
             Err(Error::new(
                 ErrorKind::Transient,
