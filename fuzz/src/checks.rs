@@ -103,6 +103,9 @@ fn envelope_model(bytes: &[u8]) -> Result<EnvelopeModel, &'static str> {
     let cfg = object(top.remove("cfg"))?;
     let snapshot = object(top.remove("snapshot"))?;
     let mut msg = object(top.remove("msg"))?;
+    if !top.is_empty() {
+        return Err("a member other than cfg, msg and snapshot");
+    }
     let body = match msg.remove("body") {
         None | Some(Value::Null) => Value::Object(Map::new()),
         Some(b) => b,
@@ -159,7 +162,7 @@ pub fn config(cfg: &Value, revision: &str) {
         assert_one_line(&e.to_string(), "Revision::parse");
         Revision::default_revision()
     });
-    match PollConfig::from_config(&config, &revision) {
+    match PollConfig::from_config(&config, &revision, Utc::now()) {
         Ok(c) => {
             assert!(
                 timestamp_fields(c.object_type.collection).contains(&c.field),

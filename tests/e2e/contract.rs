@@ -78,7 +78,11 @@ fn deeply_nested_json_is_an_error_not_a_crash() {
     );
     assert_eq!(out.code, Some(2));
     out.assert_event_stream();
-    assert!(out.stdout.contains("recursion limit"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("more than 128 levels deep"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]

@@ -375,7 +375,7 @@ fn a_start_time_in_year_0000_gives_a_filter_klaviyo_reads() {
                                  "startTime": "0000-01-01T00:00:00Z"});
     let cfg = component_sdk::Config::new(cfg.as_object().cloned().expect("object"));
     let revision = Revision::default_revision();
-    let Ok(config) = PollConfig::from_config(&cfg, &revision) else {
+    let Ok(config) = PollConfig::from_config(&cfg, &revision, chrono::Utc::now()) else {
         return; // refusing the Start Time is a fine fix too
     };
     let plan = klaviyo_component::testing::Plan::new(config.object_type.collection, config.field);

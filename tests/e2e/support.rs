@@ -179,6 +179,14 @@ impl Run {
         text
     }
 
+    /// Text output (`--help`), as it is.
+    pub fn render_text(&self) -> String {
+        format!(
+            "exit: {:?}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
+    }
+
     /// Assert the output shape of `process`: JSON lines ending with exactly
     /// one end line.
     pub fn assert_event_stream(&self) {
@@ -279,4 +287,31 @@ fn secret_pieces(secret: &str) -> Vec<&str> {
 
 pub fn no_env() -> BTreeMap<String, String> {
     BTreeMap::new()
+}
+
+/// `text` with every `YYYY-MM-DDTHH:MM:SSZ` within a day of now shown as
+/// `[now]`: messages that quote the clock would change with every run.
+pub fn redact_now(text: &str) -> String {
+    const LEN: usize = "2026-12-01T10:00:00Z".len();
+    let now = chrono::Utc::now();
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(|c: char| c.is_ascii_digit()) {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let candidate = rest.get(..LEN).unwrap_or("");
+        match chrono::DateTime::parse_from_rfc3339(candidate) {
+            Ok(t) if (t.with_timezone(&chrono::Utc) - now).num_hours().abs() <= 24 => {
+                out.push_str("[now]");
+                rest = &rest[LEN..];
+            }
+            _ => {
+                let digit_len = rest.chars().next().map_or(1, char::len_utf8);
+                out.push_str(&rest[..digit_len]);
+                rest = &rest[digit_len..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }

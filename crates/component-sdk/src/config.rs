@@ -144,6 +144,46 @@ impl Config {
     }
 }
 
+/// The candidate `name` is most likely a typo of: one whose id, ignoring
+/// letter case and `_`/`-`/space separators, is at most one edit away from
+/// `name`'s (`apikey` → `apiKey`, `object_type` → `objectType`,
+/// `pageSise` → `pageSize`). `None` when `name` is itself a candidate or
+/// nothing is that close.
+pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let normal = |s: &str| -> Vec<char> {
+        s.chars()
+            .filter(|c| !matches!(c, '_' | '-' | ' '))
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let wanted = normal(name);
+    let mut best: Option<(usize, &'a str)> = None;
+    for candidate in candidates {
+        if candidate == name {
+            return None;
+        }
+        let distance = edit_distance(&wanted, &normal(candidate));
+        if distance <= 1 && best.is_none_or(|(d, _)| distance < d) {
+            best = Some((distance, candidate));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+/// Levenshtein distance.
+fn edit_distance(a: &[char], b: &[char]) -> usize {
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut current = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != cb);
+            current.push(substitution.min(previous[j + 1] + 1).min(current[j] + 1));
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
 /// `"a", "b" or "c"`.
 pub fn quoted_list(items: &[&str]) -> String {
     let quoted: Vec<String> = items.iter().map(|i| format!("\"{i}\"")).collect();
@@ -154,21 +194,25 @@ pub fn quoted_list(items: &[&str]) -> String {
     }
 }
 
+/// `text` cut to `max` characters (with `…`), control characters made
+/// spaces: a name or value that fits in a one-line message.
+pub fn shortened(text: &str, max: usize) -> String {
+    let mut shown: String = text
+        .chars()
+        .take(max)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if text.chars().count() > max {
+        shown.push('…');
+    }
+    shown
+}
+
 /// How a wrong value is shown in an error: strings quoted and shortened, other
 /// JSON by its type, so a message never carries a huge or multi-line value.
 pub fn describe(value: &Value) -> String {
     match value {
-        Value::String(s) => {
-            let mut shown: String = s
-                .chars()
-                .take(60)
-                .map(|c| if c.is_control() { ' ' } else { c })
-                .collect();
-            if s.chars().count() > 60 {
-                shown.push('…');
-            }
-            format!("{shown:?}")
-        }
+        Value::String(s) => format!("{:?}", shortened(s, 60)),
         Value::Number(n) => n.to_string(),
         Value::Bool(b) => b.to_string(),
         Value::Null => "nothing".to_owned(),
@@ -344,6 +388,29 @@ mod tests {
         let long = "x".repeat(100);
         assert_eq!(describe(&json!(long)), format!("\"{}…\"", "x".repeat(60)));
         assert_eq!(describe(&json!("a\nb")), "\"a b\"");
+    }
+
+    #[test]
+    fn typos_are_told_from_other_names() {
+        let known = ["apiKey", "revision", "objectType", "pageSize", "startTime"];
+        let cases: &[(&str, Option<&str>)] = &[
+            ("apikey", Some("apiKey")),
+            ("APIKEY", Some("apiKey")),
+            ("api_key", Some("apiKey")),
+            ("object_type", Some("objectType")),
+            ("object-type", Some("objectType")),
+            ("pageSise", Some("pageSize")),
+            ("startTme", Some("startTime")),
+            ("revisions", Some("revision")),
+            ("apiKey", None),
+            ("_account", None),
+            ("url", None),
+            ("objectTypes2", None),
+            ("", None),
+        ];
+        for (name, want) in cases {
+            assert_eq!(closest(name, known), *want, "{name:?}");
+        }
     }
 
     #[test]

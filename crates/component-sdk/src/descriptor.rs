@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::Component;
+use crate::{Component, Config};
 
 /// The parts of `component.json` the runner and the checks read.
 #[derive(Debug, Clone, Deserialize)]
@@ -133,6 +133,39 @@ impl Descriptor {
             .filter(|(_, field)| field.view_class.as_deref() == Some("PasswordFieldView"))
             .map(|(id, _)| id.as_str())
             .collect()
+    }
+
+    /// The fields `cfg` carries for `function` (`None`: the credential
+    /// check), by id, with their labels: the credential's and the step's.
+    pub fn fields_of(&self, function: Option<&str>) -> BTreeMap<&str, &str> {
+        let credentials = self.credentials.iter().flat_map(|c| c.fields.iter());
+        let steps: Vec<&FunctionDescriptor> = match function {
+            Some(id) => self.function(id).map(|(f, _)| f).into_iter().collect(),
+            None => self
+                .triggers
+                .values()
+                .chain(self.actions.values())
+                .collect(),
+        };
+        credentials
+            .chain(steps.into_iter().flat_map(|f| f.fields.iter()))
+            .map(|(id, field)| (id.as_str(), field.label.as_deref().unwrap_or(id)))
+            .collect()
+    }
+
+    /// A member of `cfg` that is no field of `function` but one edit away
+    /// from one, said as what to fix: a typo would otherwise be reported
+    /// as the real field missing.
+    pub fn misspelled_field(&self, function: Option<&str>, cfg: &Config) -> Option<String> {
+        let fields = self.fields_of(function);
+        cfg.values().keys().find_map(|given| {
+            let meant = crate::config::closest(given, fields.keys().copied())?;
+            Some(format!(
+                "unknown field `{}` — did you mean `{meant}` ({})?",
+                crate::config::shortened(given, 40),
+                fields[meant]
+            ))
+        })
     }
 
     /// The problems `elasticio cmp:validate` would report, one sentence each.
@@ -610,6 +643,48 @@ mod tests {
         for bad in ["", "1a", "_a", "a-b", "a b", "é"] {
             assert!(!valid_id(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn misspelled_fields_are_named_with_the_field_they_mean() {
+        let descriptor: Descriptor = serde_json::from_value(minimal()).expect("parses");
+        let cfg = |v: Value| Config::new(v.as_object().cloned().unwrap_or_default());
+        assert_eq!(
+            descriptor.misspelled_field(Some("poll"), &cfg(json!({"apikey": "k"}))),
+            Some("unknown field `apikey` — did you mean `apiKey` (API key)?".to_owned())
+        );
+        assert_eq!(
+            descriptor.misspelled_field(
+                Some("poll"),
+                &cfg(json!({"apiKey": "k", "object_type": "x"}))
+            ),
+            Some(
+                "unknown field `object_type` — did you mean `objectType` (Object Type)?".to_owned()
+            )
+        );
+        // The credential check knows every step's fields too.
+        assert!(
+            descriptor
+                .misspelled_field(None, &cfg(json!({"pollconfig": "x"})))
+                .is_some()
+        );
+        // Known fields, and names that are not typos, pass.
+        for ok in [
+            json!({"apiKey": "k", "objectType": "x", "pollConfig": "y"}),
+            json!({"apiKey": "k", "_account": "a", "somethingElse": 1}),
+            json!({}),
+        ] {
+            assert_eq!(
+                descriptor.misspelled_field(Some("poll"), &cfg(ok.clone())),
+                None,
+                "{ok}"
+            );
+        }
+        // A step's own fields only: `pollconfig` is no field of `raw`.
+        assert_eq!(
+            descriptor.misspelled_field(Some("raw"), &cfg(json!({"pollconfig": "x"}))),
+            None
+        );
     }
 
     #[test]

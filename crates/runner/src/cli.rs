@@ -2,7 +2,9 @@
 
 use std::ffi::OsString;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use component_sdk::descriptor::Descriptor;
+use serde_json::Value;
 
 use crate::output::Protocol;
 
@@ -65,9 +67,15 @@ pub enum Parsed {
 }
 
 /// The command, or a one-line reason why the command line is unusable.
-pub fn parse(args: &[OsString]) -> Result<Parsed, String> {
+/// `--help` lists the trigger and action ids of `descriptor` and their
+/// select-model methods.
+pub fn parse(args: &[OsString], descriptor: &Descriptor) -> Result<Parsed, String> {
     use clap::error::ErrorKind;
-    match Cli::try_parse_from(args) {
+    let command = Cli::command().after_help(functions_help(descriptor));
+    let parsed = command
+        .try_get_matches_from(args)
+        .and_then(|matches| Cli::from_arg_matches(&matches));
+    match parsed {
         Ok(cli) => Ok(Parsed::Command(cli.command)),
         Err(e) => match e.kind() {
             ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => Ok(Parsed::Print(e.to_string())),
@@ -88,6 +96,35 @@ pub fn parse(args: &[OsString]) -> Result<Parsed, String> {
             _ => Err(first_line(&e.to_string())),
         },
     }
+}
+
+/// The FUNCTION and METHOD values of this component, for `--help`.
+fn functions_help(descriptor: &Descriptor) -> String {
+    let mut text = String::from("Triggers and actions (FUNCTION), from component.json:\n");
+    let all = descriptor
+        .triggers
+        .iter()
+        .map(|(id, f)| (id, f, "trigger"))
+        .chain(descriptor.actions.iter().map(|(id, f)| (id, f, "action")));
+    for (id, function, kind) in all {
+        let title = function.title.as_deref().unwrap_or_default();
+        text.push_str(&format!("  {id}  ({kind}) {title}\n"));
+        let methods: Vec<&str> = function
+            .fields
+            .values()
+            .filter_map(|f| match &f.model {
+                Some(Value::String(method)) => Some(method.as_str()),
+                _ => None,
+            })
+            .collect();
+        if !methods.is_empty() {
+            text.push_str(&format!(
+                "      selectModel {id} METHOD: {}\n",
+                methods.join(", ")
+            ));
+        }
+    }
+    text
 }
 
 const COMMANDS: &str =
@@ -120,7 +157,23 @@ mod tests {
             .chain(args.iter().copied())
             .map(OsString::from)
             .collect();
-        parse(&args)
+        let descriptor = Descriptor::parse(
+            r#"{"triggers": {"poll": {"title": "Poll", "fields": {"kind": {"model": "getKinds"}, "fixed": {"model": {"a": "A"}}}}},
+                "actions": {"echo": {"title": "Echo"}}}"#,
+        )
+        .expect("descriptor");
+        parse(&args, &descriptor)
+    }
+
+    #[test]
+    fn help_lists_the_functions_and_their_select_models() {
+        let Ok(Parsed::Print(text)) = parse_args(&["--help"]) else {
+            panic!("no help")
+        };
+        assert!(
+            text.contains("  poll  (trigger) Poll\n      selectModel poll METHOD: getKinds\n  echo  (action) Echo\n"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -56,8 +56,7 @@ pub fn parse(bytes: &[u8]) -> Result<Invocation, String> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(format!("stdin is empty; {EXPECTED}"));
     }
-    let value: Value = serde_json::from_slice(bytes)
-        .map_err(|e| format!("stdin is not valid JSON ({e}); {EXPECTED}"))?;
+    let value: Value = serde_json::from_slice(bytes).map_err(|e| unreadable(&e))?;
     let Value::Object(mut top) = value else {
         return Err(format!(
             "stdin must be a JSON object, got {}; {EXPECTED}",
@@ -67,6 +66,9 @@ pub fn parse(bytes: &[u8]) -> Result<Invocation, String> {
     let cfg = object_member(&mut top, "cfg")?;
     let mut msg = object_member(&mut top, "msg")?;
     let snapshot = object_member(&mut top, "snapshot")?;
+    if !top.is_empty() {
+        return Err(unknown_members(&top));
+    }
     Ok(Invocation {
         cfg: Config::new(cfg),
         msg: message(&mut msg)?,
@@ -76,6 +78,56 @@ pub fn parse(bytes: &[u8]) -> Result<Invocation, String> {
 
 const EXPECTED: &str =
     "expected one JSON object {\"cfg\": {...}, \"msg\": {...}, \"snapshot\": {...}}";
+
+/// Why stdin could not be read: valid JSON that is too large or too deep to
+/// hold is not called invalid.
+fn unreadable(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    if text.starts_with("number out of range") {
+        format!(
+            "stdin holds a number too large to read (beyond ±1.7976931348623157e308, {}); {EXPECTED}",
+            position(error)
+        )
+    } else if text.starts_with("recursion limit exceeded") {
+        format!(
+            "stdin nests arrays and objects more than 128 levels deep ({}); {EXPECTED}",
+            position(error)
+        )
+    } else {
+        format!("stdin is not valid JSON ({text}); {EXPECTED}")
+    }
+}
+
+fn position(error: &serde_json::Error) -> String {
+    format!("at line {} column {}", error.line(), error.column())
+}
+
+/// What to say about a member stdin does not have: the one it was meant to
+/// be, or where a message's body goes (the usual slip: the raw request's
+/// `url` and `method` at the top level).
+fn unknown_members(members: &Map<String, Value>) -> String {
+    let shown = |name: &str| format!("\"{}\"", component_sdk::config::shortened(name, 40));
+    let typo = members.keys().find_map(|name| {
+        component_sdk::config::closest(name, ["cfg", "msg", "snapshot"]).map(|meant| (name, meant))
+    });
+    if let Some((name, meant)) = typo {
+        return format!(
+            "stdin has an unknown member {} — did you mean \"{meant}\"?",
+            shown(name)
+        );
+    }
+    let names: Vec<String> = members.keys().take(5).map(|n| shown(n)).collect();
+    let (noun, more) = match members.len() {
+        1 => ("an unknown member", String::new()),
+        n if n > names.len() => ("unknown members", format!(" and {} more", n - names.len())),
+        _ => ("unknown members", String::new()),
+    };
+    format!(
+        "stdin has {noun} {}{more}: only \"cfg\", \"msg\" and \"snapshot\" are read, \
+         and an incoming message's body goes in \"msg\": {{\"body\": {{...}}}}",
+        names.join(", ")
+    )
+}
 
 /// A member that must be an object when present; absent and `null` mean `{}`.
 fn object_member(top: &mut Map<String, Value>, name: &str) -> Result<Map<String, Value>, String> {
@@ -181,6 +233,18 @@ mod tests {
                 b"{\"msg\": {\"headers\": []}}",
                 "msg.\"headers\" must be a JSON object, got a list",
             ),
+            (
+                b"{\"cfg\": {}, \"url\": \"/profiles\", \"method\": \"GET\"}",
+                "stdin has unknown members \"method\", \"url\": only \"cfg\", \"msg\" and \"snapshot\" are read, and an incoming message's body goes in \"msg\": {\"body\": {...}}",
+            ),
+            (
+                b"{\"config\": {}}",
+                "stdin has an unknown member \"config\": only",
+            ),
+            (
+                b"{\"snapshots\": {}}",
+                "stdin has an unknown member \"snapshots\" — did you mean \"snapshot\"?",
+            ),
         ];
         for (input, want) in cases {
             let err = parse(input).expect_err("rejected");
@@ -197,6 +261,14 @@ mod tests {
     fn deep_nesting_is_an_error_not_a_stack_overflow() {
         let deep = format!("{{\"cfg\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
         let err = parse(deep.as_bytes()).expect_err("rejected");
-        assert!(err.contains("recursion limit"), "{err}");
+        assert!(
+            err.starts_with("stdin nests arrays and objects more than 128 levels deep"),
+            "{err}"
+        );
+        let err = parse(b"{\"cfg\": {\"pageSize\": 1e400}}").expect_err("rejected");
+        assert!(
+            err.starts_with("stdin holds a number too large to read"),
+            "{err}"
+        );
     }
 }

@@ -82,11 +82,31 @@ enum Job {
     Process(&'static Function),
     VerifyCredentials,
     MetaModel(&'static Function),
-    SelectModel(SelectModelFn),
+    SelectModel(&'static Function, SelectModelFn),
+}
+
+impl Job {
+    /// The trigger or action whose fields `cfg` carries; none for the
+    /// credential check.
+    fn function_id(&self) -> Option<&'static str> {
+        match self {
+            Job::Process(f) | Job::MetaModel(f) | Job::SelectModel(f, _) => Some(f.id),
+            Job::VerifyCredentials => None,
+        }
+    }
 }
 
 fn run(component: &'static Component, args: &[OsString], env: &Env, redactor: &Redactor) -> u8 {
-    let command = match cli::parse(args) {
+    let descriptor = match Descriptor::parse(component.component_json) {
+        Ok(d) => d,
+        Err(e) => {
+            tracing::error!("component.json cannot be read: {e}");
+            let mut out = Output::stdout(cli::protocol_of(args), redactor.clone());
+            let _ = out.fail("component.json cannot be read; see the log");
+            return exit::FAILED;
+        }
+    };
+    let command = match cli::parse(args, &descriptor) {
         Ok(Parsed::Command(command)) => command,
         Ok(Parsed::Print(text)) => {
             let mut stdout = std::io::stdout().lock();
@@ -99,14 +119,6 @@ fn run(component: &'static Component, args: &[OsString], env: &Env, redactor: &R
     let protocol = command.protocol();
     let mut out = Output::stdout(protocol, redactor.clone());
 
-    let descriptor = match Descriptor::parse(component.component_json) {
-        Ok(d) => d,
-        Err(e) => {
-            tracing::error!("component.json cannot be read: {e}");
-            let _ = out.fail("component.json cannot be read; see the log");
-            return exit::FAILED;
-        }
-    };
     // Resolve the function before reading stdin, so an unknown function is
     // reported whatever the caller sends.
     let job = match resolve(&command, &descriptor, component, env) {
@@ -124,6 +136,9 @@ fn run(component: &'static Component, args: &[OsString], env: &Env, redactor: &R
             .filter_map(|field| invocation.cfg.values().get(field))
             .flat_map(secret_forms),
     );
+    if let Some(problem) = descriptor.misspelled_field(job.function_id(), &invocation.cfg) {
+        return refuse(&job, &problem, &mut out);
+    }
 
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -145,7 +160,7 @@ fn run(component: &'static Component, args: &[OsString], env: &Env, redactor: &R
                 service::verify_credentials(component, invocation, env, &mut out).await
             }
             Job::MetaModel(function) => service::meta_model(function, invocation, &mut out),
-            Job::SelectModel(method) => service::select_model(method, invocation, &mut out),
+            Job::SelectModel(_, method) => service::select_model(method, invocation, &mut out),
         }
     });
     // Idle HTTP connections and timers are dropped, not awaited.
@@ -162,9 +177,21 @@ fn resolve(
     let find = |id: &str| -> Result<&'static Function, String> {
         match (descriptor.function(id), component.function(id)) {
             (Some(_), Some(function)) => Ok(function),
-            _ => Err(format!(
-                "Trigger or action \"{id}\" is not found in component.json!"
-            )),
+            _ => {
+                let ids: Vec<&str> = descriptor.function_ids().collect();
+                let shown = component_sdk::config::shortened(id, 60);
+                Err(
+                    match component_sdk::config::closest(id, ids.iter().copied()) {
+                        Some(meant) => format!(
+                            "\"{shown}\" is not a trigger or action of this component — did you mean \"{meant}\"?"
+                        ),
+                        None => format!(
+                            "\"{shown}\" is not a trigger or action of this component, whose ids are {}",
+                            ids.join(", ")
+                        ),
+                    },
+                )
+            }
         }
     };
     match command {
@@ -181,10 +208,20 @@ fn resolve(
         Command::GetMetaModel { function } => Ok(Job::MetaModel(find(function)?)),
         Command::SelectModel { function, method } => {
             let f = find(function)?;
+            // Sailor's own words for a method a step does not have.
             let model = f.select_model(method).ok_or_else(|| {
-                format!("Method \"{method}\" is not found in \"{function}\" action or trigger")
+                let methods: Vec<&str> = f.select_models.iter().map(|(name, _)| *name).collect();
+                let has = if methods.is_empty() {
+                    "it has no select models".to_owned()
+                } else {
+                    format!("its select models are {}", methods.join(", "))
+                };
+                format!(
+                    "Method \"{}\" is not found in \"{function}\" action or trigger; {has}",
+                    component_sdk::config::shortened(method, 60)
+                )
             })?;
-            Ok(Job::SelectModel(model))
+            Ok(Job::SelectModel(f, model))
         }
     }
 }
@@ -196,6 +233,35 @@ fn secret_forms(value: &serde_json::Value) -> Vec<String> {
         serde_json::Value::String(s) => vec![s.clone(), s.trim().to_owned()],
         serde_json::Value::Number(n) => vec![n.to_string()],
         _ => Vec::new(),
+    }
+}
+
+/// End a job before it runs because its configuration cannot be right, as
+/// its protocol says a failure looks: an error event, a failed credential
+/// check, or an error envelope.
+fn refuse<W: Write>(job: &Job, problem: &str, out: &mut Output<W>) -> u8 {
+    tracing::error!("{problem}");
+    match job {
+        Job::Process(_) => {
+            let name = component_sdk::ErrorKind::Config.name();
+            let _ = out.event(&wire::WireEvent::error(name, problem));
+            let _ = out.end();
+            exit::FAILED
+        }
+        Job::VerifyCredentials => {
+            let data = wire::Verification {
+                verified: false,
+                reason: Some(problem),
+            };
+            let _ = out.envelope(&wire::Envelope::Success(data));
+            exit::OK
+        }
+        Job::MetaModel(_) | Job::SelectModel(..) => {
+            let _ = out.envelope(&wire::Envelope::<()>::Error {
+                message: problem.to_owned(),
+            });
+            exit::OK
+        }
     }
 }
 

@@ -58,12 +58,16 @@ pub struct ErrorSource {
 }
 
 /// A body that is not Klaviyo's error document: Cloudflare's HTML pages,
-/// proxies' plain text, nothing at all.
+/// proxies' plain text, an RFC 9457 problem document, nothing at all.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OtherBody {
     pub content_type: Option<String>,
-    /// A short, single-line excerpt (an HTML page's title when it has one).
+    /// A short, single-line excerpt (an HTML page's title when it has one;
+    /// a problem document's title and detail).
     pub excerpt: String,
+    /// The body is a problem document (`application/problem+json`), whose
+    /// `excerpt` says what happened in words meant for people.
+    pub problem: bool,
 }
 
 /// What to do when Klaviyo refuses the key.
@@ -115,14 +119,20 @@ impl ApiError {
                 hint: None,
             };
         }
+        let content_type = content_type.map(|c| c.split(';').next().unwrap_or(c).trim().to_owned());
+        let problem = content_type
+            .as_deref()
+            .is_some_and(|c| c.ends_with("problem+json"))
+            .then(|| problem_text(body))
+            .flatten();
         let text = String::from_utf8_lossy(body);
         ApiError {
             status,
             errors: Vec::new(),
             other_body: Some(OtherBody {
-                content_type: content_type
-                    .map(|c| c.split(';').next().unwrap_or(c).trim().to_owned()),
-                excerpt: mask(excerpt(&text)),
+                content_type,
+                problem: problem.is_some(),
+                excerpt: mask(excerpt(problem.as_deref().unwrap_or(&text))),
             }),
             hint: None,
         }
@@ -175,6 +185,7 @@ impl fmt::Display for ApiError {
         write!(f, "Klaviyo answered {}", self.status)?;
         if let Some(other) = &self.other_body {
             match (&other.content_type, other.excerpt.is_empty()) {
+                (_, false) if other.problem => write!(f, ": {}", other.excerpt)?,
                 (_, true) => write!(f, " with an empty body")?,
                 (Some(ct), false) => {
                     write!(f, " with a {ct} body instead of JSON: {}", other.excerpt)?
@@ -192,11 +203,14 @@ impl fmt::Display for ApiError {
                 .as_deref()
                 .or(entry.title.as_deref())
                 .unwrap_or("no detail given");
-            f.write_str(text)?;
-            if let Some(source) = &entry.source
-                && let Some(at) = source.parameter.as_deref().or(source.pointer.as_deref())
-            {
-                write!(f, " [{at}]")?;
+            let located = entry.source.as_ref().and_then(ErrorSource::location);
+            match (&self.hint, located) {
+                (_, Some(at)) => write!(f, "{text} [{at}]")?,
+                // The hint adds its own period.
+                (Some(_), None) if i + 1 == self.errors.len() => {
+                    f.write_str(text.trim_end_matches('.'))?
+                }
+                _ => f.write_str(text)?,
             }
         }
         if let Some(hint) = &self.hint {
@@ -208,10 +222,40 @@ impl fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
+impl ErrorSource {
+    /// The query parameter or the part of the request body Klaviyo blames,
+    /// when it blames a part: `/data` and `/data/` (its pointer at the
+    /// whole document, as on a 401) say nothing.
+    fn location(&self) -> Option<&str> {
+        self.parameter
+            .as_deref()
+            .or(self.pointer.as_deref())
+            .filter(|at| !matches!(at.trim_end_matches('/'), "" | "/data"))
+    }
+}
+
+/// A problem document's `title` and `detail`, as one sentence.
+fn problem_text(body: &[u8]) -> Option<String> {
+    #[derive(Deserialize)]
+    struct Problem {
+        #[serde(default, deserialize_with = "lenient_string")]
+        title: Option<String>,
+        #[serde(default, deserialize_with = "lenient_string")]
+        detail: Option<String>,
+    }
+    let problem: Problem = serde_json::from_slice(body).ok()?;
+    match (problem.title, problem.detail) {
+        (Some(title), Some(detail)) => Some(format!("{title}: {detail}")),
+        (one, other) => one.or(other),
+    }
+}
+
 /// No usable answer arrived.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TransportError {
     pub kind: TransportKind,
+    /// `a.klaviyo.com:443`: where the request went.
+    pub host: String,
     /// `GET /profiles`: method and path, without the query.
     pub request: String,
     pub attempts: u32,
@@ -239,8 +283,8 @@ impl fmt::Display for TransportError {
             TransportKind::NotConnected => {
                 write!(
                     f,
-                    "Klaviyo could not be reached for {} ({}; {tries})",
-                    self.request, self.cause
+                    "Klaviyo could not be reached at {} for {} ({}; {tries})",
+                    self.host, self.request, self.cause
                 )
             }
             TransportKind::TimedOut => {
@@ -321,7 +365,7 @@ mod tests {
             (
                 401,
                 r#"{"errors":[{"id":"f2b6","status":401,"code":"not_authenticated","title":"Authentication credentials were not provided.","detail":"Missing or invalid authorization scheme. Please use Klaviyo-API-Key.","source":{"pointer":"/data/"}}]}"#,
-                "Klaviyo answered 401 (not_authenticated): Missing or invalid authorization scheme. Please use Klaviyo-API-Key. [/data/]",
+                "Klaviyo answered 401 (not_authenticated): Missing or invalid authorization scheme. Please use Klaviyo-API-Key.",
             ),
             (
                 429,
@@ -348,6 +392,47 @@ mod tests {
             );
             assert_eq!(err.to_string(), *want);
         }
+    }
+
+    #[test]
+    fn hints_follow_the_detail_with_one_period() {
+        let body = br#"{"errors":[{"code":"not_found","detail":"A profile with id 01XYZ does not exist.","source":{"pointer":"/data/"}}]}"#;
+        let err = ApiError::from_body(404, None, body, "").with_hint("Check the url");
+        assert_eq!(
+            err.to_string(),
+            "Klaviyo answered 404 (not_found): A profile with id 01XYZ does not exist. Check the url"
+        );
+        let body = br#"{"errors":[{"code":"invalid","detail":"Bad.","source":{"pointer":"/data/attributes/email"}}]}"#;
+        let err = ApiError::from_body(400, None, body, "").with_hint("Fix it");
+        assert_eq!(
+            err.to_string(),
+            "Klaviyo answered 400 (invalid): Bad. [/data/attributes/email]. Fix it"
+        );
+    }
+
+    #[test]
+    fn problem_documents_say_what_happened() {
+        let body = br#"{"type":"about:blank","title":"Not Found","status":404,"detail":"The requested resource was not found"}"#;
+        let err = ApiError::from_body(404, Some("application/problem+json"), body, "");
+        assert_eq!(
+            err.to_string(),
+            "Klaviyo answered 404: Not Found: The requested resource was not found"
+        );
+        assert_eq!(err.failure(), Failure::Other);
+        let err = ApiError::from_body(
+            401,
+            Some("application/problem+json"),
+            br#"{"title":"Unauthorized"}"#,
+            "",
+        );
+        assert_eq!(err.to_string(), "Klaviyo answered 401: Unauthorized");
+        assert_eq!(err.failure(), Failure::Server, "not Klaviyo's own document");
+        // A problem document that is not JSON is shown as text.
+        let err = ApiError::from_body(404, Some("application/problem+json"), b"oops", "");
+        assert_eq!(
+            err.to_string(),
+            "Klaviyo answered 404 with a application/problem+json body instead of JSON: oops"
+        );
     }
 
     #[test]

@@ -198,6 +198,11 @@ impl Client {
                     return result.map_err(|(kind, cause)| {
                         Error::Transport(TransportError {
                             kind,
+                            host: format!(
+                                "{}:{}",
+                                url.host_str().unwrap_or_default(),
+                                url.port_or_known_default().unwrap_or_default()
+                            ),
                             request: label,
                             attempts: attempt,
                             cause,

@@ -188,13 +188,21 @@ pub fn chosen_object_type(cfg: &Config, spec: &'static RevisionSpec) -> Result<O
     })?;
     object_type(spec, &key).ok_or_else(|| {
         let keys: Vec<&str> = object_types(spec).iter().map(|t| t.key).collect();
-        Error::config(format!(
-            "\"{}\" must be one of {} for revision {}, got {:?}",
-            fields::OBJECT_TYPE.label,
-            component_sdk::config::quoted_list(&keys),
-            spec.revision,
-            key.chars().take(60).collect::<String>()
-        ))
+        let given = component_sdk::config::shortened(&key, 60);
+        let label = fields::OBJECT_TYPE.label;
+        // The whole list is the dropdown's; a message names the likely one.
+        match component_sdk::config::closest(&key, keys.iter().copied()) {
+            Some(meant) => Error::config(format!(
+                "\"{label}\" has no object type {given:?} in revision {} — did you mean \"{meant}\"?",
+                spec.revision
+            )),
+            None => Error::config(format!(
+                "\"{label}\" has no object type {given:?} in revision {}: choose one of the {} the dropdown lists, such as {}",
+                spec.revision,
+                keys.len(),
+                component_sdk::config::quoted_list(&keys[..keys.len().min(FIRST.len())])
+            )),
+        }
     })
 }
 

@@ -26,8 +26,18 @@ pub struct PollConfig {
     pub start_time: DateTime<Utc>,
 }
 
+/// How far ahead of now a Start Time may be: a little ahead is a choice (a
+/// flow set up for tomorrow morning), a year ahead is a typo that would
+/// pause the flow silently until then.
+const START_TIME_AHEAD: chrono::Duration = chrono::Duration::days(1);
+
 impl PollConfig {
-    pub fn from_config(cfg: &Config, revision: &Revision) -> Result<PollConfig, Error> {
+    /// Read the trigger's fields as of `now`.
+    pub fn from_config(
+        cfg: &Config,
+        revision: &Revision,
+        now: DateTime<Utc>,
+    ) -> Result<PollConfig, Error> {
         let object_type = chosen_object_type(cfg, revision.spec())?;
         let fields = timestamp_fields(object_type.collection);
         let field = match cfg.text(fields::POLL_CONFIG)? {
@@ -83,6 +93,22 @@ impl PollConfig {
                         describe(&text.into())
                     )));
                 }
+                if at > now + START_TIME_AHEAD {
+                    return Err(Error::config(format!(
+                        "\"{}\" is {}, more than a day after now ({}): the flow would emit nothing \
+                         until then. Give a time in the past, or leave it empty to poll from the beginning",
+                        fields::START_TIME.label,
+                        crate::time::to_text(at),
+                        crate::time::to_text(crate::time::floor_seconds(now))
+                    )));
+                }
+                if at > now {
+                    tracing::warn!(
+                        "\"{}\" is {}, after now: nothing is polled until then",
+                        fields::START_TIME.label,
+                        crate::time::to_text(at)
+                    );
+                }
                 at
             }
         };
@@ -103,7 +129,13 @@ mod tests {
 
     fn parse(value: Value) -> Result<PollConfig, Error> {
         let cfg = Config::new(value.as_object().cloned().unwrap_or_default());
-        PollConfig::from_config(&cfg, &Revision::default_revision())
+        PollConfig::from_config(&cfg, &Revision::default_revision(), now())
+    }
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-12-01T10:00:00Z")
+            .expect("valid")
+            .with_timezone(&Utc)
     }
 
     #[test]
@@ -127,6 +159,10 @@ mod tests {
         let c = parse(json!({"objectType": "events", "pollConfig": "datetime", "emitBehavior": "emitPage", "pageSize": ""}))
             .expect("valid");
         assert_eq!(c.emit, EmitBehavior::Page(100));
+        // Up to a day ahead is a choice (a warning is logged).
+        let c = parse(json!({"objectType": "events", "pollConfig": "datetime", "startTime": "2026-12-02T09:00:00Z"}))
+            .expect("valid");
+        assert_eq!(crate::time::to_text(c.start_time), "2026-12-02T09:00:00Z");
     }
 
     #[test]
@@ -135,7 +171,11 @@ mod tests {
             (json!({}), "\"Object Type\" is required"),
             (
                 json!({"objectType": "persons", "pollConfig": "updated"}),
-                "\"Object Type\" must be one of \"profiles\", \"events\"",
+                "\"Object Type\" has no object type \"persons\" in revision 2026-10-15: choose one of the 38 the dropdown lists, such as \"profiles\", \"events\", \"lists\", \"segments\", \"campaigns\", \"flows\" or \"templates\"",
+            ),
+            (
+                json!({"objectType": "profile", "pollConfig": "updated"}),
+                "\"Object Type\" has no object type \"profile\" in revision 2026-10-15 — did you mean \"profiles\"?",
             ),
             (
                 json!({"objectType": "profiles"}),
@@ -172,6 +212,10 @@ mod tests {
             (
                 json!({"objectType": "profiles", "pollConfig": "updated", "startTime": "0000-01-01T00:00:00Z"}),
                 "\"Start Time\" must be on or after 1970-01-01T00:00:00Z, got \"0000-01-01T00:00:00Z\"",
+            ),
+            (
+                json!({"objectType": "profiles", "pollConfig": "updated", "startTime": "2027-12-01T00:00:00Z"}),
+                "\"Start Time\" is 2027-12-01T00:00:00Z, more than a day after now (2026-12-01T10:00:00Z): the flow would emit nothing until then",
             ),
         ];
         for (cfg, want) in cases {

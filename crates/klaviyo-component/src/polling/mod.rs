@@ -66,7 +66,7 @@ impl Step for PollingTrigger {
 
 async fn run(input: StepInput, out: &mut dyn Sink) -> Result<(), Error> {
     let Context { settings, client } = Context::new(&input.cfg, &input.env)?;
-    let config = PollConfig::from_config(&input.cfg, client.revision())?;
+    let config = PollConfig::from_config(&input.cfg, client.revision(), Utc::now())?;
     let sample = input.env.is_sample_run();
     let plan = Plan::new(config.object_type.collection, config.field);
     let key = config.object_type.key;

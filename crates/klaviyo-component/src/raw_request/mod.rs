@@ -9,7 +9,7 @@ use component_sdk::schema::platform_schema;
 use component_sdk::{Event, Message, MetaModel, Sink, Step, StepInput};
 use reqwest::Method;
 use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 
 pub use self::target::resolve;
@@ -22,7 +22,7 @@ use crate::fields;
 pub const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
 
 /// The incoming message's body.
-#[derive(Debug, Deserialize, JsonSchema)]
+#[derive(Debug, JsonSchema)]
 #[schemars(title = "Make Raw Request input")]
 pub struct Input {
     /// The path of the resource relative to the base URL https://a.klaviyo.com/api, e.g. /profiles?page[size]=20; or a URL under it, such as a links.next that Klaviyo returned.
@@ -35,6 +35,83 @@ pub struct Input {
     #[schemars(title = "Request Body", schema_with = "any_json")]
     #[serde(default)]
     pub data: Option<Value>,
+}
+
+/// The members of [`Input`], with the titles the mapper shows.
+const MEMBERS: &[(&str, &str)] = &[
+    ("url", "Url"),
+    ("method", "Method"),
+    ("data", "Request Body"),
+];
+
+impl Input {
+    /// Read the message body, saying where each member belongs when one is
+    /// missing or of the wrong type: never Rust's or serde's words.
+    fn read(body: &str) -> Result<Input, Error> {
+        let value: Value = serde_json::from_str(body)
+            .map_err(|_| Error::input("the message body (msg.body) is not JSON"))?;
+        let Value::Object(mut members) = value else {
+            return Err(Error::input(format!(
+                "the message body (msg.body) must be an object with \"url\" and \"method\" (and optionally \"data\"), got {}",
+                kind(&value)
+            )));
+        };
+        for given in members.keys() {
+            if let Some(meant) =
+                component_sdk::config::closest(given, MEMBERS.iter().map(|(id, _)| *id))
+            {
+                let title = MEMBERS
+                    .iter()
+                    .find(|(id, _)| *id == meant)
+                    .map_or("", |m| m.1);
+                return Err(Error::input(format!(
+                    "unknown member `{}` of the message body — did you mean `{meant}` ({title})?",
+                    component_sdk::config::shortened(given, 40)
+                )));
+            }
+        }
+        let mut text = |id: &str, title: &str, needed: &str| match members.remove(id) {
+            None | Some(Value::Null) => Err(Error::input(format!(
+                "\"{title}\" is required: give msg.body.{id}, {needed}"
+            ))),
+            Some(Value::String(s)) => Ok(s),
+            Some(other) => Err(Error::input(format!(
+                "\"{title}\" (msg.body.{id}) must be text, got {}",
+                kind(&other)
+            ))),
+        };
+        let url = text(
+            "url",
+            "Url",
+            "a path under the API such as /profiles?page[size]=20",
+        )?;
+        let method = text("method", "Method", &format!("one of {}", method_list()))?;
+        Ok(Input {
+            url,
+            method,
+            data: members.remove("data").filter(|d| !d.is_null()),
+        })
+    }
+}
+
+/// A value's JSON type, for messages.
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "nothing",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "text",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// `GET, POST, PUT, PATCH or DELETE`.
+fn method_list() -> String {
+    match METHODS.split_last() {
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
+    }
 }
 
 /// The emitted message's body.
@@ -99,15 +176,11 @@ impl Step for RawRequest {
 async fn run(input: StepInput) -> Result<Output, Error> {
     let Context { client, .. } = Context::new(&input.cfg, &input.env)?;
     let do_not_throw_404 = input.cfg.checkbox(fields::DO_NOT_THROW_404)?;
-    let request: Input = input.msg.body_as().map_err(|e| {
-        Error::input(format!(
-            "the message body must be an object with \"url\" and \"method\" (and optionally \"data\"): {e}"
-        ))
-    })?;
+    let request = Input::read(input.msg.body.get())?;
     let method = parse_method(&request.method)?;
     let url = resolve(&request.url, client.base_url())?;
     let body = match &request.data {
-        None | Some(Value::Null) => None,
+        None => None,
         Some(data) => Some(
             serde_json::to_vec(data)
                 .map_err(|e| Error::input(format!("\"Request Body\" cannot be encoded: {e}")))?,
@@ -150,16 +223,16 @@ async fn run(input: StepInput) -> Result<Output, Error> {
     })
 }
 
-/// `GET`, `post`, ` Patch `… → the method, or the platform's error message.
+/// `GET`, `post`, ` Patch `… → the method.
 fn parse_method(given: &str) -> Result<Method, Error> {
     let upper = given.trim().to_ascii_uppercase();
     if METHODS.contains(&upper.as_str()) {
         return Method::from_bytes(upper.as_bytes()).map_err(|e| Error::input(e.to_string()));
     }
-    let shown: String = given.chars().take(40).filter(|c| !c.is_control()).collect();
     Err(Error::input(format!(
-        "Method \"{shown}\" is not supported! Supported methods are: {}",
-        serde_json::to_string(METHODS).unwrap_or_default()
+        "\"Method\" must be one of {}, got {}",
+        method_list(),
+        component_sdk::config::describe(&Value::String(given.to_owned()))
     )))
 }
 
@@ -193,10 +266,54 @@ mod tests {
             let err = parse_method(bad).expect_err(bad).to_string();
             assert_eq!(
                 err,
-                format!(
-                    "Method \"{bad}\" is not supported! Supported methods are: [\"GET\",\"POST\",\"PUT\",\"PATCH\",\"DELETE\"]"
-                )
+                format!("\"Method\" must be one of GET, POST, PUT, PATCH or DELETE, got \"{bad}\"")
             );
+        }
+    }
+
+    #[test]
+    fn message_bodies_say_where_each_member_belongs() {
+        let ok = Input::read(r#"{"url":"/lists","method":"get","data":null}"#).expect("valid");
+        assert_eq!((ok.url.as_str(), ok.method.as_str()), ("/lists", "get"));
+        assert!(ok.data.is_none());
+        let cases = [
+            (
+                r#""/profiles""#,
+                "the message body (msg.body) must be an object with \"url\" and \"method\" (and optionally \"data\"), got text",
+            ),
+            (
+                "[1]",
+                "the message body (msg.body) must be an object with \"url\" and \"method\" (and optionally \"data\"), got a list",
+            ),
+            (
+                "{}",
+                "\"Url\" is required: give msg.body.url, a path under the API such as /profiles?page[size]=20",
+            ),
+            (
+                r#"{"url":"/x"}"#,
+                "\"Method\" is required: give msg.body.method, one of GET, POST, PUT, PATCH or DELETE",
+            ),
+            (
+                r#"{"url":5,"method":"GET"}"#,
+                "\"Url\" (msg.body.url) must be text, got a number",
+            ),
+            (
+                r#"{"url":"/x","method":{}}"#,
+                "\"Method\" (msg.body.method) must be text, got an object",
+            ),
+            (
+                r#"{"URL":"/x","method":"GET"}"#,
+                "unknown member `URL` of the message body — did you mean `url` (Url)?",
+            ),
+            (
+                r#"{"url":"/x","methd":"GET"}"#,
+                "unknown member `methd` of the message body — did you mean `method` (Method)?",
+            ),
+        ];
+        for (body, want) in cases {
+            let err = Input::read(body).expect_err(body).to_string();
+            assert_eq!(err, want, "{body}");
+            assert!(!err.contains("line 1") && !err.contains("struct"), "{err}");
         }
     }
 

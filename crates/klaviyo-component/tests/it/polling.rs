@@ -529,14 +529,27 @@ async fn a_snapshot_from_the_future_is_an_error_not_a_silent_wait() {
         err.to_string().contains("Clear the step's snapshot"),
         "{err}"
     );
-    // A Start Time in the future is a choice: nothing to poll yet, no error.
-    let later = h
-        .poll(json!({"objectType": "profiles", "pollConfig": "updated", "startTime": "2031-01-01T00:00:00Z"}), &json!({}))
-        .await;
+    // A Start Time a few hours ahead is a choice: nothing to poll yet, no
+    // error, also on the next run from its snapshot.
+    let soon = (Utc::now() + chrono::Duration::hours(3))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let fields = json!({"objectType": "profiles", "pollConfig": "updated", "startTime": soon});
+    let later = h.poll(fields.clone(), &json!({})).await;
     later.assert_ok();
     let kept = later.last_snapshot().expect("snapshot").clone();
-    let again = h
-        .poll(json!({"objectType": "profiles", "pollConfig": "updated", "startTime": "2031-01-01T00:00:00Z"}), &kept)
-        .await;
+    let again = h.poll(fields, &kept).await;
     again.assert_ok();
+    // A year ahead is a typo that would pause the flow: an error naming
+    // the field.
+    let typo = h
+        .poll(json!({"objectType": "profiles", "pollConfig": "updated", "startTime": "2031-01-01T00:00:00Z"}), &json!({}))
+        .await;
+    let err = typo.error.expect("refused");
+    assert_eq!(err.kind().name(), "ConfigurationError");
+    assert!(
+        err.to_string()
+            .starts_with("\"Start Time\" is 2031-01-01T00:00:00Z, more than a day after now"),
+        "{err}"
+    );
 }

@@ -112,11 +112,11 @@ async fn not_found_with_and_without_do_not_throw_404() {
     let body = json!({"url": "/profiles/NOPE", "method": "GET"});
     let failed = h.raw(json!({}), body.clone()).await;
     let err = failed.error.as_ref().expect("a 404 fails");
-    assert!(err.to_string().starts_with("Klaviyo answered 404"), "{err}");
-    assert!(
-        err.to_string()
-            .contains("Don't throw error on 404 Response"),
-        "{err}"
+    assert_eq!(
+        err.to_string(),
+        "Klaviyo answered 404 (not_found): A profile with id NOPE does not exist. Check the url, or \
+         check \"Don't throw error on 404 Response\" to receive 404 answers as messages",
+        "one period between Klaviyo's detail and the hint"
     );
     for checked in [json!(true), json!("true"), json!("on")] {
         let out = output(&h.raw(json!({"doNotThrow404": checked}), body.clone()).await);
@@ -284,19 +284,27 @@ async fn bad_inputs_name_the_problem() {
     let cases = vec![
         (
             json!({"method": "GET"}),
-            "the message body must be an object with \"url\" and \"method\"",
+            "\"Url\" is required: give msg.body.url",
         ),
         (
             json!({"url": "/lists"}),
-            "the message body must be an object with \"url\" and \"method\"",
+            "\"Method\" is required: give msg.body.method, one of GET, POST, PUT, PATCH or DELETE",
         ),
         (
             json!({"url": 5, "method": "GET"}),
-            "the message body must be an object",
+            "\"Url\" (msg.body.url) must be text, got a number",
+        ),
+        (
+            json!("/lists"),
+            "the message body (msg.body) must be an object with \"url\" and \"method\"",
         ),
         (
             json!({"url": "/lists", "method": "OPTIONS"}),
-            "Method \"OPTIONS\" is not supported! Supported methods are: [\"GET\",\"POST\",\"PUT\",\"PATCH\",\"DELETE\"]",
+            "\"Method\" must be one of GET, POST, PUT, PATCH or DELETE, got \"OPTIONS\"",
+        ),
+        (
+            json!({"Url": "/lists", "method": "GET"}),
+            "unknown member `Url` of the message body — did you mean `url` (Url)?",
         ),
         (json!({"url": "", "method": "GET"}), "\"Url\" is required"),
     ];
