@@ -1,6 +1,7 @@
 //! Repository chores:
 //! - `cargo xtask codegen [--check]`: writes (or checks) `klaviyo-spec`'s
-//!   table of Klaviyo's list endpoints from Klaviyo's official OpenAPI files.
+//!   table of Klaviyo's list endpoints, writes and gets by id from Klaviyo's
+//!   official OpenAPI files.
 //! - `cargo xtask demo`: runs the component against the local stand-in.
 //! - `cargo xtask bench [--smoke]`: the benchmarks (docs/performance.md).
 

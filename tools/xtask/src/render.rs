@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use crate::json::{Json, push_string};
+use crate::table::operations::{Method, Operation};
 use crate::table::{
     Attribute, AttributeKind, Collection, FilterField, FilterParam, Revision, ValueType,
 };
@@ -36,6 +37,11 @@ pub fn rust_table(revisions: &[Revision]) -> String {
             "        resource_schemas_json: include_str!(\"schemas/{}.json\"),",
             rev.revision
         );
+        out.push_str("        operations: &[\n");
+        for operation in &rev.operations {
+            write_operation(&mut out, operation);
+        }
+        out.push_str("        ],\n");
         out.push_str("    },\n");
     }
     out.push_str("];\n");
@@ -86,6 +92,91 @@ fn write_collection(out: &mut String, c: &Collection) {
         let _ = writeln!(out, "{I}],");
     }
     out.push_str("            },\n");
+}
+
+fn write_operation(out: &mut String, op: &Operation) {
+    const I: &str = "                ";
+    out.push_str("            Operation {\n");
+    let _ = writeln!(out, "{I}method: Method::{},", method(op.method));
+    let _ = writeln!(out, "{I}path: {},", lit(&op.path));
+    let _ = writeln!(out, "{I}operation_id: {},", lit(&op.operation_id));
+    let _ = writeln!(out, "{I}summary: {},", lit(&op.summary));
+    let _ = writeln!(out, "{I}path_params: {},", str_slice(&op.path_params));
+    let _ = writeln!(out, "{I}query_params: {},", str_slice(&op.query_params));
+    let _ = writeln!(out, "{I}include: {},", str_slice(&op.include));
+    let _ = writeln!(
+        out,
+        "{I}sparse_fieldsets: {},",
+        str_slice(&op.sparse_fieldsets)
+    );
+    let additional: Vec<String> = op
+        .additional_fields
+        .iter()
+        .map(|a| {
+            format!(
+                "AdditionalFields {{ resource_type: {}, values: {} }}",
+                lit(&a.resource_type),
+                str_slice(&a.values)
+            )
+        })
+        .collect();
+    let _ = writeln!(out, "{I}additional_fields: &[{}],", additional.join(", "));
+    let _ = writeln!(out, "{I}scopes: {},", str_slice(&op.scopes));
+    let _ = match op.rate_limit {
+        Some(r) => writeln!(
+            out,
+            "{I}rate_limit: Some(RateLimit {{ burst_per_second: {}, steady_per_minute: {} }}),",
+            r.burst_per_second, r.steady_per_minute
+        ),
+        None => writeln!(out, "{I}rate_limit: None,"),
+    };
+    let _ = writeln!(out, "{I}daily_limit: {},", option(op.daily_limit));
+    let success: Vec<String> = op.success.iter().map(u16::to_string).collect();
+    let _ = writeln!(out, "{I}success: &[{}],", success.join(", "));
+    let _ = match &op.body {
+        Some(b) => writeln!(
+            out,
+            "{I}body: Some(RequestBody {{ content_type: {}, required: {}, data_type: {}, data_is_array: {} }}),",
+            lit(&b.content_type),
+            b.required,
+            option(b.data_type.as_deref().map(lit)),
+            b.data_is_array
+        ),
+        None => writeln!(out, "{I}body: None,"),
+    };
+    let _ = writeln!(
+        out,
+        "{I}returns: {},",
+        option(op.returns.as_deref().map(lit))
+    );
+    let _ = match &op.max_batch {
+        Some(b) => writeln!(
+            out,
+            "{I}max_batch: Some(BatchLimit {{ max: {}, items: {} }}),",
+            b.max,
+            lit(&b.items)
+        ),
+        None => writeln!(out, "{I}max_batch: None,"),
+    };
+    out.push_str("            },\n");
+}
+
+fn method(m: Method) -> &'static str {
+    match m {
+        Method::Get => "Get",
+        Method::Post => "Post",
+        Method::Put => "Put",
+        Method::Patch => "Patch",
+        Method::Delete => "Delete",
+    }
+}
+
+/// `Some(value)` or `None`, as Rust source.
+fn option<T: std::fmt::Display>(value: Option<T>) -> String {
+    match value {
+        Some(value) => format!("Some({value})"),
+        None => "None".to_owned(),
+    }
 }
 
 fn write_filter(out: &mut String, f: &FilterParam) {
@@ -166,12 +257,17 @@ fn str_slice(items: &[String]) -> String {
 /// `crates/klaviyo-spec/src/schemas/<revision>.json`: one collection per line
 /// so that a change to one resource is a one-line diff.
 pub fn schemas_json(revision: &Revision) -> String {
-    let mut entries: Vec<(&str, &Json)> = revision
+    let entries: Vec<(String, &Json)> = revision
         .collections
         .iter()
-        .map(|c| (c.path.as_str(), &c.schema))
+        .map(|c| (c.path.clone(), &c.schema))
         .collect();
-    entries.sort_by(|a, b| a.0.cmp(b.0));
+    keyed_lines(entries)
+}
+
+/// A JSON object with one member per line, sorted by key.
+fn keyed_lines(mut entries: Vec<(String, &Json)>) -> String {
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
     let mut out = String::from("{\n");
     for (i, (path, schema)) in entries.iter().enumerate() {
         out.push_str("  ");
@@ -182,4 +278,149 @@ pub fn schemas_json(revision: &Revision) -> String {
     }
     out.push_str("}\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openapi::SpecFile;
+    use crate::table;
+
+    /// A small OpenAPI file with the shapes Klaviyo's files have: a list, a
+    /// get by id, create, update, delete, a relationship endpoint, a job with
+    /// a stated batch size, and a `/client` endpoint that must be left out.
+    const FIXTURE: &str = r##"{
+      "info": {"version": "2030-01-15"},
+      "paths": {
+        "/api/things": {
+          "get": {"operationId": "get_things", "responses": {"200": {"content": {"application/vnd.api+json": {"schema": {
+            "type": "object", "properties": {"data": {"type": "array", "items": {"$ref": "#/components/schemas/Thing"}}}}}}}}},
+          "post": {"operationId": "create_thing", "summary": "Create Thing",
+            "x-klaviyo-ratelimit": {"burst": "3/s", "steady": "60/m", "daily": "100/d"},
+            "x-klaviyo-scopes": ["things:write"],
+            "requestBody": {"required": true, "content": {"application/vnd.api+json": {"schema": {"$ref": "#/components/schemas/ThingCreateQuery"}}}},
+            "responses": {"201": {"content": {"application/vnd.api+json": {"schema": {
+              "type": "object", "properties": {"data": {"$ref": "#/components/schemas/Thing"}}}}}}}}
+        },
+        "/api/things/{id}": {
+          "get": {"operationId": "get_thing",
+            "parameters": [
+              {"name": "id", "in": "path", "required": true, "schema": {"type": "string"}},
+              {"name": "include", "in": "query", "schema": {"type": "array", "items": {"type": "string", "enum": ["owners"]}}},
+              {"name": "fields[thing]", "in": "query", "schema": {"type": "array", "items": {"type": "string", "enum": ["name"]}}},
+              {"name": "additional-fields[thing]", "in": "query", "schema": {"type": "array", "items": {"type": "string", "enum": ["extra"]}}}
+            ],
+            "responses": {"200": {"content": {"application/vnd.api+json": {"schema": {
+              "type": "object", "properties": {"data": {"$ref": "#/components/schemas/Thing"}}}}}}}},
+          "patch": {"operationId": "update_thing",
+            "requestBody": {"content": {"application/vnd.api+json": {"schema": {"$ref": "#/components/schemas/ThingUpdateQuery"}}}},
+            "responses": {"200": {"description": "ok"}}},
+          "delete": {"operationId": "delete_thing", "responses": {"204": {"description": "gone"}}}
+        },
+        "/api/things/{id}/relationships/owners": {
+          "get": {"operationId": "get_owner_ids", "responses": {"200": {"description": "not a get by id"}}},
+          "post": {"operationId": "add_owners", "description": "Adds owners.\n\nThis endpoint accepts a maximum of 10 owners per call.",
+            "requestBody": {"content": {"application/vnd.api+json": {"schema": {"type": "object", "required": ["data"], "properties": {
+              "data": {"type": "array", "items": {"type": "object", "required": ["type", "id"], "properties": {
+                "type": {"type": "string", "enum": ["owner"]}, "id": {"type": "string"}}}}}}}}},
+            "responses": {"204": {"description": "done"}}}
+        },
+        "/client/things": {
+          "post": {"operationId": "client_create_thing", "responses": {"202": {"description": "ok"}}}
+        }
+      },
+      "components": {"schemas": {
+        "Thing": {"type": "object", "required": ["type", "id"], "properties": {
+          "type": {"type": "string", "enum": ["thing"]}, "id": {"type": "string"},
+          "attributes": {"$ref": "#/components/schemas/ThingAttributes"}}},
+        "ThingAttributes": {"type": "object", "properties": {
+          "name": {"type": "string", "nullable": true, "example": "Box", "description": "The name of the thing, as people call it in the shop, at home and elsewhere."},
+          "size": {"oneOf": [{"$ref": "#/components/schemas/Size"}, {"type": "integer"}]}}},
+        "Size": {"type": "object", "required": ["w", "h"], "properties": {
+          "w": {"type": "number", "description": "Width in centimetres, measured along the longest side of the thing."},
+          "h": {"type": "number", "description": "Height in centimetres, measured upright, from the floor to the top of the thing."}}},
+        "ThingCreateQuery": {"type": "object", "required": ["data"], "properties": {"data": {"type": "object", "required": ["type", "attributes"], "properties": {
+          "type": {"type": "string", "enum": ["thing"]}, "attributes": {"$ref": "#/components/schemas/ThingAttributes"}}}}},
+        "ThingUpdateQuery": {"type": "object", "required": ["data"], "properties": {"data": {"type": "object", "required": ["type", "id", "attributes"], "properties": {
+          "type": {"type": "string", "enum": ["thing"]}, "id": {"type": "string"}, "attributes": {"$ref": "#/components/schemas/ThingAttributes"}}}}}
+      }}
+    }"##;
+
+    fn revision_of(doc: Json) -> table::Revision {
+        let file = SpecFile {
+            name: "fixture.json".to_owned(),
+            size: 0,
+            revision: "2030-01-15".to_owned(),
+            doc,
+        };
+        table::revision(&file).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn finds_writes_and_gets_by_id() {
+        let rev = revision_of(Json::parse(FIXTURE).expect("valid fixture"));
+        let keys: Vec<String> = rev
+            .operations
+            .iter()
+            .map(|op| format!("{} {}", op.method.name(), op.path))
+            .collect();
+        assert_eq!(
+            keys,
+            [
+                "POST /things",
+                "DELETE /things/{id}",
+                "GET /things/{id}",
+                "PATCH /things/{id}",
+                "POST /things/{id}/relationships/owners",
+            ]
+        );
+        let create = &rev.operations[0];
+        assert_eq!(create.success, [201]);
+        assert_eq!(create.returns.as_deref(), Some("thing"));
+        assert_eq!(create.daily_limit, Some(100));
+        assert_eq!(create.scopes, ["things:write"]);
+        let body = create.body.as_ref().expect("a body");
+        assert_eq!(body.data_type.as_deref(), Some("thing"));
+        assert!(body.required && !body.data_is_array);
+        let get = &rev.operations[2];
+        assert_eq!(get.include, ["owners"]);
+        assert_eq!(get.sparse_fieldsets, ["thing"]);
+        assert_eq!(get.additional_fields[0].values, ["extra"]);
+        assert_eq!(get.path_params, ["id"]);
+        let update = &rev.operations[3];
+        assert_eq!(update.returns, None);
+        assert!(!update.body.as_ref().expect("a body").required);
+        let owners = &rev.operations[4];
+        assert!(owners.body.as_ref().expect("a body").data_is_array);
+        assert_eq!(
+            owners.max_batch.as_ref().map(|b| (b.max, b.items.as_str())),
+            Some((10, "owners"))
+        );
+    }
+
+    #[test]
+    fn output_does_not_depend_on_the_order_of_paths_and_methods() {
+        let doc = Json::parse(FIXTURE).expect("valid fixture");
+        let mut reordered = doc.clone();
+        if let Json::Object(members) = &mut reordered {
+            for (key, value) in members.iter_mut() {
+                if key == "paths"
+                    && let Json::Object(paths) = value
+                {
+                    paths.reverse();
+                    for (_, item) in paths.iter_mut() {
+                        if let Json::Object(methods) = item {
+                            methods.reverse();
+                        }
+                    }
+                }
+            }
+        }
+        assert_ne!(doc, reordered);
+        let (a, b) = (revision_of(doc), revision_of(reordered));
+        assert_eq!(
+            rust_table(std::slice::from_ref(&a)),
+            rust_table(std::slice::from_ref(&b))
+        );
+    }
 }
