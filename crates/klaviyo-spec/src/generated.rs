@@ -3604,6 +3604,7 @@ pub(crate) static REVISIONS: &[RevisionSpec] = &[
                 max_batch: None,
             },
         ],
+        request_schemas_json: include_str!("schemas/2024-10-15.requests.json"),
     },
     RevisionSpec {
         revision: "2026-07-15",
@@ -8076,6 +8077,7 @@ pub(crate) static REVISIONS: &[RevisionSpec] = &[
                 max_batch: None,
             },
         ],
+        request_schemas_json: include_str!("schemas/2026-07-15.requests.json"),
     },
     RevisionSpec {
         revision: "2026-10-15",
@@ -13702,5 +13704,6 @@ pub(crate) static REVISIONS: &[RevisionSpec] = &[
                 max_batch: None,
             },
         ],
+        request_schemas_json: include_str!("schemas/2026-10-15.requests.json"),
     },
 ];

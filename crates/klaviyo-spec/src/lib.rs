@@ -1,7 +1,8 @@
 //! What Klaviyo's REST API accepts, per revision: the list endpoints, their
 //! query parameters, filter fields and operators, sort values, page sizes, rate
 //! limits and resource attributes, plus a JSON schema of each resource; and
-//! every operation that writes or gets one resource by id ([`Operation`]).
+//! every operation that writes or gets one resource by id ([`Operation`]),
+//! with the JSON Schema of its request body.
 //!
 //! Everything in [`generated`] is written by `cargo xtask codegen` from
 //! Klaviyo's official OpenAPI files (one file per revision) and committed, so
@@ -35,6 +36,13 @@ pub struct RevisionSpec {
     /// [`RevisionSpec::collections`] instead. See [`RevisionSpec::operation`]
     /// and [`RevisionSpec::resource`].
     pub operations: &'static [Operation],
+    /// The request body schema of each operation that has a body, as a JSON
+    /// object keyed by `"METHOD path"` (e.g. `"POST /profile-import"`), one
+    /// member per line. Sub-schemas that repeat are stored once, as members
+    /// keyed `#/$defs/<digest>` that the schemas point at with
+    /// `{"$ref": "#/$defs/<digest>"}`; read it through
+    /// [`RevisionSpec::request_schema`], which puts them back in place.
+    pub request_schemas_json: &'static str,
 }
 
 /// An HTTP method of an [`Operation`].
@@ -142,7 +150,8 @@ pub struct AdditionalFields {
     pub values: &'static [&'static str],
 }
 
-/// The facts of an operation's `requestBody`.
+/// The facts of an operation's `requestBody`. Its schema is
+/// [`RevisionSpec::request_schema`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RequestBody {
     /// The one media type of `content`: `application/vnd.api+json`, or
@@ -413,6 +422,28 @@ impl RevisionSpec {
             .map(|i| &self.operations[i])
     }
 
+    /// The JSON Schema of the request body of `method path` (the whole
+    /// document, `{"data": …}`), for validating and building bodies: OpenAPI
+    /// 3.0's dialect of JSON Schema (`required` lists; `nullable: true` allows
+    /// `null` besides `type`), with every `$ref` resolved in place and each
+    /// `allOf` merged into one schema; `type`, `enum`, `format`, `oneOf`,
+    /// `anyOf`, `additionalProperties`, `items`, `default`, `readOnly` and
+    /// bounds as in the file. Dropped: `example`/`examples` and `x-*`
+    /// extensions; descriptions are cut to 300 characters. Nothing is cut for
+    /// depth; only a `$ref` cycle closes with `{}` (anything), which in the
+    /// current files happens once, at the nested `steps` of a form version.
+    ///
+    /// `None` when the operation is unknown or takes no body. Each call parses
+    /// only the lines it needs (about 0.1–0.3 ms for `POST /profile-import`);
+    /// the largest schema, `POST /flows`, is about 1.8 MB once resolved.
+    pub fn request_schema(&self, method: Method, path: &str) -> Option<serde_json::Value> {
+        let key = format!("{} {path}", method.as_str());
+        let mut schema = keyed_line(self.request_schemas_json, &key)?;
+        let mut defs = std::collections::HashMap::new();
+        inline_defs(&mut schema, self.request_schemas_json, &mut defs)?;
+        Some(schema)
+    }
+
     /// The list, get-by-id, create, update and delete endpoints of the
     /// resource type `key` (the first path segment, e.g. `profiles`), by the
     /// `/x` and `/x/{id}` convention; `None` when no endpoint has the key.
@@ -498,6 +529,98 @@ fn resource_key(path: &str) -> Option<(&str, bool)> {
         }
         Some(_) => None,
     }
+}
+
+/// The value of member `key` of a generated JSON object, parsing only that
+/// member. The generator writes such objects as `{`, then one member per line
+/// (`  "key": value,`) sorted by key, then `}`, with keys that need no JSON
+/// escapes (a test holds it to that), so the member is found by a binary
+/// search over the lines.
+fn keyed_line(json: &str, key: &str) -> Option<serde_json::Value> {
+    let body = json.strip_prefix("{\n")?;
+    let bytes = body.as_bytes();
+    // `lo` and `hi` are always at the start of a line (or the end).
+    let (mut lo, mut hi) = (0, bytes.len());
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let start = bytes[lo..mid]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(lo, |i| lo + i + 1);
+        let end = bytes[start..hi]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(hi, |i| start + i);
+        // '\n' is never part of a multi-byte character, so `start` and `end`
+        // are character boundaries.
+        let line = &body[start..end];
+        let member = line
+            .strip_prefix("  \"")
+            .and_then(|rest| rest.split_once("\": "));
+        match member {
+            // The closing `}`, after every member.
+            None => hi = start,
+            Some((line_key, value)) => match line_key.cmp(key) {
+                std::cmp::Ordering::Less => lo = end + 1,
+                std::cmp::Ordering::Greater => hi = start,
+                std::cmp::Ordering::Equal => {
+                    let value = value.strip_suffix(',').unwrap_or(value);
+                    return serde_json::from_str(value).ok();
+                }
+            },
+        }
+    }
+    None
+}
+
+/// What the `$ref`s of shared request sub-schemas start with.
+const DEFS_PREFIX: &str = "#/$defs/";
+
+/// `value` with every `{"$ref": "#/$defs/…"}` replaced by that member of
+/// `json` (itself with its references replaced); `defs` keeps the ones
+/// already read. `None` when a reference is missing. The shared sub-schemas
+/// were cut from trees, so they cannot refer to themselves.
+fn inline_defs(
+    value: &mut serde_json::Value,
+    json: &str,
+    defs: &mut std::collections::HashMap<String, serde_json::Value>,
+) -> Option<()> {
+    match value {
+        serde_json::Value::Object(members) => {
+            let reference = match members.get("$ref") {
+                Some(serde_json::Value::String(r)) if members.len() == 1 => {
+                    r.starts_with(DEFS_PREFIX).then(|| r.clone())
+                }
+                _ => None,
+            };
+            match reference {
+                Some(reference) => {
+                    let def = match defs.get(&reference) {
+                        Some(def) => def.clone(),
+                        None => {
+                            let mut def = keyed_line(json, &reference)?;
+                            inline_defs(&mut def, json, defs)?;
+                            defs.insert(reference, def.clone());
+                            def
+                        }
+                    };
+                    *value = def;
+                }
+                None => {
+                    for member in members.values_mut() {
+                        inline_defs(member, json, defs)?;
+                    }
+                }
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                inline_defs(item, json, defs)?;
+            }
+        }
+        _ => {}
+    }
+    Some(())
 }
 
 impl Operation {

@@ -770,3 +770,173 @@ fn methods_by_name() {
     }
     assert_eq!(Method::from_name("HEAD"), None);
 }
+
+// ---------------------------------------------------------------------------
+// Request schemas.
+
+/// The request schema of `method path`, which must exist.
+fn request_schema(rev: &str, method: Method, path: &str) -> serde_json::Value {
+    revision(rev)
+        .request_schema(method, path)
+        .unwrap_or_else(|| panic!("{rev}: no request schema for {method} {path}"))
+}
+
+/// Every `$ref` left anywhere in `value`.
+fn refs(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(members) => {
+            if let Some(serde_json::Value::String(r)) = members.get("$ref") {
+                out.push(r.clone());
+            }
+            members.values().for_each(|v| refs(v, out));
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+        _ => {}
+    }
+}
+
+#[test]
+fn profile_import_schema_requires_data_type_and_attributes() {
+    for rev in ALL {
+        let schema = request_schema(rev, Method::Post, "/profile-import");
+        assert_eq!(schema["type"], "object", "{rev}");
+        assert_eq!(schema["required"], serde_json::json!(["data"]), "{rev}");
+        let data = &schema["properties"]["data"];
+        let required = data["required"]
+            .as_array()
+            .expect("data has a required list");
+        assert!(required.contains(&"type".into()), "{rev}: {required:?}");
+        assert!(
+            required.contains(&"attributes".into()),
+            "{rev}: {required:?}"
+        );
+        assert_eq!(
+            data["properties"]["type"]["enum"],
+            serde_json::json!(["profile"]),
+            "{rev}"
+        );
+        let attributes = &data["properties"]["attributes"]["properties"];
+        for name in ["email", "phone_number", "external_id", "first_name"] {
+            assert_eq!(attributes[name]["type"], "string", "{rev} {name}");
+            assert_eq!(attributes[name]["nullable"], true, "{rev} {name}");
+        }
+        assert_eq!(attributes["location"]["type"], "object", "{rev}");
+        assert!(attributes["email"].get("example").is_none(), "{rev}");
+        let mut left = Vec::new();
+        refs(&schema, &mut left);
+        assert!(left.is_empty(), "{rev}: unresolved {left:?}");
+    }
+}
+
+#[test]
+fn request_schemas_of_the_actions_bodies() {
+    for rev in ALL {
+        let schema = request_schema(rev, Method::Post, "/events");
+        let attributes = &schema["properties"]["data"]["properties"]["attributes"];
+        let required = attributes["required"].as_array().expect("a required list");
+        for name in ["metric", "profile", "properties"] {
+            assert!(required.contains(&name.into()), "{rev}: {required:?}");
+        }
+        assert_eq!(
+            attributes["properties"]["unique_id"]["type"], "string",
+            "{rev}"
+        );
+        for method in [Method::Post, Method::Delete] {
+            let schema = request_schema(rev, method, "/lists/{id}/relationships/profiles");
+            let item = &schema["properties"]["data"]["items"];
+            assert_eq!(schema["properties"]["data"]["type"], "array", "{rev}");
+            assert_eq!(
+                item["properties"]["type"]["enum"],
+                serde_json::json!(["profile"])
+            );
+            assert_eq!(item["required"], serde_json::json!(["type", "id"]), "{rev}");
+        }
+        let schema = request_schema(rev, Method::Post, "/profile-subscription-bulk-create-jobs");
+        let profiles = &schema["properties"]["data"]["properties"]["attributes"]["properties"]["profiles"]
+            ["properties"]["data"];
+        assert_eq!(profiles["type"], "array", "{rev}");
+        assert_eq!(
+            profiles["items"]["properties"]["type"]["enum"],
+            serde_json::json!(["profile"]),
+            "{rev}"
+        );
+        let schema = request_schema(rev, Method::Post, "/image-upload");
+        assert_eq!(schema["properties"]["file"]["format"], "binary", "{rev}");
+    }
+}
+
+#[test]
+fn every_body_has_a_request_schema() {
+    for rev in revisions() {
+        for op in rev.operations {
+            let what = format!("{} {} {}", rev.revision, op.method, op.path);
+            let Some(body) = op.body else {
+                assert!(rev.request_schema(op.method, op.path).is_none(), "{what}");
+                continue;
+            };
+            let schema = rev
+                .request_schema(op.method, op.path)
+                .unwrap_or_else(|| panic!("{what}: no request schema"));
+            assert_eq!(schema["type"], "object", "{what}");
+            let mut left = Vec::new();
+            refs(&schema, &mut left);
+            assert!(left.is_empty(), "{what}: unresolved {left:?}");
+            if let Some(data_type) = body.data_type {
+                let data = &schema["properties"]["data"];
+                let resource = if body.data_is_array {
+                    &data["items"]
+                } else {
+                    data
+                };
+                assert_eq!(
+                    resource["properties"]["type"]["enum"],
+                    serde_json::json!([data_type]),
+                    "{what}"
+                );
+            }
+        }
+    }
+}
+
+/// The generated files are canonical: one member per line in key order, each
+/// line a complete JSON value, so that regenerating from the same OpenAPI
+/// files gives the same bytes and a change is a diff of the lines it touches.
+#[test]
+fn schema_files_are_one_sorted_member_per_line() {
+    for rev in revisions() {
+        for (name, json) in [
+            ("resources", rev.resource_schemas_json),
+            ("requests", rev.request_schemas_json),
+        ] {
+            let lines: Vec<&str> = json.lines().collect();
+            assert_eq!(lines.first(), Some(&"{"), "{} {name}", rev.revision);
+            assert_eq!(lines.last(), Some(&"}"), "{} {name}", rev.revision);
+            let mut keys = Vec::new();
+            for line in &lines[1..lines.len() - 1] {
+                let member = line.strip_prefix("  ").expect("indented by two");
+                let member = member.strip_suffix(',').unwrap_or(member);
+                let object: serde_json::Map<String, serde_json::Value> =
+                    serde_json::from_str(&format!("{{{member}}}"))
+                        .unwrap_or_else(|e| panic!("{} {name}: {e}: {line}", rev.revision));
+                keys.extend(object.into_iter().map(|(k, _)| k));
+            }
+            assert!(
+                keys.windows(2).all(|w| w[0] < w[1]),
+                "{} {name}: keys are not sorted and unique",
+                rev.revision
+            );
+            // The lookups search the lines for the key as written.
+            for key in &keys {
+                assert_eq!(
+                    serde_json::to_string(key).expect("a string"),
+                    format!("\"{key}\""),
+                    "{} {name}: a key needs escapes",
+                    rev.revision
+                );
+            }
+            let whole: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(json).expect("the whole file is JSON");
+            assert_eq!(whole.len(), keys.len(), "{} {name}", rev.revision);
+        }
+    }
+}

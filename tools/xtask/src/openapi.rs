@@ -13,6 +13,15 @@ use crate::json::Json;
 /// or as a component.
 pub const MAX_DEPTH: usize = 12;
 
+/// How [`Spec::flatten_within`] ends at its depth limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AtLimit {
+    /// The schema there is `{}` (anything).
+    Cut,
+    /// Resolving fails: the caller wants the whole schema.
+    Fail,
+}
+
 /// One OpenAPI file.
 pub struct SpecFile {
     /// Path relative to the OpenAPI directory, with `/` separators, e.g.
@@ -307,10 +316,26 @@ impl<'a> Spec<'a> {
     /// `additionalProperties`. Keywords keep their OpenAPI meaning (`required`
     /// is still a list, `nullable` is kept).
     pub fn flatten(&self, parts: &[Part<'a>], depth: usize) -> Result<Json, String> {
-        if depth >= MAX_DEPTH {
-            return Ok(Json::Object(Vec::new()));
+        self.flatten_within(parts, depth, MAX_DEPTH, AtLimit::Cut)
+    }
+
+    /// [`Spec::flatten`] down to `limit` nesting steps (`properties`, `items`,
+    /// each `oneOf`/`anyOf` choice, `not`, `additionalProperties`), ending
+    /// there as `at_limit` says. A `$ref` cycle still closes with `{}`.
+    pub fn flatten_within(
+        &self,
+        parts: &[Part<'a>],
+        depth: usize,
+        limit: usize,
+        at_limit: AtLimit,
+    ) -> Result<Json, String> {
+        if depth >= limit {
+            return match at_limit {
+                AtLimit::Cut => Ok(Json::Object(Vec::new())),
+                AtLimit::Fail => Err(format!("the schema nests deeper than {limit} levels")),
+            };
         }
-        let deeper = |parts: &[Part<'a>]| self.flatten(parts, depth + 1);
+        let deeper = |parts: &[Part<'a>]| self.flatten_within(parts, depth + 1, limit, at_limit);
         let level = self.level(parts)?;
         let mut members = Vec::with_capacity(level.keywords.len() + 3);
         for (key, value) in level.keywords {
@@ -473,6 +498,22 @@ mod tests {
                 r#"},"type":"object"}"#
             )
         );
+    }
+
+    #[test]
+    fn fails_at_the_limit_when_asked_to() {
+        let doc = doc();
+        let spec = Spec::new(&doc);
+        let base = spec.lookup("#/components/schemas/Base").expect("fixture");
+        // Base -> b: two levels.
+        assert!(
+            spec.flatten_within(&[Part::root(base)], 0, 2, AtLimit::Fail)
+                .is_ok()
+        );
+        let err = spec
+            .flatten_within(&[Part::root(base)], 0, 1, AtLimit::Fail)
+            .expect_err("too deep");
+        assert!(err.contains("deeper than 1"), "{err}");
     }
 
     #[test]

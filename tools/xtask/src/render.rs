@@ -42,6 +42,11 @@ pub fn rust_table(revisions: &[Revision]) -> String {
             write_operation(&mut out, operation);
         }
         out.push_str("        ],\n");
+        let _ = writeln!(
+            out,
+            "        request_schemas_json: include_str!(\"schemas/{}{REQUESTS_SUFFIX}\"),",
+            rev.revision
+        );
         out.push_str("    },\n");
     }
     out.push_str("];\n");
@@ -254,6 +259,9 @@ fn str_slice(items: &[String]) -> String {
     format!("&[{}]", items.join(", "))
 }
 
+/// The file name of a revision's request schemas after the revision.
+pub const REQUESTS_SUFFIX: &str = ".requests.json";
+
 /// `crates/klaviyo-spec/src/schemas/<revision>.json`: one collection per line
 /// so that a change to one resource is a one-line diff.
 pub fn schemas_json(revision: &Revision) -> String {
@@ -263,6 +271,213 @@ pub fn schemas_json(revision: &Revision) -> String {
         .map(|c| (c.path.clone(), &c.schema))
         .collect();
     keyed_lines(entries)
+}
+
+/// `crates/klaviyo-spec/src/schemas/<revision>.requests.json`: the request
+/// schema of every operation with a body, keyed `METHOD path`, one per line.
+/// `klaviyo_spec` finds an entry by its line without parsing the others.
+///
+/// Resolved completely, the schemas of one revision run to megabytes, mostly
+/// the same sub-schemas over and over (a flow's actions, a template's
+/// blocks). So every sub-schema of at least [`SHARED_MIN_CHARS`] that occurs
+/// more than once is written once, as its own line keyed `#/$defs/<digest>`,
+/// and each occurrence as `{"$ref": "#/$defs/<digest>"}`; `klaviyo_spec`
+/// puts them back in place. The digest is of the content, so a change to one
+/// sub-schema touches only the lines that contain it.
+pub fn request_schemas_json(revision: &Revision) -> Result<String, String> {
+    let schemas: Vec<(String, &Json)> = revision
+        .operations
+        .iter()
+        .filter_map(|op| op.request_schema.as_ref().map(|s| (op.key(), s)))
+        .collect();
+    let shared = share(&schemas).map_err(|e| format!("{}: {e}", revision.revision))?;
+    Ok(keyed_lines(
+        shared.iter().map(|(k, v)| (k.clone(), v)).collect(),
+    ))
+}
+
+/// Sub-schemas shorter than this (as compact JSON) are written in place even
+/// when they repeat: a reference would save little.
+pub const SHARED_MIN_CHARS: usize = 200;
+
+/// What a shared sub-schema's key and `$ref` start with.
+pub const DEFS_PREFIX: &str = "#/$defs/";
+
+/// `schemas` with every repeated sub-schema of at least [`SHARED_MIN_CHARS`]
+/// replaced by a `$ref`, followed by one `#/$defs/<digest>` entry for each.
+fn share(schemas: &[(String, &Json)]) -> Result<Vec<(String, Json)>, String> {
+    let mut digests = Digests::default();
+    for (_, schema) in schemas {
+        digests.digest(schema)?;
+    }
+    let mut defs = std::collections::BTreeMap::new();
+    let mut out: Vec<(String, Json)> = schemas
+        .iter()
+        .map(|(key, schema)| (key.clone(), digests.replace_children(schema, &mut defs)))
+        .collect();
+    out.extend(defs);
+    Ok(out)
+}
+
+/// The digest of every sub-schema (by address in the tree being written),
+/// and how often each digest occurs.
+#[derive(Default)]
+struct Digests {
+    by_node: std::collections::HashMap<usize, u64>,
+    /// Digest → (the text it was computed from, occurrences, compact size).
+    seen: std::collections::HashMap<u64, (String, usize, usize)>,
+}
+
+impl Digests {
+    /// The digest of `schema`: FNV-1a of its compact sorted JSON with each
+    /// sub-schema replaced by its own digest, so that equal digests mean
+    /// equal schemas (checked: two texts with one digest fail). Returns the
+    /// digest and the schema's full compact size.
+    fn digest(&mut self, schema: &Json) -> Result<(u64, usize), String> {
+        let mut children_size = 0;
+        let mut children = 0;
+        let mut placeholder = |digest: u64, size: usize| {
+            children += 1;
+            children_size += size;
+            ref_to(digest)
+        };
+        let mut shallow = Vec::new();
+        for (key, value) in schema.as_object().unwrap_or_default() {
+            let value = match sub_schemas(key, value) {
+                SubSchemas::None => value.clone(),
+                SubSchemas::One(child) => {
+                    let (digest, size) = self.digest(child)?;
+                    placeholder(digest, size)
+                }
+                SubSchemas::Named(children) => {
+                    let mut members = Vec::with_capacity(children.len());
+                    for (name, child) in children {
+                        let (digest, size) = self.digest(child)?;
+                        members.push((name.clone(), placeholder(digest, size)));
+                    }
+                    Json::Object(members)
+                }
+                SubSchemas::List(children) => {
+                    let mut items = Vec::with_capacity(children.len());
+                    for child in children {
+                        let (digest, size) = self.digest(child)?;
+                        items.push(placeholder(digest, size));
+                    }
+                    Json::Array(items)
+                }
+            };
+            shallow.push((key.clone(), value));
+        }
+        let text = Json::Object(shallow).to_sorted_string();
+        let digest = fnv1a(&text);
+        // Every placeholder has the same length (the digest is 16 digits).
+        let size = text.len() + children_size - children * ref_to(0).to_sorted_string().len();
+        self.by_node.insert(node_address(schema), digest);
+        match self.seen.get_mut(&digest) {
+            Some((earlier, count, _)) => {
+                if *earlier != text {
+                    return Err(format!("two sub-schemas share the digest {digest:016x}"));
+                }
+                *count += 1;
+            }
+            None => {
+                self.seen.insert(digest, (text, 1, size));
+            }
+        }
+        Ok((digest, size))
+    }
+
+    /// `schema` with its repeated sub-schemas replaced by `$ref`s (added to
+    /// `defs`); `schema` itself stays in place.
+    fn replace_children(
+        &self,
+        schema: &Json,
+        defs: &mut std::collections::BTreeMap<String, Json>,
+    ) -> Json {
+        let mut out = Vec::new();
+        for (key, value) in schema.as_object().unwrap_or_default() {
+            let value = match sub_schemas(key, value) {
+                SubSchemas::None => value.clone(),
+                SubSchemas::One(child) => self.replace(child, defs),
+                SubSchemas::Named(children) => Json::Object(
+                    children
+                        .iter()
+                        .map(|(name, child)| (name.clone(), self.replace(child, defs)))
+                        .collect(),
+                ),
+                SubSchemas::List(children) => Json::Array(
+                    children
+                        .iter()
+                        .map(|child| self.replace(child, defs))
+                        .collect(),
+                ),
+            };
+            out.push((key.clone(), value));
+        }
+        Json::Object(out)
+    }
+
+    /// A `$ref` to `schema` when it is shared, else `schema` with its own
+    /// shared sub-schemas replaced.
+    fn replace(&self, schema: &Json, defs: &mut std::collections::BTreeMap<String, Json>) -> Json {
+        let digest = self.by_node.get(&node_address(schema)).copied();
+        let shared = digest.filter(|digest| {
+            self.seen
+                .get(digest)
+                .is_some_and(|(_, count, size)| *count > 1 && *size >= SHARED_MIN_CHARS)
+        });
+        match shared {
+            Some(digest) => {
+                let key = format!("{DEFS_PREFIX}{digest:016x}");
+                if !defs.contains_key(&key) {
+                    let def = self.replace_children(schema, defs);
+                    defs.insert(key, def);
+                }
+                ref_to(digest)
+            }
+            None => self.replace_children(schema, defs),
+        }
+    }
+}
+
+/// The sub-schemas held by the keyword `key` of a request schema.
+enum SubSchemas<'j> {
+    None,
+    One(&'j Json),
+    Named(&'j [(String, Json)]),
+    List(&'j [Json]),
+}
+
+fn sub_schemas<'j>(key: &str, value: &'j Json) -> SubSchemas<'j> {
+    match (key, value) {
+        ("properties", Json::Object(members)) => SubSchemas::Named(members),
+        ("items" | "not" | "additionalProperties", Json::Object(_)) => SubSchemas::One(value),
+        ("oneOf" | "anyOf", Json::Array(items)) => SubSchemas::List(items),
+        _ => SubSchemas::None,
+    }
+}
+
+fn ref_to(digest: u64) -> Json {
+    Json::Object(vec![(
+        "$ref".to_owned(),
+        Json::String(format!("{DEFS_PREFIX}{digest:016x}")),
+    )])
+}
+
+/// Identifies a node of a tree that is not changed while it is identified.
+fn node_address(node: &Json) -> usize {
+    std::ptr::from_ref(node) as usize
+}
+
+/// 64-bit FNV-1a: stable across Rust versions and platforms, unlike `std`'s
+/// hasher.
+fn fnv1a(text: &str) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in text.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
 }
 
 /// A JSON object with one member per line, sorted by key.
@@ -356,14 +571,29 @@ mod tests {
         table::revision(&file).unwrap_or_else(|e| panic!("{e}"))
     }
 
+    /// `value` with every `$ref` to a shared sub-schema of `file` put back.
+    fn inline(value: &Json, file: &Json) -> Json {
+        match value {
+            Json::Object(members) => match value.get("$ref").and_then(Json::as_str) {
+                Some(reference) if members.len() == 1 => {
+                    inline(file.get(reference).expect("a shared sub-schema"), file)
+                }
+                _ => Json::Object(
+                    members
+                        .iter()
+                        .map(|(k, v)| (k.clone(), inline(v, file)))
+                        .collect(),
+                ),
+            },
+            Json::Array(items) => Json::Array(items.iter().map(|v| inline(v, file)).collect()),
+            _ => value.clone(),
+        }
+    }
+
     #[test]
     fn finds_writes_and_gets_by_id() {
         let rev = revision_of(Json::parse(FIXTURE).expect("valid fixture"));
-        let keys: Vec<String> = rev
-            .operations
-            .iter()
-            .map(|op| format!("{} {}", op.method.name(), op.path))
-            .collect();
+        let keys: Vec<String> = rev.operations.iter().map(Operation::key).collect();
         assert_eq!(
             keys,
             [
@@ -399,6 +629,40 @@ mod tests {
     }
 
     #[test]
+    fn shares_repeated_sub_schemas_and_puts_them_back() {
+        let rev = revision_of(Json::parse(FIXTURE).expect("valid fixture"));
+        let text = request_schemas_json(&rev).expect("renders");
+        let file = Json::parse(&text).expect("JSON");
+        let keys: Vec<&str> = file
+            .as_object()
+            .expect("an object")
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect();
+        // The attributes are in both the create and the update body.
+        let shared: Vec<&&str> = keys.iter().filter(|k| k.starts_with(DEFS_PREFIX)).collect();
+        assert!(!shared.is_empty(), "{keys:?}");
+        for op in &rev.operations {
+            let Some(expected) = &op.request_schema else {
+                assert!(file.get(&op.key()).is_none());
+                continue;
+            };
+            let stored = file.get(&op.key()).expect("stored");
+            assert_eq!(
+                inline(stored, &file).to_sorted_string(),
+                expected.to_sorted_string(),
+                "{}",
+                op.key()
+            );
+        }
+        let create = file.get("POST /things").expect("stored").to_sorted_string();
+        assert!(create.contains(DEFS_PREFIX), "{create}");
+        // Examples are dropped, descriptions kept.
+        assert!(!text.contains("\"example\""), "{text}");
+        assert!(text.contains("Width in centimetres"), "{text}");
+    }
+
+    #[test]
     fn output_does_not_depend_on_the_order_of_paths_and_methods() {
         let doc = Json::parse(FIXTURE).expect("valid fixture");
         let mut reordered = doc.clone();
@@ -422,5 +686,6 @@ mod tests {
             rust_table(std::slice::from_ref(&a)),
             rust_table(std::slice::from_ref(&b))
         );
+        assert_eq!(request_schemas_json(&a), request_schemas_json(&b));
     }
 }

@@ -3,9 +3,16 @@
 //! resource by id (`GET` of a path ending in a path parameter).
 
 use crate::json::Json;
-use crate::openapi::{Part, Spec};
+use crate::openapi::{AtLimit, Part, Spec};
+use crate::schema;
 
 use super::{RateLimit, query_parameters, rate_limit, resource_type, strings};
+
+/// Request bodies are resolved completely: every schema of the current files
+/// ends within 32 nesting steps (flows, forms and universal content nest the
+/// deepest), so reaching this bound means a new file nests deeper, which
+/// should be looked at rather than silently cut.
+pub const REQUEST_MAX_DEPTH: usize = 64;
 
 /// The methods kept, in the spelling of the OpenAPI file's path items.
 const METHODS: [(&str, Method); 5] = [
@@ -58,6 +65,16 @@ pub struct Operation {
     pub body: Option<RequestBody>,
     pub returns: Option<String>,
     pub max_batch: Option<BatchLimit>,
+    /// The request body as standard JSON Schema.
+    pub request_schema: Option<Json>,
+}
+
+impl Operation {
+    /// The key of the operation in the request schema file, e.g.
+    /// `POST /profile-import`.
+    pub fn key(&self) -> String {
+        format!("{} {}", self.method.name(), self.path)
+    }
 }
 
 pub struct AdditionalFields {
@@ -172,9 +189,13 @@ fn operation(
     if method == Method::Get && returns.is_none() {
         return Err("a GET by id whose 200 response is not one JSON:API resource".to_owned());
     }
-    let body = match op.get("requestBody") {
-        Some(body) => Some(request_body(spec, body).map_err(|e| format!("requestBody: {e}"))?),
-        None => None,
+    let (body, request_schema) = match op.get("requestBody") {
+        Some(body) => {
+            let (body, schema) =
+                request_body(spec, body).map_err(|e| format!("requestBody: {e}"))?;
+            (Some(body), Some(schema))
+        }
+        None => (None, None),
     };
 
     Ok(Operation {
@@ -194,6 +215,7 @@ fn operation(
         body,
         returns,
         max_batch: batch_limit(text("description"))?,
+        request_schema,
     })
 }
 
@@ -308,8 +330,8 @@ fn json_content(node: &Json) -> Option<&Json> {
         .and_then(|(_, media)| media.get("schema"))
 }
 
-/// The facts of a `requestBody`.
-fn request_body(spec: &Spec<'_>, body: &Json) -> Result<RequestBody, String> {
+/// The facts of a `requestBody` and its schema as standard JSON Schema.
+fn request_body(spec: &Spec<'_>, body: &Json) -> Result<(RequestBody, Json), String> {
     let body = spec.deref(body)?;
     let content = body
         .get("content")
@@ -321,7 +343,8 @@ fn request_body(spec: &Spec<'_>, body: &Json) -> Result<RequestBody, String> {
     let document = media
         .get("schema")
         .ok_or_else(|| format!("{content_type} has no schema"))?;
-    let resolved = spec.flatten(&[Part::root(document)], 0)?;
+    let resolved =
+        spec.flatten_within(&[Part::root(document)], 0, REQUEST_MAX_DEPTH, AtLimit::Fail)?;
     let (data_type, data_is_array) = match resolved.get("properties").and_then(|p| p.get("data")) {
         None => (None, false),
         Some(data) => match data.get("type").and_then(Json::as_str) {
@@ -340,12 +363,13 @@ fn request_body(spec: &Spec<'_>, body: &Json) -> Result<RequestBody, String> {
             ),
         },
     };
-    Ok(RequestBody {
+    let facts = RequestBody {
         content_type: content_type.clone(),
         required: body.get("required").and_then(Json::as_bool) == Some(true),
         data_type,
         data_is_array,
-    })
+    };
+    Ok((facts, schema::request(&resolved)?))
 }
 
 /// The largest number of items one request may carry, as the description
