@@ -3605,6 +3605,7 @@ pub(crate) static REVISIONS: &[RevisionSpec] = &[
             },
         ],
         request_schemas_json: include_str!("schemas/2024-10-15.requests.json"),
+        returned_schemas_json: include_str!("schemas/2024-10-15.returned.json"),
     },
     RevisionSpec {
         revision: "2026-07-15",
@@ -8078,6 +8079,7 @@ pub(crate) static REVISIONS: &[RevisionSpec] = &[
             },
         ],
         request_schemas_json: include_str!("schemas/2026-07-15.requests.json"),
+        returned_schemas_json: include_str!("schemas/2026-07-15.returned.json"),
     },
     RevisionSpec {
         revision: "2026-10-15",
@@ -13705,5 +13707,6 @@ pub(crate) static REVISIONS: &[RevisionSpec] = &[
             },
         ],
         request_schemas_json: include_str!("schemas/2026-10-15.requests.json"),
+        returned_schemas_json: include_str!("schemas/2026-10-15.returned.json"),
     },
 ];

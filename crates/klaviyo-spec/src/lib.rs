@@ -2,7 +2,7 @@
 //! query parameters, filter fields and operators, sort values, page sizes, rate
 //! limits and resource attributes, plus a JSON schema of each resource; and
 //! every operation that writes or gets one resource by id ([`Operation`]),
-//! with the JSON Schema of its request body.
+//! with the JSON Schema of its request body and of the resource it returns.
 //!
 //! Everything in [`generated`] is written by `cargo xtask codegen` from
 //! Klaviyo's official OpenAPI files (one file per revision) and committed, so
@@ -43,6 +43,12 @@ pub struct RevisionSpec {
     /// `{"$ref": "#/$defs/<digest>"}`; read it through
     /// [`RevisionSpec::request_schema`], which puts them back in place.
     pub request_schemas_json: &'static str,
+    /// The schema of the resource each `GET` by id returns, as a JSON object
+    /// keyed by path (e.g. `"/profiles/{id}"`), one member per line; where it
+    /// is the resource of the list endpoint `/x`, the value is that path (a
+    /// string) and the schema is in [`RevisionSpec::resource_schemas_json`].
+    /// Read it through [`RevisionSpec::returned_schema`].
+    pub returned_schemas_json: &'static str,
 }
 
 /// An HTTP method of an [`Operation`].
@@ -442,6 +448,16 @@ impl RevisionSpec {
         let mut defs = std::collections::HashMap::new();
         inline_defs(&mut schema, self.request_schemas_json, &mut defs)?;
         Some(schema)
+    }
+
+    /// The JSON schema (elastic.io's draft-3 dialect, like
+    /// [`RevisionSpec::resource_schema`]) of the resource that the `GET` by id
+    /// at `path` (e.g. `/profiles/{id}`) returns in `data`.
+    pub fn returned_schema(&self, path: &str) -> Option<serde_json::Value> {
+        match keyed_line(self.returned_schemas_json, path)? {
+            serde_json::Value::String(listed) => keyed_line(self.resource_schemas_json, &listed),
+            schema => Some(schema),
+        }
     }
 
     /// The list, get-by-id, create, update and delete endpoints of the

@@ -898,6 +898,60 @@ fn every_body_has_a_request_schema() {
     }
 }
 
+// ---------------------------------------------------------------------------
+// Returned schemas.
+
+#[test]
+fn returned_schemas_are_in_elastic_io_dialect() {
+    for rev in revisions() {
+        let schema = rev
+            .returned_schema("/profiles/{id}")
+            .unwrap_or_else(|| panic!("{}: no returned schema for /profiles/{{id}}", rev.revision));
+        assert_eq!(
+            schema["properties"]["type"]["required"], true,
+            "{}",
+            rev.revision
+        );
+        assert_eq!(
+            schema["properties"]["type"]["enum"],
+            serde_json::json!(["profile"])
+        );
+        let email = &schema["properties"]["attributes"]["properties"]["email"];
+        assert_eq!(email["title"], "email", "{}", rev.revision);
+        assert!(schema.get("required").is_none(), "{}", rev.revision);
+        // One stored as "the list endpoint's resource" reads the same.
+        let events = rev.returned_schema("/events/{id}").expect("events");
+        assert_eq!(
+            Some(events),
+            rev.resource_schema("/events"),
+            "{}",
+            rev.revision
+        );
+        assert!(rev.returned_schema("/profiles").is_none());
+    }
+}
+
+#[test]
+fn every_get_by_id_has_a_returned_schema() {
+    for rev in revisions() {
+        for op in rev.operations.iter().filter(|op| op.is_get_by_id()) {
+            let what = format!("{} {}", rev.revision, op.path);
+            let schema = rev
+                .returned_schema(op.path)
+                .unwrap_or_else(|| panic!("{what}: no returned schema"));
+            assert_eq!(
+                schema["properties"]["type"]["enum"],
+                serde_json::json!([op.returns.expect("a GET by id returns a resource")]),
+                "{what}"
+            );
+        }
+        let returned: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(rev.returned_schemas_json).expect("JSON");
+        let gets = rev.operations.iter().filter(|op| op.is_get_by_id()).count();
+        assert_eq!(returned.len(), gets, "{}", rev.revision);
+    }
+}
+
 /// The generated files are canonical: one member per line in key order, each
 /// line a complete JSON value, so that regenerating from the same OpenAPI
 /// files gives the same bytes and a change is a diff of the lines it touches.
@@ -907,6 +961,7 @@ fn schema_files_are_one_sorted_member_per_line() {
         for (name, json) in [
             ("resources", rev.resource_schemas_json),
             ("requests", rev.request_schemas_json),
+            ("returned", rev.returned_schemas_json),
         ] {
             let lines: Vec<&str> = json.lines().collect();
             assert_eq!(lines.first(), Some(&"{"), "{} {name}", rev.revision);

@@ -47,6 +47,11 @@ pub fn rust_table(revisions: &[Revision]) -> String {
             "        request_schemas_json: include_str!(\"schemas/{}{REQUESTS_SUFFIX}\"),",
             rev.revision
         );
+        let _ = writeln!(
+            out,
+            "        returned_schemas_json: include_str!(\"schemas/{}{RETURNED_SUFFIX}\"),",
+            rev.revision
+        );
         out.push_str("    },\n");
     }
     out.push_str("];\n");
@@ -261,6 +266,8 @@ fn str_slice(items: &[String]) -> String {
 
 /// The file name of a revision's request schemas after the revision.
 pub const REQUESTS_SUFFIX: &str = ".requests.json";
+/// The file name of a revision's returned schemas after the revision.
+pub const RETURNED_SUFFIX: &str = ".returned.json";
 
 /// `crates/klaviyo-spec/src/schemas/<revision>.json`: one collection per line
 /// so that a change to one resource is a one-line diff.
@@ -294,6 +301,31 @@ pub fn request_schemas_json(revision: &Revision) -> Result<String, String> {
     Ok(keyed_lines(
         shared.iter().map(|(k, v)| (k.clone(), v)).collect(),
     ))
+}
+
+/// `crates/klaviyo-spec/src/schemas/<revision>.returned.json`: the resource
+/// each `GET` by id returns, keyed by path, one per line. Where it is the
+/// resource of the list endpoint `/x` already in `<revision>.json` (most are),
+/// the value is that path as a string instead of the schema again.
+pub fn returned_schemas_json(revision: &Revision) -> String {
+    let listed = |op: &Operation, schema: &Json| {
+        let base = op.path.rsplit_once('/').map_or("", |(base, _)| base);
+        revision
+            .collections
+            .iter()
+            .find(|c| c.path == base && c.schema == *schema)
+            .map(|c| Json::String(c.path.clone()))
+    };
+    let entries: Vec<(String, Json)> = revision
+        .operations
+        .iter()
+        .filter_map(|op| {
+            let schema = op.returned_schema.as_ref()?;
+            let value = listed(op, schema).unwrap_or_else(|| schema.clone());
+            Some((op.path.clone(), value))
+        })
+        .collect();
+    keyed_lines(entries.iter().map(|(k, v)| (k.clone(), v)).collect())
 }
 
 /// Sub-schemas shorter than this (as compact JSON) are written in place even
@@ -617,6 +649,7 @@ mod tests {
         assert_eq!(get.sparse_fieldsets, ["thing"]);
         assert_eq!(get.additional_fields[0].values, ["extra"]);
         assert_eq!(get.path_params, ["id"]);
+        assert!(get.returned_schema.is_some());
         let update = &rev.operations[3];
         assert_eq!(update.returns, None);
         assert!(!update.body.as_ref().expect("a body").required);
@@ -687,5 +720,12 @@ mod tests {
             rust_table(std::slice::from_ref(&b))
         );
         assert_eq!(request_schemas_json(&a), request_schemas_json(&b));
+        assert_eq!(returned_schemas_json(&a), returned_schemas_json(&b));
+        // The list endpoint's resource is not written twice.
+        let returned = Json::parse(&returned_schemas_json(&a)).expect("JSON");
+        assert_eq!(
+            returned.get("/things/{id}").and_then(Json::as_str),
+            Some("/things")
+        );
     }
 }

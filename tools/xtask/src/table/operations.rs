@@ -67,6 +67,8 @@ pub struct Operation {
     pub max_batch: Option<BatchLimit>,
     /// The request body as standard JSON Schema.
     pub request_schema: Option<Json>,
+    /// For a `GET` by id: the resource in elastic.io's schema dialect.
+    pub returned_schema: Option<Json>,
 }
 
 impl Operation {
@@ -197,6 +199,10 @@ fn operation(
         }
         None => (None, None),
     };
+    let returned_schema = match method {
+        Method::Get => Some(schema::elastic_io(&returned_resource(spec, op)?)),
+        _ => None,
+    };
 
     Ok(Operation {
         method,
@@ -216,6 +222,7 @@ fn operation(
         returns,
         max_batch: batch_limit(text("description"))?,
         request_schema,
+        returned_schema,
     })
 }
 
@@ -319,6 +326,15 @@ fn single_resource(spec: &Spec<'_>, response: &Json) -> Result<Option<Json>, Str
         return Ok(None);
     }
     spec.flatten(data, 0).map(Some)
+}
+
+/// The resource a `GET` by id returns, from its `200` response.
+fn returned_resource(spec: &Spec<'_>, op: &Json) -> Result<Json, String> {
+    let response = op
+        .get("responses")
+        .and_then(|r| r.get("200"))
+        .ok_or_else(|| "a GET by id without a 200 response".to_owned())?;
+    single_resource(spec, response)?.ok_or_else(|| "the 200 response has no resource".to_owned())
 }
 
 /// The schema of the first JSON media type of `node.content`.
