@@ -1,6 +1,8 @@
 //! What Klaviyo's REST API accepts, per revision: the list endpoints, their
 //! query parameters, filter fields and operators, sort values, page sizes, rate
-//! limits and resource attributes, plus a JSON schema of each resource.
+//! limits and resource attributes, plus a JSON schema of each resource; and
+//! every operation that writes or gets one resource by id ([`Operation`]),
+//! with the JSON Schema of its request body and of the resource it returns.
 //!
 //! Everything in [`generated`] is written by `cargo xtask codegen` from
 //! Klaviyo's official OpenAPI files (one file per revision) and committed, so
@@ -27,6 +29,196 @@ pub struct RevisionSpec {
     /// The JSON schema of each collection's resource, as a JSON object keyed
     /// by [`Collection::path`]. See [`RevisionSpec::resource_schema`].
     pub resource_schemas_json: &'static str,
+    /// Every operation under `/api` (not `/client`) that writes (`POST`,
+    /// `PUT`, `PATCH`, `DELETE`) or gets one resource by id (a `GET` of a path
+    /// whose last segment is a path parameter, e.g. `/profiles/{id}`), sorted
+    /// by path and then by method name. List endpoints are in
+    /// [`RevisionSpec::collections`] instead. See [`RevisionSpec::operation`]
+    /// and [`RevisionSpec::resource`].
+    pub operations: &'static [Operation],
+    /// The request body schema of each operation that has a body, as a JSON
+    /// object keyed by `"METHOD path"` (e.g. `"POST /profile-import"`), one
+    /// member per line. Sub-schemas that repeat are stored once, as members
+    /// keyed `#/$defs/<digest>` that the schemas point at with
+    /// `{"$ref": "#/$defs/<digest>"}`; read it through
+    /// [`RevisionSpec::request_schema`], which puts them back in place.
+    pub request_schemas_json: &'static str,
+    /// The schema of the resource each `GET` by id returns, as a JSON object
+    /// keyed by path (e.g. `"/profiles/{id}"`), one member per line; where it
+    /// is the resource of the list endpoint `/x`, the value is that path (a
+    /// string) and the schema is in [`RevisionSpec::resource_schemas_json`].
+    /// Read it through [`RevisionSpec::returned_schema`].
+    pub returned_schemas_json: &'static str,
+}
+
+/// An HTTP method of an [`Operation`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl Method {
+    pub const ALL: [Method; 5] = [
+        Method::Get,
+        Method::Post,
+        Method::Put,
+        Method::Patch,
+        Method::Delete,
+    ];
+
+    /// The method's name in upper case, as sent: `GET`, `POST`, ….
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        }
+    }
+
+    /// The method named `name`, in any case (`post`, `POST`).
+    pub fn from_name(name: &str) -> Option<Method> {
+        Method::ALL
+            .into_iter()
+            .find(|m| m.as_str().eq_ignore_ascii_case(name))
+    }
+}
+
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One operation of the OpenAPI file (`paths.<path>.<method>`) that writes or
+/// gets one resource by id, e.g. `POST /api/profile-import`.
+#[derive(Debug)]
+pub struct Operation {
+    pub method: Method,
+    /// Path relative to the API base `https://a.klaviyo.com/api`, with its
+    /// parameters as the file names them, e.g. `/profiles/{id}`,
+    /// `/lists/{id}/relationships/profiles`,
+    /// `/catalog-item-bulk-create-jobs/{job_id}`.
+    pub path: &'static str,
+    /// `operationId`, e.g. `create_or_update_profile`.
+    pub operation_id: &'static str,
+    /// `summary`, e.g. `Create or Update Profile`.
+    pub summary: &'static str,
+    /// The names of the path parameters, in path order, e.g. `["id"]`.
+    pub path_params: &'static [&'static str],
+    /// Every declared query parameter name (operation- and path-level), e.g.
+    /// `include`, `fields[profile]`, `additional-fields[profile]`.
+    pub query_params: &'static [&'static str],
+    /// The values of the `include` parameter's enum (related resources that
+    /// can be included, e.g. `lists`, `segments`); empty when it has none.
+    pub include: &'static [&'static str],
+    /// The `X` of every declared sparse-fieldset parameter `fields[X]`, e.g.
+    /// `profile`, `list`. (Their enums of field names are not kept.)
+    pub sparse_fieldsets: &'static [&'static str],
+    /// Every declared `additional-fields[X]` parameter with its enum.
+    pub additional_fields: &'static [AdditionalFields],
+    /// `x-klaviyo-scopes`: the API key scopes the operation needs.
+    pub scopes: &'static [&'static str],
+    /// `x-klaviyo-ratelimit` `burst` and `steady`.
+    pub rate_limit: Option<RateLimit>,
+    /// `x-klaviyo-ratelimit.daily`: requests per day, where Klaviyo states a
+    /// daily limit (e.g. `POST /lists`, `POST /images`).
+    pub daily_limit: Option<u32>,
+    /// The declared 2xx response codes, ascending, e.g. `[200, 201]` for
+    /// `POST /profile-import` (updated, created), `[202]` for `POST /events`,
+    /// `[204]` for deletes and relationship changes.
+    pub success: &'static [u16],
+    /// `requestBody`, when the operation takes one.
+    pub body: Option<RequestBody>,
+    /// The JSON:API `type` of the one resource in `data` of the 2xx response,
+    /// e.g. `profile` for `GET /profiles/{id}` and `POST /profile-import`;
+    /// `None` when the response has no body (204) or no single resource. Every
+    /// `GET` by id has one.
+    pub returns: Option<&'static str>,
+    /// The most items one request may carry, where the description states it
+    /// (parsed from wordings such as "accepts a maximum of 1000 profiles per
+    /// call" or "Maximum number of profiles per call: 100").
+    pub max_batch: Option<BatchLimit>,
+}
+
+/// An `additional-fields[X]` query parameter: fields of `X` that the response
+/// leaves out unless asked for.
+#[derive(Debug)]
+pub struct AdditionalFields {
+    /// `X`, e.g. `profile`.
+    pub resource_type: &'static str,
+    /// The parameter's enum, e.g. `subscriptions`, `predictive_analytics`.
+    pub values: &'static [&'static str],
+}
+
+/// The facts of an operation's `requestBody`. Its schema is
+/// [`RevisionSpec::request_schema`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestBody {
+    /// The one media type of `content`: `application/vnd.api+json`, or
+    /// `multipart/form-data` for `POST /image-upload`.
+    pub content_type: &'static str,
+    /// `requestBody.required`.
+    pub required: bool,
+    /// The JSON:API `type` that `data` (or each item of it) must carry, e.g.
+    /// `profile` for `POST /profile-import`, `event` for `POST /events`,
+    /// `profile-subscription-bulk-create-job` for
+    /// `POST /profile-subscription-bulk-create-jobs`. It is not always the
+    /// path's resource: `POST /campaign-clone` carries a `campaign`,
+    /// `POST /lists/{id}/relationships/profiles` a list of `profile`s. `None`
+    /// when the body has no `data` (the multipart image upload).
+    pub data_type: Option<&'static str>,
+    /// Whether `data` is a list of resource identifiers (relationship
+    /// endpoints) rather than one resource.
+    pub data_is_array: bool,
+}
+
+/// A batch size the description states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchLimit {
+    /// The most items per request, e.g. `1000`.
+    pub max: u32,
+    /// What is counted, as the description words it, e.g. `profiles`,
+    /// `catalog items`, `Email address`.
+    pub items: &'static str,
+}
+
+/// The operations of one resource type found by the `/x` and `/x/{id}`
+/// convention (see [`RevisionSpec::resource`]).
+///
+/// Klaviyo departs from the convention in places, which this does not paper
+/// over:
+/// - profiles cannot be deleted through the API (no `DELETE /profiles/{id}`);
+///   `POST /profile-import` ("Create or Update Profile": given attributes and
+///   optionally an id) answers 201 when it created a profile and 200 when it
+///   updated one, and is its own key `profile-import`;
+/// - events can only be created (`POST /events`, 202) and read, never
+///   updated or deleted;
+/// - images are created from a URL by `POST /images` or uploaded as
+///   `multipart/form-data` by `POST /image-upload`, and cannot be deleted;
+/// - bulk jobs are created at `/<x>-jobs` and read at `/<x>-jobs/{job_id}`;
+///   some job types (subscriptions) have no `GET` by id at all;
+/// - actions such as `/campaign-clone` or `/template-render` are keys with
+///   only a `create`, and their body `data` carries another type.
+#[derive(Debug, Clone, Copy)]
+pub struct Resource<'a> {
+    /// The first path segment, e.g. `profiles`.
+    pub key: &'a str,
+    /// `GET /<key>`.
+    pub list: Option<&'a Collection>,
+    /// `GET /<key>/{id}`.
+    pub get_one: Option<&'a Operation>,
+    /// `POST /<key>`.
+    pub create: Option<&'a Operation>,
+    /// `PATCH /<key>/{id}` (or `PUT`, which no file has so far).
+    pub update: Option<&'a Operation>,
+    /// `DELETE /<key>/{id}`.
+    pub delete: Option<&'a Operation>,
 }
 
 /// One `GET` list endpoint without path parameters, e.g. `GET /api/profiles`.
@@ -223,6 +415,249 @@ impl RevisionSpec {
         let mut all: serde_json::Map<String, serde_json::Value> =
             serde_json::from_str(self.resource_schemas_json).ok()?;
         all.remove(path)
+    }
+}
+
+impl RevisionSpec {
+    /// The operation `method path` (e.g. `Method::Post`, `/profile-import`),
+    /// when it is a write or a get by id.
+    pub fn operation(&self, method: Method, path: &str) -> Option<&Operation> {
+        self.operations
+            .binary_search_by(|op| (op.path, op.method.as_str()).cmp(&(path, method.as_str())))
+            .ok()
+            .map(|i| &self.operations[i])
+    }
+
+    /// The JSON Schema of the request body of `method path` (the whole
+    /// document, `{"data": …}`), for validating and building bodies: OpenAPI
+    /// 3.0's dialect of JSON Schema (`required` lists; `nullable: true` allows
+    /// `null` besides `type`), with every `$ref` resolved in place and each
+    /// `allOf` merged into one schema; `type`, `enum`, `format`, `oneOf`,
+    /// `anyOf`, `additionalProperties`, `items`, `default`, `readOnly` and
+    /// bounds as in the file. Dropped: `example`/`examples` and `x-*`
+    /// extensions; descriptions are cut to 300 characters. Nothing is cut for
+    /// depth; only a `$ref` cycle closes with `{}` (anything), which in the
+    /// current files happens once, at the nested `steps` of a form version.
+    ///
+    /// `None` when the operation is unknown or takes no body. Each call parses
+    /// only the lines it needs (about 0.1–0.3 ms for `POST /profile-import`);
+    /// the largest schema, `POST /flows`, is about 1.8 MB once resolved.
+    pub fn request_schema(&self, method: Method, path: &str) -> Option<serde_json::Value> {
+        let key = format!("{} {path}", method.as_str());
+        let mut schema = keyed_line(self.request_schemas_json, &key)?;
+        let mut defs = std::collections::HashMap::new();
+        inline_defs(&mut schema, self.request_schemas_json, &mut defs)?;
+        Some(schema)
+    }
+
+    /// The JSON schema (elastic.io's draft-3 dialect, like
+    /// [`RevisionSpec::resource_schema`]) of the resource that the `GET` by id
+    /// at `path` (e.g. `/profiles/{id}`) returns in `data`.
+    pub fn returned_schema(&self, path: &str) -> Option<serde_json::Value> {
+        match keyed_line(self.returned_schemas_json, path)? {
+            serde_json::Value::String(listed) => keyed_line(self.resource_schemas_json, &listed),
+            schema => Some(schema),
+        }
+    }
+
+    /// The list, get-by-id, create, update and delete endpoints of the
+    /// resource type `key` (the first path segment, e.g. `profiles`), by the
+    /// `/x` and `/x/{id}` convention; `None` when no endpoint has the key.
+    /// See [`Resource`] for where Klaviyo departs from the convention.
+    pub fn resource(&self, key: &str) -> Option<Resource<'_>> {
+        let key = key.strip_prefix('/').unwrap_or(key);
+        let base = format!("/{key}");
+        let list = self.collection(&base);
+        let mut resource = Resource {
+            key: list.map_or("", |c| &c.path[1..]),
+            list,
+            get_one: None,
+            create: None,
+            update: None,
+            delete: None,
+        };
+        for op in self.operations {
+            let Some((op_key, by_id)) = resource_key(op.path) else {
+                continue;
+            };
+            if op_key != key {
+                continue;
+            }
+            resource.key = op_key;
+            let slot = match (op.method, by_id) {
+                (Method::Get, true) => &mut resource.get_one,
+                (Method::Post, false) => &mut resource.create,
+                (Method::Patch, true) => &mut resource.update,
+                (Method::Put, true) if resource.update.is_none() => &mut resource.update,
+                (Method::Delete, true) => &mut resource.delete,
+                _ => continue,
+            };
+            *slot = Some(op);
+        }
+        let found = resource.list.is_some()
+            || resource.get_one.is_some()
+            || resource.create.is_some()
+            || resource.update.is_some()
+            || resource.delete.is_some();
+        found.then_some(resource)
+    }
+
+    /// [`RevisionSpec::resource`] of every key that has a list, get-by-id,
+    /// create, update or delete endpoint, sorted by key.
+    pub fn resources(&self) -> Vec<Resource<'_>> {
+        let mut keys: Vec<&str> = self
+            .collections
+            .iter()
+            .map(|c| &c.path[1..])
+            .chain(self.operations.iter().filter_map(|op| {
+                let (key, by_id) = resource_key(op.path)?;
+                let conventional = matches!(
+                    (op.method, by_id),
+                    (
+                        Method::Get | Method::Patch | Method::Put | Method::Delete,
+                        true
+                    ) | (Method::Post, false)
+                );
+                conventional.then_some(key)
+            }))
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys.into_iter()
+            .filter_map(|key| self.resource(key))
+            .collect()
+    }
+}
+
+/// `("profiles", false)` for `/profiles`, `("profiles", true)` for
+/// `/profiles/{id}`, `None` for longer paths.
+fn resource_key(path: &str) -> Option<(&str, bool)> {
+    let rest = path.strip_prefix('/')?;
+    match rest.split_once('/') {
+        None => Some((rest, false)),
+        Some((key, param))
+            if param.len() > 2
+                && param.starts_with('{')
+                && param.ends_with('}')
+                && !param.contains('/') =>
+        {
+            Some((key, true))
+        }
+        Some(_) => None,
+    }
+}
+
+/// The value of member `key` of a generated JSON object, parsing only that
+/// member. The generator writes such objects as `{`, then one member per line
+/// (`  "key": value,`) sorted by key, then `}`, with keys that need no JSON
+/// escapes (a test holds it to that), so the member is found by a binary
+/// search over the lines.
+fn keyed_line(json: &str, key: &str) -> Option<serde_json::Value> {
+    let body = json.strip_prefix("{\n")?;
+    let bytes = body.as_bytes();
+    // `lo` and `hi` are always at the start of a line (or the end).
+    let (mut lo, mut hi) = (0, bytes.len());
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        let start = bytes[lo..mid]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(lo, |i| lo + i + 1);
+        let end = bytes[start..hi]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(hi, |i| start + i);
+        // '\n' is never part of a multi-byte character, so `start` and `end`
+        // are character boundaries.
+        let line = &body[start..end];
+        let member = line
+            .strip_prefix("  \"")
+            .and_then(|rest| rest.split_once("\": "));
+        match member {
+            // The closing `}`, after every member.
+            None => hi = start,
+            Some((line_key, value)) => match line_key.cmp(key) {
+                std::cmp::Ordering::Less => lo = end + 1,
+                std::cmp::Ordering::Greater => hi = start,
+                std::cmp::Ordering::Equal => {
+                    let value = value.strip_suffix(',').unwrap_or(value);
+                    return serde_json::from_str(value).ok();
+                }
+            },
+        }
+    }
+    None
+}
+
+/// What the `$ref`s of shared request sub-schemas start with.
+const DEFS_PREFIX: &str = "#/$defs/";
+
+/// `value` with every `{"$ref": "#/$defs/…"}` replaced by that member of
+/// `json` (itself with its references replaced); `defs` keeps the ones
+/// already read. `None` when a reference is missing. The shared sub-schemas
+/// were cut from trees, so they cannot refer to themselves.
+fn inline_defs(
+    value: &mut serde_json::Value,
+    json: &str,
+    defs: &mut std::collections::HashMap<String, serde_json::Value>,
+) -> Option<()> {
+    match value {
+        serde_json::Value::Object(members) => {
+            let reference = match members.get("$ref") {
+                Some(serde_json::Value::String(r)) if members.len() == 1 => {
+                    r.starts_with(DEFS_PREFIX).then(|| r.clone())
+                }
+                _ => None,
+            };
+            match reference {
+                Some(reference) => {
+                    let def = match defs.get(&reference) {
+                        Some(def) => def.clone(),
+                        None => {
+                            let mut def = keyed_line(json, &reference)?;
+                            inline_defs(&mut def, json, defs)?;
+                            defs.insert(reference, def.clone());
+                            def
+                        }
+                    };
+                    *value = def;
+                }
+                None => {
+                    for member in members.values_mut() {
+                        inline_defs(member, json, defs)?;
+                    }
+                }
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                inline_defs(item, json, defs)?;
+            }
+        }
+        _ => {}
+    }
+    Some(())
+}
+
+impl Operation {
+    /// Whether this is a `GET` of one resource by id.
+    pub fn is_get_by_id(&self) -> bool {
+        self.method == Method::Get
+    }
+
+    /// Whether the query parameter `name` is declared.
+    pub fn declares(&self, name: &str) -> bool {
+        self.query_params.contains(&name)
+    }
+
+    /// Whether `value` is in the `include` enum.
+    pub fn can_include(&self, value: &str) -> bool {
+        self.include.contains(&value)
+    }
+
+    /// Whether `status` is a declared success code.
+    pub fn succeeds_with(&self, status: u16) -> bool {
+        self.success.contains(&status)
     }
 }
 

@@ -1,6 +1,7 @@
 //! Repository chores:
 //! - `cargo xtask codegen [--check]`: writes (or checks) `klaviyo-spec`'s
-//!   table of Klaviyo's list endpoints from Klaviyo's official OpenAPI files.
+//!   table of Klaviyo's list endpoints, writes and gets by id from Klaviyo's
+//!   official OpenAPI files.
 //! - `cargo xtask demo`: runs the component against the local stand-in.
 //! - `cargo xtask bench [--smoke]`: the benchmarks (docs/performance.md).
 
@@ -22,7 +23,7 @@ const USAGE: &str = "usage: cargo xtask codegen [--check] | cargo xtask demo | c
     \n\
     Reads every stable.json in $KLAVIYO_OPENAPI_DIR (default ../shared/klaviyo-openapi\n\
     beside the workspace) and its subdirectories, and writes\n\
-    crates/klaviyo-spec/src/generated.rs and crates/klaviyo-spec/src/schemas/<revision>.json.\n\
+    crates/klaviyo-spec/src/generated.rs and crates/klaviyo-spec/src/schemas/<revision>{,.requests,.returned}.json.\n\
     --check writes nothing and fails when those files are not what it would write.\n\
     \n\
     demo starts the local Klaviyo stand-in and runs the component against it.\n\
@@ -132,6 +133,22 @@ fn generate(dir: &Path) -> Result<Vec<Output>, String> {
         outputs.push(Output {
             path: format!("{SCHEMAS_DIR}/{}.json", revision.revision),
             contents: render::schemas_json(revision),
+        });
+        outputs.push(Output {
+            path: format!(
+                "{SCHEMAS_DIR}/{}{}",
+                revision.revision,
+                render::REQUESTS_SUFFIX
+            ),
+            contents: render::request_schemas_json(revision)?,
+        });
+        outputs.push(Output {
+            path: format!(
+                "{SCHEMAS_DIR}/{}{}",
+                revision.revision,
+                render::RETURNED_SUFFIX
+            ),
+            contents: render::returned_schemas_json(revision),
         });
     }
     Ok(outputs)

@@ -13,6 +13,15 @@ use crate::json::Json;
 /// or as a component.
 pub const MAX_DEPTH: usize = 12;
 
+/// How [`Spec::flatten_within`] ends at its depth limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AtLimit {
+    /// The schema there is `{}` (anything).
+    Cut,
+    /// Resolving fails: the caller wants the whole schema.
+    Fail,
+}
+
 /// One OpenAPI file.
 pub struct SpecFile {
     /// Path relative to the OpenAPI directory, with `/` separators, e.g.
@@ -140,19 +149,22 @@ impl<'a> Part<'a> {
 pub struct Level<'a> {
     /// Keywords other than `properties`, `items`, `required`, `$ref` and
     /// `allOf`; where parts disagree the first part wins, so that siblings of a
-    /// `$ref` (`nullable`, `description`) override the referenced schema.
-    pub keywords: Vec<(String, Json)>,
+    /// `$ref` (`nullable`, `description`) override the referenced schema. Each
+    /// keeps the `$ref`s followed to reach it, so that schemas inside it
+    /// (`oneOf`, `additionalProperties`) can still be resolved with the cycle
+    /// guard.
+    pub keywords: Vec<(String, Part<'a>)>,
     pub properties: Vec<(String, Vec<Part<'a>>)>,
     pub items: Vec<Part<'a>>,
     pub required: Vec<String>,
 }
 
 impl<'a> Level<'a> {
-    pub fn keyword(&self, name: &str) -> Option<&Json> {
+    pub fn keyword(&self, name: &str) -> Option<&'a Json> {
         self.keywords
             .iter()
             .find(|(k, _)| k == name)
-            .map(|(_, v)| v)
+            .map(|(_, v)| v.node)
     }
 
     pub fn property(&self, name: &str) -> Option<&[Part<'a>]> {
@@ -260,7 +272,11 @@ impl<'a> Spec<'a> {
                 }
                 _ => {
                     if level.keyword(key).is_none() {
-                        level.keywords.push((key.clone(), value.clone()));
+                        let value = Part {
+                            node: value,
+                            via: Rc::clone(&part.via),
+                        };
+                        level.keywords.push((key.clone(), value));
                     }
                 }
             }
@@ -296,23 +312,59 @@ impl<'a> Spec<'a> {
     }
 
     /// The schema made of `parts` with every `$ref` and `allOf` resolved
-    /// inline, down to [`MAX_DEPTH`]. Keywords keep their OpenAPI meaning
-    /// (`required` is still a list, `nullable` is kept).
+    /// inline, down to [`MAX_DEPTH`], also inside `oneOf`, `anyOf`, `not` and
+    /// `additionalProperties`. Keywords keep their OpenAPI meaning (`required`
+    /// is still a list, `nullable` is kept).
     pub fn flatten(&self, parts: &[Part<'a>], depth: usize) -> Result<Json, String> {
-        if depth >= MAX_DEPTH {
-            return Ok(Json::Object(Vec::new()));
+        self.flatten_within(parts, depth, MAX_DEPTH, AtLimit::Cut)
+    }
+
+    /// [`Spec::flatten`] down to `limit` nesting steps (`properties`, `items`,
+    /// each `oneOf`/`anyOf` choice, `not`, `additionalProperties`), ending
+    /// there as `at_limit` says. A `$ref` cycle still closes with `{}`.
+    pub fn flatten_within(
+        &self,
+        parts: &[Part<'a>],
+        depth: usize,
+        limit: usize,
+        at_limit: AtLimit,
+    ) -> Result<Json, String> {
+        if depth >= limit {
+            return match at_limit {
+                AtLimit::Cut => Ok(Json::Object(Vec::new())),
+                AtLimit::Fail => Err(format!("the schema nests deeper than {limit} levels")),
+            };
         }
+        let deeper = |parts: &[Part<'a>]| self.flatten_within(parts, depth + 1, limit, at_limit);
         let level = self.level(parts)?;
-        let mut members = level.keywords;
+        let mut members = Vec::with_capacity(level.keywords.len() + 3);
+        for (key, value) in level.keywords {
+            let resolved = match (key.as_str(), value.node) {
+                ("oneOf" | "anyOf", Json::Array(choices)) => {
+                    let mut resolved = Vec::with_capacity(choices.len());
+                    for node in choices {
+                        let choice = Part {
+                            node,
+                            via: Rc::clone(&value.via),
+                        };
+                        resolved.push(deeper(&[choice])?);
+                    }
+                    Json::Array(resolved)
+                }
+                ("additionalProperties" | "not", Json::Object(_)) => deeper(&[value])?,
+                (_, node) => node.clone(),
+            };
+            members.push((key, resolved));
+        }
         if !level.properties.is_empty() {
             let mut properties = Vec::with_capacity(level.properties.len());
             for (name, parts) in &level.properties {
-                properties.push((name.clone(), self.flatten(parts, depth + 1)?));
+                properties.push((name.clone(), deeper(parts)?));
             }
             members.push(("properties".to_owned(), Json::Object(properties)));
         }
         if !level.items.is_empty() {
-            members.push(("items".to_owned(), self.flatten(&level.items, depth + 1)?));
+            members.push(("items".to_owned(), deeper(&level.items)?));
         }
         if !level.required.is_empty() {
             let required = level.required.into_iter().map(Json::String).collect();
@@ -412,6 +464,56 @@ mod tests {
             .flatten(&[Part::root(deep)], MAX_DEPTH)
             .expect("resolves");
         assert_eq!(cut.to_sorted_string(), "{}");
+    }
+
+    #[test]
+    fn resolves_refs_inside_one_of_and_additional_properties() {
+        let doc = Json::parse(
+            r##"{
+              "components": {"schemas": {
+                "Named": {"type": "string", "enum": ["x"]},
+                "Tree": {"type": "object", "properties": {
+                  "kind": {"oneOf": [{"$ref": "#/components/schemas/Named"}, {"type": "integer"}]},
+                  "map": {"type": "object", "additionalProperties": {"$ref": "#/components/schemas/Named"}},
+                  "open": {"type": "object", "additionalProperties": true},
+                  "next": {"anyOf": [{"$ref": "#/components/schemas/Tree"}]}
+                }}
+              }},
+              "tree": {"$ref": "#/components/schemas/Tree"}
+            }"##,
+        )
+        .expect("valid fixture");
+        let spec = Spec::new(&doc);
+        let tree = doc.get("tree").expect("fixture");
+        let schema = spec.flatten(&[Part::root(tree)], 0).expect("resolves");
+        assert_eq!(
+            schema.to_sorted_string(),
+            concat!(
+                r#"{"properties":{"#,
+                r#""kind":{"oneOf":[{"enum":["x"],"type":"string"},{"type":"integer"}]},"#,
+                r#""map":{"additionalProperties":{"enum":["x"],"type":"string"},"type":"object"},"#,
+                // The cycle back to Tree closes with `{}` inside anyOf too.
+                r#""next":{"anyOf":[{}]},"#,
+                r#""open":{"additionalProperties":true,"type":"object"}"#,
+                r#"},"type":"object"}"#
+            )
+        );
+    }
+
+    #[test]
+    fn fails_at_the_limit_when_asked_to() {
+        let doc = doc();
+        let spec = Spec::new(&doc);
+        let base = spec.lookup("#/components/schemas/Base").expect("fixture");
+        // Base -> b: two levels.
+        assert!(
+            spec.flatten_within(&[Part::root(base)], 0, 2, AtLimit::Fail)
+                .is_ok()
+        );
+        let err = spec
+            .flatten_within(&[Part::root(base)], 0, 1, AtLimit::Fail)
+            .expect_err("too deep");
+        assert!(err.contains("deeper than 1"), "{err}");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 
 use crate::json::{Json, push_string};
+use crate::table::operations::{Method, Operation};
 use crate::table::{
     Attribute, AttributeKind, Collection, FilterField, FilterParam, Revision, ValueType,
 };
@@ -34,6 +35,21 @@ pub fn rust_table(revisions: &[Revision]) -> String {
         let _ = writeln!(
             out,
             "        resource_schemas_json: include_str!(\"schemas/{}.json\"),",
+            rev.revision
+        );
+        out.push_str("        operations: &[\n");
+        for operation in &rev.operations {
+            write_operation(&mut out, operation);
+        }
+        out.push_str("        ],\n");
+        let _ = writeln!(
+            out,
+            "        request_schemas_json: include_str!(\"schemas/{}{REQUESTS_SUFFIX}\"),",
+            rev.revision
+        );
+        let _ = writeln!(
+            out,
+            "        returned_schemas_json: include_str!(\"schemas/{}{RETURNED_SUFFIX}\"),",
             rev.revision
         );
         out.push_str("    },\n");
@@ -86,6 +102,91 @@ fn write_collection(out: &mut String, c: &Collection) {
         let _ = writeln!(out, "{I}],");
     }
     out.push_str("            },\n");
+}
+
+fn write_operation(out: &mut String, op: &Operation) {
+    const I: &str = "                ";
+    out.push_str("            Operation {\n");
+    let _ = writeln!(out, "{I}method: Method::{},", method(op.method));
+    let _ = writeln!(out, "{I}path: {},", lit(&op.path));
+    let _ = writeln!(out, "{I}operation_id: {},", lit(&op.operation_id));
+    let _ = writeln!(out, "{I}summary: {},", lit(&op.summary));
+    let _ = writeln!(out, "{I}path_params: {},", str_slice(&op.path_params));
+    let _ = writeln!(out, "{I}query_params: {},", str_slice(&op.query_params));
+    let _ = writeln!(out, "{I}include: {},", str_slice(&op.include));
+    let _ = writeln!(
+        out,
+        "{I}sparse_fieldsets: {},",
+        str_slice(&op.sparse_fieldsets)
+    );
+    let additional: Vec<String> = op
+        .additional_fields
+        .iter()
+        .map(|a| {
+            format!(
+                "AdditionalFields {{ resource_type: {}, values: {} }}",
+                lit(&a.resource_type),
+                str_slice(&a.values)
+            )
+        })
+        .collect();
+    let _ = writeln!(out, "{I}additional_fields: &[{}],", additional.join(", "));
+    let _ = writeln!(out, "{I}scopes: {},", str_slice(&op.scopes));
+    let _ = match op.rate_limit {
+        Some(r) => writeln!(
+            out,
+            "{I}rate_limit: Some(RateLimit {{ burst_per_second: {}, steady_per_minute: {} }}),",
+            r.burst_per_second, r.steady_per_minute
+        ),
+        None => writeln!(out, "{I}rate_limit: None,"),
+    };
+    let _ = writeln!(out, "{I}daily_limit: {},", option(op.daily_limit));
+    let success: Vec<String> = op.success.iter().map(u16::to_string).collect();
+    let _ = writeln!(out, "{I}success: &[{}],", success.join(", "));
+    let _ = match &op.body {
+        Some(b) => writeln!(
+            out,
+            "{I}body: Some(RequestBody {{ content_type: {}, required: {}, data_type: {}, data_is_array: {} }}),",
+            lit(&b.content_type),
+            b.required,
+            option(b.data_type.as_deref().map(lit)),
+            b.data_is_array
+        ),
+        None => writeln!(out, "{I}body: None,"),
+    };
+    let _ = writeln!(
+        out,
+        "{I}returns: {},",
+        option(op.returns.as_deref().map(lit))
+    );
+    let _ = match &op.max_batch {
+        Some(b) => writeln!(
+            out,
+            "{I}max_batch: Some(BatchLimit {{ max: {}, items: {} }}),",
+            b.max,
+            lit(&b.items)
+        ),
+        None => writeln!(out, "{I}max_batch: None,"),
+    };
+    out.push_str("            },\n");
+}
+
+fn method(m: Method) -> &'static str {
+    match m {
+        Method::Get => "Get",
+        Method::Post => "Post",
+        Method::Put => "Put",
+        Method::Patch => "Patch",
+        Method::Delete => "Delete",
+    }
+}
+
+/// `Some(value)` or `None`, as Rust source.
+fn option<T: std::fmt::Display>(value: Option<T>) -> String {
+    match value {
+        Some(value) => format!("Some({value})"),
+        None => "None".to_owned(),
+    }
 }
 
 fn write_filter(out: &mut String, f: &FilterParam) {
@@ -163,15 +264,257 @@ fn str_slice(items: &[String]) -> String {
     format!("&[{}]", items.join(", "))
 }
 
+/// The file name of a revision's request schemas after the revision.
+pub const REQUESTS_SUFFIX: &str = ".requests.json";
+/// The file name of a revision's returned schemas after the revision.
+pub const RETURNED_SUFFIX: &str = ".returned.json";
+
 /// `crates/klaviyo-spec/src/schemas/<revision>.json`: one collection per line
 /// so that a change to one resource is a one-line diff.
 pub fn schemas_json(revision: &Revision) -> String {
-    let mut entries: Vec<(&str, &Json)> = revision
+    let entries: Vec<(String, &Json)> = revision
         .collections
         .iter()
-        .map(|c| (c.path.as_str(), &c.schema))
+        .map(|c| (c.path.clone(), &c.schema))
         .collect();
-    entries.sort_by(|a, b| a.0.cmp(b.0));
+    keyed_lines(entries)
+}
+
+/// `crates/klaviyo-spec/src/schemas/<revision>.requests.json`: the request
+/// schema of every operation with a body, keyed `METHOD path`, one per line.
+/// `klaviyo_spec` finds an entry by its line without parsing the others.
+///
+/// Resolved completely, the schemas of one revision run to megabytes, mostly
+/// the same sub-schemas over and over (a flow's actions, a template's
+/// blocks). So every sub-schema of at least [`SHARED_MIN_CHARS`] that occurs
+/// more than once is written once, as its own line keyed `#/$defs/<digest>`,
+/// and each occurrence as `{"$ref": "#/$defs/<digest>"}`; `klaviyo_spec`
+/// puts them back in place. The digest is of the content, so a change to one
+/// sub-schema touches only the lines that contain it.
+pub fn request_schemas_json(revision: &Revision) -> Result<String, String> {
+    let schemas: Vec<(String, &Json)> = revision
+        .operations
+        .iter()
+        .filter_map(|op| op.request_schema.as_ref().map(|s| (op.key(), s)))
+        .collect();
+    let shared = share(&schemas).map_err(|e| format!("{}: {e}", revision.revision))?;
+    Ok(keyed_lines(
+        shared.iter().map(|(k, v)| (k.clone(), v)).collect(),
+    ))
+}
+
+/// `crates/klaviyo-spec/src/schemas/<revision>.returned.json`: the resource
+/// each `GET` by id returns, keyed by path, one per line. Where it is the
+/// resource of the list endpoint `/x` already in `<revision>.json` (most are),
+/// the value is that path as a string instead of the schema again.
+pub fn returned_schemas_json(revision: &Revision) -> String {
+    let listed = |op: &Operation, schema: &Json| {
+        let base = op.path.rsplit_once('/').map_or("", |(base, _)| base);
+        revision
+            .collections
+            .iter()
+            .find(|c| c.path == base && c.schema == *schema)
+            .map(|c| Json::String(c.path.clone()))
+    };
+    let entries: Vec<(String, Json)> = revision
+        .operations
+        .iter()
+        .filter_map(|op| {
+            let schema = op.returned_schema.as_ref()?;
+            let value = listed(op, schema).unwrap_or_else(|| schema.clone());
+            Some((op.path.clone(), value))
+        })
+        .collect();
+    keyed_lines(entries.iter().map(|(k, v)| (k.clone(), v)).collect())
+}
+
+/// Sub-schemas shorter than this (as compact JSON) are written in place even
+/// when they repeat: a reference would save little.
+pub const SHARED_MIN_CHARS: usize = 200;
+
+/// What a shared sub-schema's key and `$ref` start with.
+pub const DEFS_PREFIX: &str = "#/$defs/";
+
+/// `schemas` with every repeated sub-schema of at least [`SHARED_MIN_CHARS`]
+/// replaced by a `$ref`, followed by one `#/$defs/<digest>` entry for each.
+fn share(schemas: &[(String, &Json)]) -> Result<Vec<(String, Json)>, String> {
+    let mut digests = Digests::default();
+    for (_, schema) in schemas {
+        digests.digest(schema)?;
+    }
+    let mut defs = std::collections::BTreeMap::new();
+    let mut out: Vec<(String, Json)> = schemas
+        .iter()
+        .map(|(key, schema)| (key.clone(), digests.replace_children(schema, &mut defs)))
+        .collect();
+    out.extend(defs);
+    Ok(out)
+}
+
+/// The digest of every sub-schema (by address in the tree being written),
+/// and how often each digest occurs.
+#[derive(Default)]
+struct Digests {
+    by_node: std::collections::HashMap<usize, u64>,
+    /// Digest → (the text it was computed from, occurrences, compact size).
+    seen: std::collections::HashMap<u64, (String, usize, usize)>,
+}
+
+impl Digests {
+    /// The digest of `schema`: FNV-1a of its compact sorted JSON with each
+    /// sub-schema replaced by its own digest, so that equal digests mean
+    /// equal schemas (checked: two texts with one digest fail). Returns the
+    /// digest and the schema's full compact size.
+    fn digest(&mut self, schema: &Json) -> Result<(u64, usize), String> {
+        let mut children_size = 0;
+        let mut children = 0;
+        let mut placeholder = |digest: u64, size: usize| {
+            children += 1;
+            children_size += size;
+            ref_to(digest)
+        };
+        let mut shallow = Vec::new();
+        for (key, value) in schema.as_object().unwrap_or_default() {
+            let value = match sub_schemas(key, value) {
+                SubSchemas::None => value.clone(),
+                SubSchemas::One(child) => {
+                    let (digest, size) = self.digest(child)?;
+                    placeholder(digest, size)
+                }
+                SubSchemas::Named(children) => {
+                    let mut members = Vec::with_capacity(children.len());
+                    for (name, child) in children {
+                        let (digest, size) = self.digest(child)?;
+                        members.push((name.clone(), placeholder(digest, size)));
+                    }
+                    Json::Object(members)
+                }
+                SubSchemas::List(children) => {
+                    let mut items = Vec::with_capacity(children.len());
+                    for child in children {
+                        let (digest, size) = self.digest(child)?;
+                        items.push(placeholder(digest, size));
+                    }
+                    Json::Array(items)
+                }
+            };
+            shallow.push((key.clone(), value));
+        }
+        let text = Json::Object(shallow).to_sorted_string();
+        let digest = fnv1a(&text);
+        // Every placeholder has the same length (the digest is 16 digits).
+        let size = text.len() + children_size - children * ref_to(0).to_sorted_string().len();
+        self.by_node.insert(node_address(schema), digest);
+        match self.seen.get_mut(&digest) {
+            Some((earlier, count, _)) => {
+                if *earlier != text {
+                    return Err(format!("two sub-schemas share the digest {digest:016x}"));
+                }
+                *count += 1;
+            }
+            None => {
+                self.seen.insert(digest, (text, 1, size));
+            }
+        }
+        Ok((digest, size))
+    }
+
+    /// `schema` with its repeated sub-schemas replaced by `$ref`s (added to
+    /// `defs`); `schema` itself stays in place.
+    fn replace_children(
+        &self,
+        schema: &Json,
+        defs: &mut std::collections::BTreeMap<String, Json>,
+    ) -> Json {
+        let mut out = Vec::new();
+        for (key, value) in schema.as_object().unwrap_or_default() {
+            let value = match sub_schemas(key, value) {
+                SubSchemas::None => value.clone(),
+                SubSchemas::One(child) => self.replace(child, defs),
+                SubSchemas::Named(children) => Json::Object(
+                    children
+                        .iter()
+                        .map(|(name, child)| (name.clone(), self.replace(child, defs)))
+                        .collect(),
+                ),
+                SubSchemas::List(children) => Json::Array(
+                    children
+                        .iter()
+                        .map(|child| self.replace(child, defs))
+                        .collect(),
+                ),
+            };
+            out.push((key.clone(), value));
+        }
+        Json::Object(out)
+    }
+
+    /// A `$ref` to `schema` when it is shared, else `schema` with its own
+    /// shared sub-schemas replaced.
+    fn replace(&self, schema: &Json, defs: &mut std::collections::BTreeMap<String, Json>) -> Json {
+        let digest = self.by_node.get(&node_address(schema)).copied();
+        let shared = digest.filter(|digest| {
+            self.seen
+                .get(digest)
+                .is_some_and(|(_, count, size)| *count > 1 && *size >= SHARED_MIN_CHARS)
+        });
+        match shared {
+            Some(digest) => {
+                let key = format!("{DEFS_PREFIX}{digest:016x}");
+                if !defs.contains_key(&key) {
+                    let def = self.replace_children(schema, defs);
+                    defs.insert(key, def);
+                }
+                ref_to(digest)
+            }
+            None => self.replace_children(schema, defs),
+        }
+    }
+}
+
+/// The sub-schemas held by the keyword `key` of a request schema.
+enum SubSchemas<'j> {
+    None,
+    One(&'j Json),
+    Named(&'j [(String, Json)]),
+    List(&'j [Json]),
+}
+
+fn sub_schemas<'j>(key: &str, value: &'j Json) -> SubSchemas<'j> {
+    match (key, value) {
+        ("properties", Json::Object(members)) => SubSchemas::Named(members),
+        ("items" | "not" | "additionalProperties", Json::Object(_)) => SubSchemas::One(value),
+        ("oneOf" | "anyOf", Json::Array(items)) => SubSchemas::List(items),
+        _ => SubSchemas::None,
+    }
+}
+
+fn ref_to(digest: u64) -> Json {
+    Json::Object(vec![(
+        "$ref".to_owned(),
+        Json::String(format!("{DEFS_PREFIX}{digest:016x}")),
+    )])
+}
+
+/// Identifies a node of a tree that is not changed while it is identified.
+fn node_address(node: &Json) -> usize {
+    std::ptr::from_ref(node) as usize
+}
+
+/// 64-bit FNV-1a: stable across Rust versions and platforms, unlike `std`'s
+/// hasher.
+fn fnv1a(text: &str) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in text.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}
+
+/// A JSON object with one member per line, sorted by key.
+fn keyed_lines(mut entries: Vec<(String, &Json)>) -> String {
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
     let mut out = String::from("{\n");
     for (i, (path, schema)) in entries.iter().enumerate() {
         out.push_str("  ");
@@ -182,4 +525,207 @@ pub fn schemas_json(revision: &Revision) -> String {
     }
     out.push_str("}\n");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::openapi::SpecFile;
+    use crate::table;
+
+    /// A small OpenAPI file with the shapes Klaviyo's files have: a list, a
+    /// get by id, create, update, delete, a relationship endpoint, a job with
+    /// a stated batch size, and a `/client` endpoint that must be left out.
+    const FIXTURE: &str = r##"{
+      "info": {"version": "2030-01-15"},
+      "paths": {
+        "/api/things": {
+          "get": {"operationId": "get_things", "responses": {"200": {"content": {"application/vnd.api+json": {"schema": {
+            "type": "object", "properties": {"data": {"type": "array", "items": {"$ref": "#/components/schemas/Thing"}}}}}}}}},
+          "post": {"operationId": "create_thing", "summary": "Create Thing",
+            "x-klaviyo-ratelimit": {"burst": "3/s", "steady": "60/m", "daily": "100/d"},
+            "x-klaviyo-scopes": ["things:write"],
+            "requestBody": {"required": true, "content": {"application/vnd.api+json": {"schema": {"$ref": "#/components/schemas/ThingCreateQuery"}}}},
+            "responses": {"201": {"content": {"application/vnd.api+json": {"schema": {
+              "type": "object", "properties": {"data": {"$ref": "#/components/schemas/Thing"}}}}}}}}
+        },
+        "/api/things/{id}": {
+          "get": {"operationId": "get_thing",
+            "parameters": [
+              {"name": "id", "in": "path", "required": true, "schema": {"type": "string"}},
+              {"name": "include", "in": "query", "schema": {"type": "array", "items": {"type": "string", "enum": ["owners"]}}},
+              {"name": "fields[thing]", "in": "query", "schema": {"type": "array", "items": {"type": "string", "enum": ["name"]}}},
+              {"name": "additional-fields[thing]", "in": "query", "schema": {"type": "array", "items": {"type": "string", "enum": ["extra"]}}}
+            ],
+            "responses": {"200": {"content": {"application/vnd.api+json": {"schema": {
+              "type": "object", "properties": {"data": {"$ref": "#/components/schemas/Thing"}}}}}}}},
+          "patch": {"operationId": "update_thing",
+            "requestBody": {"content": {"application/vnd.api+json": {"schema": {"$ref": "#/components/schemas/ThingUpdateQuery"}}}},
+            "responses": {"200": {"description": "ok"}}},
+          "delete": {"operationId": "delete_thing", "responses": {"204": {"description": "gone"}}}
+        },
+        "/api/things/{id}/relationships/owners": {
+          "get": {"operationId": "get_owner_ids", "responses": {"200": {"description": "not a get by id"}}},
+          "post": {"operationId": "add_owners", "description": "Adds owners.\n\nThis endpoint accepts a maximum of 10 owners per call.",
+            "requestBody": {"content": {"application/vnd.api+json": {"schema": {"type": "object", "required": ["data"], "properties": {
+              "data": {"type": "array", "items": {"type": "object", "required": ["type", "id"], "properties": {
+                "type": {"type": "string", "enum": ["owner"]}, "id": {"type": "string"}}}}}}}}},
+            "responses": {"204": {"description": "done"}}}
+        },
+        "/client/things": {
+          "post": {"operationId": "client_create_thing", "responses": {"202": {"description": "ok"}}}
+        }
+      },
+      "components": {"schemas": {
+        "Thing": {"type": "object", "required": ["type", "id"], "properties": {
+          "type": {"type": "string", "enum": ["thing"]}, "id": {"type": "string"},
+          "attributes": {"$ref": "#/components/schemas/ThingAttributes"}}},
+        "ThingAttributes": {"type": "object", "properties": {
+          "name": {"type": "string", "nullable": true, "example": "Box", "description": "The name of the thing, as people call it in the shop, at home and elsewhere."},
+          "size": {"oneOf": [{"$ref": "#/components/schemas/Size"}, {"type": "integer"}]}}},
+        "Size": {"type": "object", "required": ["w", "h"], "properties": {
+          "w": {"type": "number", "description": "Width in centimetres, measured along the longest side of the thing."},
+          "h": {"type": "number", "description": "Height in centimetres, measured upright, from the floor to the top of the thing."}}},
+        "ThingCreateQuery": {"type": "object", "required": ["data"], "properties": {"data": {"type": "object", "required": ["type", "attributes"], "properties": {
+          "type": {"type": "string", "enum": ["thing"]}, "attributes": {"$ref": "#/components/schemas/ThingAttributes"}}}}},
+        "ThingUpdateQuery": {"type": "object", "required": ["data"], "properties": {"data": {"type": "object", "required": ["type", "id", "attributes"], "properties": {
+          "type": {"type": "string", "enum": ["thing"]}, "id": {"type": "string"}, "attributes": {"$ref": "#/components/schemas/ThingAttributes"}}}}}
+      }}
+    }"##;
+
+    fn revision_of(doc: Json) -> table::Revision {
+        let file = SpecFile {
+            name: "fixture.json".to_owned(),
+            size: 0,
+            revision: "2030-01-15".to_owned(),
+            doc,
+        };
+        table::revision(&file).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// `value` with every `$ref` to a shared sub-schema of `file` put back.
+    fn inline(value: &Json, file: &Json) -> Json {
+        match value {
+            Json::Object(members) => match value.get("$ref").and_then(Json::as_str) {
+                Some(reference) if members.len() == 1 => {
+                    inline(file.get(reference).expect("a shared sub-schema"), file)
+                }
+                _ => Json::Object(
+                    members
+                        .iter()
+                        .map(|(k, v)| (k.clone(), inline(v, file)))
+                        .collect(),
+                ),
+            },
+            Json::Array(items) => Json::Array(items.iter().map(|v| inline(v, file)).collect()),
+            _ => value.clone(),
+        }
+    }
+
+    #[test]
+    fn finds_writes_and_gets_by_id() {
+        let rev = revision_of(Json::parse(FIXTURE).expect("valid fixture"));
+        let keys: Vec<String> = rev.operations.iter().map(Operation::key).collect();
+        assert_eq!(
+            keys,
+            [
+                "POST /things",
+                "DELETE /things/{id}",
+                "GET /things/{id}",
+                "PATCH /things/{id}",
+                "POST /things/{id}/relationships/owners",
+            ]
+        );
+        let create = &rev.operations[0];
+        assert_eq!(create.success, [201]);
+        assert_eq!(create.returns.as_deref(), Some("thing"));
+        assert_eq!(create.daily_limit, Some(100));
+        assert_eq!(create.scopes, ["things:write"]);
+        let body = create.body.as_ref().expect("a body");
+        assert_eq!(body.data_type.as_deref(), Some("thing"));
+        assert!(body.required && !body.data_is_array);
+        let get = &rev.operations[2];
+        assert_eq!(get.include, ["owners"]);
+        assert_eq!(get.sparse_fieldsets, ["thing"]);
+        assert_eq!(get.additional_fields[0].values, ["extra"]);
+        assert_eq!(get.path_params, ["id"]);
+        assert!(get.returned_schema.is_some());
+        let update = &rev.operations[3];
+        assert_eq!(update.returns, None);
+        assert!(!update.body.as_ref().expect("a body").required);
+        let owners = &rev.operations[4];
+        assert!(owners.body.as_ref().expect("a body").data_is_array);
+        assert_eq!(
+            owners.max_batch.as_ref().map(|b| (b.max, b.items.as_str())),
+            Some((10, "owners"))
+        );
+    }
+
+    #[test]
+    fn shares_repeated_sub_schemas_and_puts_them_back() {
+        let rev = revision_of(Json::parse(FIXTURE).expect("valid fixture"));
+        let text = request_schemas_json(&rev).expect("renders");
+        let file = Json::parse(&text).expect("JSON");
+        let keys: Vec<&str> = file
+            .as_object()
+            .expect("an object")
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .collect();
+        // The attributes are in both the create and the update body.
+        let shared: Vec<&&str> = keys.iter().filter(|k| k.starts_with(DEFS_PREFIX)).collect();
+        assert!(!shared.is_empty(), "{keys:?}");
+        for op in &rev.operations {
+            let Some(expected) = &op.request_schema else {
+                assert!(file.get(&op.key()).is_none());
+                continue;
+            };
+            let stored = file.get(&op.key()).expect("stored");
+            assert_eq!(
+                inline(stored, &file).to_sorted_string(),
+                expected.to_sorted_string(),
+                "{}",
+                op.key()
+            );
+        }
+        let create = file.get("POST /things").expect("stored").to_sorted_string();
+        assert!(create.contains(DEFS_PREFIX), "{create}");
+        // Examples are dropped, descriptions kept.
+        assert!(!text.contains("\"example\""), "{text}");
+        assert!(text.contains("Width in centimetres"), "{text}");
+    }
+
+    #[test]
+    fn output_does_not_depend_on_the_order_of_paths_and_methods() {
+        let doc = Json::parse(FIXTURE).expect("valid fixture");
+        let mut reordered = doc.clone();
+        if let Json::Object(members) = &mut reordered {
+            for (key, value) in members.iter_mut() {
+                if key == "paths"
+                    && let Json::Object(paths) = value
+                {
+                    paths.reverse();
+                    for (_, item) in paths.iter_mut() {
+                        if let Json::Object(methods) = item {
+                            methods.reverse();
+                        }
+                    }
+                }
+            }
+        }
+        assert_ne!(doc, reordered);
+        let (a, b) = (revision_of(doc), revision_of(reordered));
+        assert_eq!(
+            rust_table(std::slice::from_ref(&a)),
+            rust_table(std::slice::from_ref(&b))
+        );
+        assert_eq!(request_schemas_json(&a), request_schemas_json(&b));
+        assert_eq!(returned_schemas_json(&a), returned_schemas_json(&b));
+        // The list endpoint's resource is not written twice.
+        let returned = Json::parse(&returned_schemas_json(&a)).expect("JSON");
+        assert_eq!(
+            returned.get("/things/{id}").and_then(Json::as_str),
+            Some("/things")
+        );
+    }
 }

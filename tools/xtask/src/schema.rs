@@ -1,6 +1,8 @@
 //! Resource schemas in the JSON-schema dialect elastic.io's UI reads
 //! (draft-3 style): `"required": true` on a property instead of a `required`
-//! list, a `title` on every property, and only the keywords the UI uses.
+//! list, a `title` on every property, and only the keywords the UI uses; and
+//! request schemas as standard JSON Schema (OpenAPI 3.0's dialect of it) for
+//! validating and building request bodies.
 
 use crate::json::Json;
 
@@ -57,6 +59,90 @@ fn convert(schema: &Json, title: Option<&str>, required: bool) -> Json {
     Json::Object(out)
 }
 
+/// Keywords a request schema keeps as they are (besides the ones holding
+/// schemas, and `description`, which is shortened).
+const KEPT: &[&str] = &[
+    "type",
+    "format",
+    "enum",
+    "const",
+    "nullable",
+    "required",
+    "default",
+    "title",
+    "deprecated",
+    "readOnly",
+    "writeOnly",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "minProperties",
+    "maxProperties",
+    "discriminator",
+];
+
+/// `schema` (already flattened: no `$ref`, no `allOf`) as a request schema:
+/// every validation keyword kept (`required` lists, `enum`, `type`,
+/// `nullable`, `format`, `oneOf`/`anyOf`/`not`, `additionalProperties`,
+/// `items`, bounds), descriptions shortened to [`MAX_DESCRIPTION_CHARS`], and
+/// `example`/`examples` and `x-*` extensions dropped. A keyword not known here
+/// is an error, so that a new one in Klaviyo's files is a decision, not a
+/// silent loss.
+pub fn request(schema: &Json) -> Result<Json, String> {
+    let members = schema.as_object().ok_or_else(|| {
+        format!(
+            "expected a schema object, found {}",
+            schema.to_sorted_string()
+        )
+    })?;
+    let mut out = Vec::with_capacity(members.len());
+    for (key, value) in members {
+        let kept = match key.as_str() {
+            "description" => match value.as_str() {
+                Some(text) => Json::String(truncate(text)),
+                None => continue,
+            },
+            "properties" => {
+                let mut properties = Vec::new();
+                for (name, property) in value.as_object().unwrap_or_default() {
+                    let property = request(property).map_err(|e| format!("{name}: {e}"))?;
+                    properties.push((name.clone(), property));
+                }
+                Json::Object(properties)
+            }
+            "items" | "not" => request(value).map_err(|e| format!("{key}: {e}"))?,
+            "additionalProperties" => match value {
+                Json::Bool(_) => value.clone(),
+                _ => request(value).map_err(|e| format!("{key}: {e}"))?,
+            },
+            "oneOf" | "anyOf" => {
+                let choices = value
+                    .as_array()
+                    .ok_or_else(|| format!("`{key}` is not a list"))?
+                    .iter()
+                    .map(request)
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| format!("{key}: {e}"))?;
+                Json::Array(choices)
+            }
+            "example" | "examples" => continue,
+            _ if key.starts_with("x-") => continue,
+            _ if KEPT.contains(&key.as_str()) => value.clone(),
+            _ => return Err(format!("unknown schema keyword `{key}`")),
+        };
+        out.push((key.clone(), kept));
+    }
+    Ok(Json::Object(out))
+}
+
 fn truncate(text: &str) -> String {
     if text.chars().count() <= MAX_DESCRIPTION_CHARS {
         return text.to_owned();
@@ -106,6 +192,65 @@ mod tests {
                 r#""when":{"format":"date-time","title":"when","type":"string"}"#,
                 r#"},"type":"object"}"#
             )
+        );
+    }
+
+    #[test]
+    fn request_schemas_keep_validation_keywords_and_drop_examples() {
+        let long = "d".repeat(400);
+        let schema = Json::parse(&format!(
+            r#"{{
+              "type": "object",
+              "required": ["data"],
+              "example": {{"data": 1}},
+              "x-klaviyo-thing": true,
+              "properties": {{
+                "data": {{
+                  "type": "object", "nullable": true, "description": "{long}",
+                  "additionalProperties": {{"type": "string", "examples": ["a"]}},
+                  "properties": {{
+                    "example": {{"type": "string", "format": "email", "minLength": 1}},
+                    "kind": {{"oneOf": [{{"type": "string", "enum": ["a", "b"]}}, {{"type": "integer", "default": 3}}]}},
+                    "tags": {{"type": "array", "items": {{"type": "string", "readOnly": true}}}}
+                  }}
+                }}
+              }}
+            }}"#
+        ))
+        .expect("valid fixture");
+        let converted = request(&schema).expect("converts");
+        let data = converted
+            .get("properties")
+            .and_then(|p| p.get("data"))
+            .expect("data");
+        let description = data
+            .get("description")
+            .and_then(Json::as_str)
+            .expect("kept");
+        assert_eq!(description.chars().count(), MAX_DESCRIPTION_CHARS);
+        assert_eq!(
+            converted.to_sorted_string().replace(description, "D"),
+            concat!(
+                r#"{"properties":{"data":{"additionalProperties":{"type":"string"},"description":"D","nullable":true,"#,
+                r#""properties":{"#,
+                // A property named `example` is a property, not an example.
+                r#""example":{"format":"email","minLength":1,"type":"string"},"#,
+                r#""kind":{"oneOf":[{"enum":["a","b"],"type":"string"},{"default":3,"type":"integer"}]},"#,
+                r#""tags":{"items":{"readOnly":true,"type":"string"},"type":"array"}"#,
+                r#"},"type":"object"}},"required":["data"],"type":"object"}"#
+            )
+        );
+    }
+
+    #[test]
+    fn an_unknown_keyword_in_a_request_schema_is_an_error() {
+        let schema =
+            Json::parse(r#"{"properties": {"a": {"type": "string", "contentSchema": {}}}}"#)
+                .expect("valid fixture");
+        let err = request(&schema).expect_err("unknown keyword");
+        assert!(
+            err.contains("a: unknown schema keyword `contentSchema`"),
+            "{err}"
         );
     }
 }

@@ -4,6 +4,8 @@
 //! generator does not depend on `klaviyo-spec` (only its tests do), so that it
 //! still builds when the committed table it rewrites does not compile.
 
+pub mod operations;
+
 use crate::json::Json;
 use crate::openapi::{Part, Spec, SpecFile};
 use crate::schema;
@@ -15,6 +17,8 @@ pub struct Revision {
     pub file_size: u64,
     /// Sorted by path.
     pub collections: Vec<Collection>,
+    /// Writes and gets by id, sorted by path and then method name.
+    pub operations: Vec<operations::Operation>,
 }
 
 pub struct Collection {
@@ -179,11 +183,14 @@ pub fn revision(file: &SpecFile) -> Result<Revision, String> {
             ));
         }
     }
+    let operations =
+        operations::operations(&spec, paths).map_err(|e| format!("{}: {e}", file.name))?;
     Ok(Revision {
         revision: file.revision.clone(),
         file_name: file.name.clone(),
         file_size: file.size,
         collections,
+        operations,
     })
 }
 
