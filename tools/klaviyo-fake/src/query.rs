@@ -4,8 +4,8 @@
 use klaviyo_spec::{Collection, Operator};
 
 use crate::cursor::{self, Cursor};
-use crate::data::Val;
 use crate::data::template::Template;
+use crate::data::{Val, additional_only};
 use crate::errors::{ApiError, Source};
 use crate::filter::{self, Pred};
 use crate::time::Micros;
@@ -30,15 +30,6 @@ pub fn decode_params(raw: &str) -> Vec<(String, String)> {
     url::form_urlencoded::parse(raw.as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
-}
-
-/// Attributes served only on request via `additional-fields[<type>]`.
-pub fn additional_only(resource_type: &str) -> &'static [&'static str] {
-    match resource_type {
-        "profile" => &["subscriptions", "predictive_analytics"],
-        "template" => &["definition"],
-        _ => &[],
-    }
 }
 
 /// The scope a cursor is bound to.

@@ -14,7 +14,9 @@ use serde_json::{Map, Value};
 use crate::data::seed::{self, child, fnv, make_id, mix, pick};
 use crate::data::semantic::{self, Ctx, Refs};
 use crate::data::template::{self, Renderer, Template};
-use crate::data::{Body, Kind, Record, TimeFields, Val, Which, json_path, write_str};
+use crate::data::{
+    Body, Kind, Record, TimeFields, Val, Which, additional_only, json_path, write_str,
+};
 use crate::time::{self, MICROS_PER_SEC, Micros, Style};
 
 /// Errors of the data API.
@@ -487,7 +489,7 @@ impl Store {
         let opts = RenderOpts {
             fields: None,
             additional: &[],
-            excluded: crate::query::additional_only(&self.cols[ci].resource_type),
+            excluded: additional_only(&self.cols[ci].resource_type),
         };
         let mut out = Vec::new();
         for &slot in &self.cols[ci].live {
@@ -537,7 +539,7 @@ impl Store {
         let opts = RenderOpts {
             fields: None,
             additional: &[],
-            excluded: crate::query::additional_only(&self.cols[ci].resource_type),
+            excluded: additional_only(&self.cols[ci].resource_type),
         };
         self.write_resource(&mut buf, ci, slot, &tpl, &opts);
         Ok(serde_json::from_slice(&buf).ok())
@@ -941,7 +943,7 @@ impl Store {
                     let opts = RenderOpts {
                         fields: None,
                         additional: &[],
-                        excluded: crate::query::additional_only(t),
+                        excluded: additional_only(t),
                     };
                     self.write_resource(&mut buf, rci, rslot, &tpl, &opts);
                     if let Ok(v) = serde_json::from_slice(&buf) {
