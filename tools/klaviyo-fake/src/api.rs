@@ -127,7 +127,6 @@ fn percent_decode(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
 
     use proptest::prelude::*;
     use serde_json::Value;
@@ -158,7 +157,7 @@ mod tests {
             hooks: Vec::new(),
             limiter: Limiter::default(),
             rate_rule: None,
-            latency: Duration::ZERO,
+            latency: crate::latency::Latency::ZERO,
             page_cap: None,
             cursor_mode: CursorMode::Keyset,
             log: RequestLog::new(10),

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::auth::ApiKey;
 use crate::cursor::CursorMode;
+use crate::latency::Latency;
 use crate::rate_limit::RateLimitRule;
 
 /// The default valid key: a private key's shape (`pk_` and 34 hex digits).
@@ -33,8 +34,14 @@ pub struct FakeConfig {
     pub anchor: Option<chrono::DateTime<chrono::Utc>>,
     /// The revision whose shape [`FakeKlaviyo::records`] returns.
     pub revision: String,
+    /// Every endpoint's limit (None: unlimited).
     pub rate_limit: Option<RateLimitRule>,
+    /// Added before every answer; with `latency_max`, the lower bound of
+    /// the range each request's latency is drawn from. Concurrent requests
+    /// wait independently.
     pub latency: Duration,
+    /// The upper bound of the latency range (None: `latency` is fixed).
+    pub latency_max: Option<Duration>,
     pub visibility_delay: Duration,
     pub page_cap: Option<usize>,
     pub cursor_mode: CursorMode,
@@ -60,6 +67,7 @@ impl Default for FakeConfig {
             revision: "2024-10-15".to_owned(),
             rate_limit: None,
             latency: Duration::ZERO,
+            latency_max: None,
             visibility_delay: Duration::ZERO,
             page_cap: None,
             cursor_mode: CursorMode::Offset,
@@ -87,6 +95,20 @@ impl FakeConfig {
     pub fn seed(mut self, seed: u64) -> Self {
         self.seed = seed;
         self
+    }
+
+    /// Sets the latency: fixed (a `Duration`) or a range
+    /// ([`Latency::between`]).
+    pub fn with_latency(mut self, latency: impl Into<Latency>) -> Self {
+        let l = latency.into();
+        self.latency = l.min;
+        self.latency_max = (l.max > l.min).then_some(l.max);
+        self
+    }
+
+    /// The latency as configured.
+    pub fn latency_range(&self) -> Latency {
+        Latency::between(self.latency, self.latency_max.unwrap_or(self.latency))
     }
 
     /// Adds a key limited to `scopes`.

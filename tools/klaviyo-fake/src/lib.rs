@@ -39,6 +39,7 @@ mod errors;
 mod faults;
 mod filter;
 mod hooks;
+mod latency;
 mod listing;
 mod query;
 mod rate_limit;
@@ -63,6 +64,7 @@ pub use config::{DEFAULT_API_KEY, FakeConfig};
 pub use cursor::CursorMode;
 pub use faults::{Fault, FaultRule, Method};
 pub use hooks::{Hook, HookAction};
+pub use latency::Latency;
 pub use rate_limit::RateLimitRule;
 pub use request_log::RecordedRequest;
 pub use store::{Store, StoreError};
@@ -197,9 +199,10 @@ impl FakeKlaviyo {
         self.shared.lock().page_cap = n;
     }
 
-    /// Added to every response.
-    pub fn set_latency(&self, d: Duration) {
-        self.shared.lock().latency = d;
+    /// Added before every answer from now on: a `Duration`, or a range
+    /// each request's latency is drawn from ([`Latency::between`]).
+    pub fn set_latency(&self, latency: impl Into<Latency>) {
+        self.shared.lock().latency = latency.into();
     }
 
     /// Rate limit every endpoint with `rule` (None: unlimited, the default).
@@ -261,7 +264,7 @@ fn initial_state(config: &FakeConfig, base_url: &str) -> state::State {
         hooks: Vec::new(),
         limiter: Default::default(),
         rate_rule: config.rate_limit,
-        latency: config.latency,
+        latency: config.latency_range(),
         page_cap: config.page_cap,
         cursor_mode: config.cursor_mode,
         log: request_log::RequestLog::new(config.request_log_limit),

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use klaviyo_fake::{CursorMode, FakeConfig, FakeKlaviyo, RateLimitRule};
+use klaviyo_fake::{CursorMode, FakeConfig, FakeKlaviyo, Latency, RateLimitRule};
 
 #[derive(Parser)]
 #[command(
@@ -58,8 +58,11 @@ struct Serve {
     /// `BURST/s,STEADY/m`, e.g. `3/s,60/m`, applied to every endpoint.
     #[arg(long)]
     rate_limit: Option<String>,
-    #[arg(long, default_value_t = 0)]
-    latency_ms: u64,
+    /// Added before every answer, in milliseconds: fixed (`500`) or drawn
+    /// per request from a range (`100-300`). Concurrent requests wait
+    /// independently.
+    #[arg(long, value_name = "MS|MIN-MAX", default_value = "0", value_parser = parse_latency)]
+    latency_ms: Latency,
     #[arg(long, default_value_t = 0)]
     visibility_delay_ms: u64,
     #[arg(long)]
@@ -96,7 +99,6 @@ fn main() -> ExitCode {
     let mut config = FakeConfig {
         seed: args.seed,
         port: args.port,
-        latency: Duration::from_millis(args.latency_ms),
         visibility_delay: Duration::from_millis(args.visibility_delay_ms),
         page_cap: args.page_cap,
         // Nobody reads the log of a served process.
@@ -107,7 +109,8 @@ fn main() -> ExitCode {
             Cursor::Keyset => CursorMode::Keyset,
         },
         ..FakeConfig::default()
-    };
+    }
+    .with_latency(args.latency_ms);
     if let Some(k) = args.api_key {
         config.api_key = k;
     }
@@ -197,4 +200,8 @@ fn stdin_is_watchable() -> bool {
         }
     }
     true
+}
+
+fn parse_latency(s: &str) -> Result<Latency, String> {
+    Latency::parse_ms(s).ok_or_else(|| format!("{s:?}: give milliseconds, `500` or `100-300`"))
 }

@@ -6,7 +6,7 @@
 //! lock is released, so a slow response never blocks other connections.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::BodyExt;
@@ -21,7 +21,7 @@ use crate::faults::{self, Fault};
 use crate::hooks;
 use crate::query;
 use crate::request::RequestCtx;
-use crate::request_log::RecordedRequest;
+use crate::request_log::{Entry, RecordedRequest};
 use crate::response::{Answer, DropConnection, RespBody, build};
 use crate::state::Shared;
 use crate::time::{self, Micros};
@@ -36,10 +36,11 @@ pub(crate) async fn handle(
     req: Request<Incoming>,
 ) -> Result<Response<RespBody>, DropConnection> {
     let req = Received::read(req).await;
-    let (answer, fault, delay) = decide(&shared, &req);
+    let (answer, fault, delay, entry) = decide(&shared, &req);
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
+    shared.lock().log.answered(entry, Instant::now());
     build(answer, fault, &shared.base_url)
 }
 
@@ -104,7 +105,7 @@ impl Received {
         }
     }
 
-    fn record(&self, status: u16) -> RecordedRequest {
+    fn record(&self, status: u16, received: Instant, latency: Duration) -> RecordedRequest {
         RecordedRequest {
             method: self.method.as_str().to_owned(),
             path_and_query: self.path_and_query.clone(),
@@ -124,16 +125,20 @@ impl Received {
                 .filter(|b| !b.is_empty())
                 .map(|b| String::from_utf8_lossy(b).into_owned()),
             status,
+            received,
+            latency,
+            answered: None,
         }
     }
 }
 
 /// Under the lock: the fault that fires (if any), the answer, the log
 /// entry and the hooks; returns the answer, the fault that shapes its
-/// bytes, and how long to wait before sending it.
-fn decide(shared: &Shared, req: &Received) -> (Answer, Option<Fault>, Duration) {
+/// bytes, how long to wait before sending it, and its log entry.
+fn decide(shared: &Shared, req: &Received) -> (Answer, Option<Fault>, Duration, Entry) {
     let mut guard = shared.lock();
     let st = &mut *guard;
+    let received = Instant::now();
     let now = time::now_micros();
     st.store.apply_due(now);
     st.errors += 1;
@@ -149,19 +154,25 @@ fn decide(shared: &Shared, req: &Received) -> (Answer, Option<Fault>, Duration) 
             api::respond(st, &req.ctx(now, shared)).unwrap_or_else(|e| Answer::error(&e, &error_id))
         }
     };
+    let slow = match &fault {
+        Some(Fault::Slow(d)) => *d,
+        _ => Duration::ZERO,
+    };
+    // Drawn per request from a hash of its number, so a seed gives the
+    // same latencies in the same order.
+    let delay = st
+        .latency
+        .draw(mix(shared.secret ^ 0x6c61_7465 ^ st.errors))
+        + slow;
     tracing::debug!(method = %req.method, path = %req.path_and_query, status = answer.status, fault = ?fault, "request");
-    st.log.push(req.record(answer.status));
+    let entry = st.log.push(req.record(answer.status, received, delay));
     // Hooks see only requests the client was actually served.
     if (200..300).contains(&answer.status)
         && fault.as_ref().is_none_or(|f| matches!(f, Fault::Slow(_)))
     {
         hooks::run(&mut st.hooks, &mut st.store, &req.path);
     }
-    let slow = match &fault {
-        Some(Fault::Slow(d)) => *d,
-        _ => Duration::ZERO,
-    };
-    (answer, fault, st.latency + slow)
+    (answer, fault, delay, entry)
 }
 
 /// The answer a fault puts in place of the real one; `None` for faults

@@ -1,15 +1,14 @@
 //! What the server and the handle share: the data and every control, under
 //! one mutex.
 
-use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
-
 use crate::auth::ApiKey;
 use crate::cursor::CursorMode;
+use crate::latency::Latency;
 use crate::rate_limit::{Limiter, RateLimitRule};
 use crate::request_log::RequestLog;
 use crate::store::Store;
 use crate::{faults, hooks};
+use std::sync::{Mutex, MutexGuard};
 
 /// State shared by the server and the handle.
 pub(crate) struct Shared {
@@ -35,7 +34,7 @@ pub(crate) struct State {
     pub hooks: Vec<hooks::Armed>,
     pub limiter: Limiter,
     pub rate_rule: Option<RateLimitRule>,
-    pub latency: Duration,
+    pub latency: Latency,
     pub page_cap: Option<usize>,
     pub cursor_mode: CursorMode,
     pub log: RequestLog,

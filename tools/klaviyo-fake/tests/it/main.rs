@@ -3,6 +3,7 @@
 
 mod api;
 mod cli;
+mod concurrency;
 mod faults;
 mod paging;
 mod validation;
