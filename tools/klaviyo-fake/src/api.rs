@@ -6,28 +6,50 @@ use std::time::Instant;
 
 use hyper::Method;
 
-use crate::auth;
-use crate::errors::{ApiError, Source};
+use crate::auth::{self, Grant};
+use crate::errors::ApiError;
 use crate::rate_limit::Verdict;
 use crate::request::{RequestCtx, Target};
 use crate::resources;
 use crate::response::Answer;
+use crate::revision;
 use crate::state::State;
 use crate::store::revision_index;
-use crate::time::Micros;
 
-/// Answers one request that no fault intercepted.
+/// Answers one request that no fault intercepted. Every answer after the
+/// revision is known names the revision that served it, as Klaviyo's do.
 pub(crate) fn respond(st: &mut State, r: &RequestCtx<'_>) -> Result<Answer, ApiError> {
     let rest = api_path(r.path)?;
     let grant = auth::authenticate(r.authorization.as_deref(), &st.api_key, &st.extra_keys)?;
-    let revision = checked_revision(r)?;
-    let target = route(rest, revision, r.path)?;
+    let requested = revision::requested(r.revision.as_deref(), r.today)?;
+    let served = revision::serve(requested, r.today, r.fall_forward_opt_out)?;
+    let header = ("x-klaviyo-api-revision", served.revision.clone());
+    match respond_as(st, r, rest, grant, &served.revision) {
+        Ok(mut answer) => {
+            answer.headers.push(header);
+            Ok(answer)
+        }
+        Err(mut e) => {
+            e.headers.push(header);
+            Err(e)
+        }
+    }
+}
+
+/// The checks after the revision, by the rules of the revision served.
+fn respond_as(
+    st: &mut State,
+    r: &RequestCtx<'_>,
+    rest: &str,
+    grant: Grant,
+    served: &str,
+) -> Result<Answer, ApiError> {
+    let target = route(rest, served, r.path)?;
     let write = !matches!(*r.method, Method::GET | Method::HEAD);
-    auth::require_scopes(grant, target.coll.scopes, write)?;
-    let mut headers = vec![("x-klaviyo-api-revision", revision.to_owned())];
-    headers.extend(admit(st, r.method, &target)?);
+    auth::require_scopes(&grant, target.coll.scopes, write)?;
+    let limit_headers = admit(st, r.method, &target)?;
     let mut answer = resources::operate(st, r, &target)?;
-    answer.headers.extend(headers);
+    answer.headers.extend(limit_headers);
     Ok(answer)
 }
 
@@ -37,47 +59,6 @@ fn api_path(path: &str) -> Result<&str, ApiError> {
         Some(rest) => Ok(rest),
         None if path == "/api" => Ok(""),
         None => Err(ApiError::path_not_found(path)),
-    }
-}
-
-/// The `revision` header, required and well-formed.
-fn checked_revision<'r>(r: &'r RequestCtx<'_>) -> Result<&'r str, ApiError> {
-    let revision = r.revision.as_deref().map(str::trim).unwrap_or("");
-    if revision.is_empty() {
-        return Err(ApiError::invalid(
-            "Missing required header 'revision'. Use the format YYYY-MM-DD[.suffix], e.g. 2024-10-15.",
-            Source::Parameter("revision".into()),
-        ));
-    }
-    if !valid_revision(revision, r.now) {
-        return Err(ApiError::invalid(
-            format!(
-                "Invalid revision '{revision}'. Use the format YYYY-MM-DD[.suffix] and a released revision, e.g. 2024-10-15."
-            ),
-            Source::Parameter("revision".into()),
-        ));
-    }
-    Ok(revision)
-}
-
-/// `YYYY-MM-DD` (a real date, not after today) with an optional `.suffix`.
-fn valid_revision(rev: &str, now: Micros) -> bool {
-    let (date, suffix) = match rev.split_once('.') {
-        Some((d, s)) => (d, Some(s)),
-        None => (rev, None),
-    };
-    if suffix.is_some_and(|s| s.is_empty() || !s.bytes().all(|b| b.is_ascii_alphanumeric())) {
-        return false;
-    }
-    if date.len() != 10 || date.as_bytes()[4] != b'-' || date.as_bytes()[7] != b'-' {
-        return false;
-    }
-    match chrono::NaiveDate::parse_from_str(date, "%Y-%m-%d") {
-        Ok(d) => {
-            let today = chrono::DateTime::from_timestamp_micros(now).map(|t| t.date_naive());
-            today.is_none_or(|t| d <= t)
-        }
-        Err(_) => false,
     }
 }
 
@@ -160,6 +141,7 @@ mod tests {
             latency: crate::latency::Latency::ZERO,
             page_cap: None,
             cursor_mode: CursorMode::Keyset,
+            today: None,
             log: RequestLog::new(10),
             errors: 0,
         }
@@ -194,6 +176,7 @@ mod tests {
             method in prop_oneof![Just(Method::GET), Just(Method::POST), Just(Method::PATCH), Just(Method::DELETE), Just(Method::PUT)],
             rev in prop_oneof![Just("2024-10-15".to_owned()), Just("2026-07-15".to_owned()), Just("2026-10-15".to_owned()), "[0-9.-]{0,14}"],
             body in proptest::option::of("[ -~]{0,40}"),
+            opt_out in any::<bool>(),
         ) {
             let mut st = state();
             let query = parts.join("&");
@@ -208,6 +191,8 @@ mod tests {
                 body: body.as_deref().map(str::as_bytes),
                 body_too_large: false,
                 now: time::now_micros(),
+                today: chrono::Utc::now().date_naive(),
+                fall_forward_opt_out: opt_out,
                 base_url: "http://127.0.0.1:1/api",
                 secret: 1,
             };

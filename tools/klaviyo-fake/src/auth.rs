@@ -12,21 +12,21 @@ pub struct ApiKey {
 }
 
 /// What the request's key may do.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Grant<'a> {
+#[derive(Debug, Clone)]
+pub(crate) enum Grant {
     /// The stand-in's main key: every scope.
     Everything,
     /// One of the extra keys.
-    Scopes(&'a [String]),
+    Scopes(Vec<String>),
 }
 
 /// The key in `authorization` (`Klaviyo-API-Key <key>`), or Klaviyo's 401s:
 /// one for a missing header or another scheme, one for an unknown key.
-pub(crate) fn authenticate<'a>(
+pub(crate) fn authenticate(
     authorization: Option<&str>,
     main_key: &str,
-    extra_keys: &'a [ApiKey],
-) -> Result<Grant<'a>, ApiError> {
+    extra_keys: &[ApiKey],
+) -> Result<Grant, ApiError> {
     let Some(key) = authorization.and_then(|h| h.strip_prefix("Klaviyo-API-Key ")) else {
         return Err(ApiError::missing_credentials());
     };
@@ -35,7 +35,7 @@ pub(crate) fn authenticate<'a>(
         return Ok(Grant::Everything);
     }
     match extra_keys.iter().find(|k| k.key == key) {
-        Some(k) => Ok(Grant::Scopes(&k.scopes)),
+        Some(k) => Ok(Grant::Scopes(k.scopes.clone())),
         None => Err(ApiError::incorrect_credentials()),
     }
 }
@@ -44,7 +44,7 @@ pub(crate) fn authenticate<'a>(
 /// a write needs the `:write` form of each, and a `:write` scope also
 /// grants reading.
 pub(crate) fn require_scopes(
-    grant: Grant<'_>,
+    grant: &Grant,
     read_scopes: &[&str],
     write: bool,
 ) -> Result<(), ApiError> {
@@ -109,11 +109,11 @@ mod tests {
         let g = authenticate(Some("Klaviyo-API-Key pk_lists"), "pk_main", &extra)
             .unwrap_or(Grant::Everything);
         assert!(
-            require_scopes(g, &["lists:read"], false).is_ok(),
+            require_scopes(&g, &["lists:read"], false).is_ok(),
             "write implies read"
         );
-        assert!(require_scopes(g, &["lists:read"], true).is_ok());
-        let e = require_scopes(g, &["profiles:read"], false).expect_err("403");
+        assert!(require_scopes(&g, &["lists:read"], true).is_ok());
+        let e = require_scopes(&g, &["profiles:read"], false).expect_err("403");
         assert_eq!(e.status, 403);
         assert!(e.detail.contains("profiles:read"), "{}", e.detail);
     }

@@ -32,7 +32,8 @@ pub struct FakeConfig {
     /// The newest instant of generated data (default: start time). Generated
     /// timestamps fall in the year before it.
     pub anchor: Option<chrono::DateTime<chrono::Utc>>,
-    /// The revision whose shape [`FakeKlaviyo::records`] returns.
+    /// The revision whose shape `FakeKlaviyo::records` returns (that of
+    /// its table revision in klaviyo-spec; fall-forward does not apply).
     pub revision: String,
     /// Every endpoint's limit (None: unlimited).
     pub rate_limit: Option<RateLimitRule>,
@@ -45,7 +46,12 @@ pub struct FakeConfig {
     pub visibility_delay: Duration,
     pub page_cap: Option<usize>,
     pub cursor_mode: CursorMode,
-    /// How many requests [`FakeKlaviyo::requests`] keeps (the oldest go
+    /// The stand-in's date for Klaviyo's revision lifecycle: revisions
+    /// released after it are refused, and those retired by it (two years
+    /// after their release) fall forward to the oldest supported one
+    /// (docs/stand-in.md). None: the clock's date (UTC), as on Klaviyo.
+    pub today: Option<chrono::NaiveDate>,
+    /// How many requests `FakeKlaviyo::requests` keeps (the oldest go
     /// first), so that long benchmarks do not grow without bound.
     pub request_log_limit: usize,
     /// Generate bulk imports and bulk updates (hundreds of records sharing
@@ -71,6 +77,7 @@ impl Default for FakeConfig {
             visibility_delay: Duration::ZERO,
             page_cap: None,
             cursor_mode: CursorMode::Offset,
+            today: None,
             request_log_limit: 100_000,
             bulk_clusters: true,
         }
@@ -109,6 +116,12 @@ impl FakeConfig {
     /// The latency as configured.
     pub fn latency_range(&self) -> Latency {
         Latency::between(self.latency, self.latency_max.unwrap_or(self.latency))
+    }
+
+    /// Pins the stand-in's date (see [`FakeConfig::today`]).
+    pub fn today(mut self, date: chrono::NaiveDate) -> Self {
+        self.today = Some(date);
+        self
     }
 
     /// Adds a key limited to `scopes`.

@@ -3,7 +3,10 @@
 //! facts come from `klaviyo-spec`):
 //!
 //! - `Authorization: Klaviyo-API-Key <key>` (401 / 403 with Klaviyo's bodies),
-//!   a required `revision` header;
+//!   a required `revision` header; a revision retired on the stand-in's
+//!   "today" (two years after its release) falls forward to the oldest one
+//!   still supported, or is 410 with `X-Klaviyo-Revision-Fall-Forward-Opt-Out:
+//!   1`; every answer names the revision served in `x-klaviyo-api-revision`;
 //! - undeclared query parameters, filter fields, operators, enum values,
 //!   quoted or future datetimes (an unencoded `+` offset arrives as a space),
 //!   sort values and `page[size]` bounds are refused with Klaviyo's 400s;
@@ -13,8 +16,11 @@
 //!   parameter; by default the cursor is an offset into the *current* result,
 //!   so records changing under a paging client shift across pages;
 //! - fixed-window rate limits per endpoint with `RateLimit-*` and
-//!   `Retry-After`; writes visible only after a delay; faults on demand
+//!   `Retry-After`, exact under concurrency; latency per request, fixed or
+//!   drawn from a range; writes visible only after a delay; faults on demand
 //!   (drops, truncation, Cloudflare HTML, endless or oversized bodies...).
+//!
+//! How to run it as a process (`klaviyo-fake serve`): docs/stand-in.md.
 //!
 //! ```no_run
 //! use klaviyo_fake::{FakeConfig, FakeKlaviyo};
@@ -47,6 +53,7 @@ mod request;
 mod request_log;
 mod resources;
 mod response;
+mod revision;
 mod server;
 mod state;
 mod store;
@@ -67,6 +74,7 @@ pub use hooks::{Hook, HookAction};
 pub use latency::Latency;
 pub use rate_limit::RateLimitRule;
 pub use request_log::RecordedRequest;
+pub use revision::GA_REVISIONS;
 pub use store::{Store, StoreError};
 
 /// Errors starting the stand-in.
@@ -212,6 +220,12 @@ impl FakeKlaviyo {
         st.limiter = Default::default();
     }
 
+    /// Sets the stand-in's date for revisions (None: the clock's); see
+    /// [`FakeConfig::today`].
+    pub fn set_today(&self, date: Option<chrono::NaiveDate>) {
+        self.shared.lock().today = date;
+    }
+
     pub fn set_cursor_mode(&self, mode: CursorMode) {
         self.shared.lock().cursor_mode = mode;
     }
@@ -267,6 +281,7 @@ fn initial_state(config: &FakeConfig, base_url: &str) -> state::State {
         latency: config.latency_range(),
         page_cap: config.page_cap,
         cursor_mode: config.cursor_mode,
+        today: config.today,
         log: request_log::RequestLog::new(config.request_log_limit),
         errors: 0,
     }

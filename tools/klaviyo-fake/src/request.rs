@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use chrono::NaiveDate;
 use hyper::Method;
 
 use crate::data::template::Template;
@@ -19,6 +20,11 @@ pub(crate) struct RequestCtx<'a> {
     pub body: Option<&'a [u8]>,
     pub body_too_large: bool,
     pub now: Micros,
+    /// The stand-in's date: which revisions are released and which retired.
+    pub today: NaiveDate,
+    /// `X-Klaviyo-Revision-Fall-Forward-Opt-Out: 1`: a retired revision is
+    /// 410 instead of served as the oldest supported one.
+    pub fall_forward_opt_out: bool,
     pub base_url: &'a str,
     pub secret: u64,
 }

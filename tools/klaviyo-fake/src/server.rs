@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use chrono::NaiveDate;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::header::HeaderMap;
@@ -89,7 +90,7 @@ impl Received {
             .map(str::to_owned)
     }
 
-    fn ctx<'a>(&'a self, now: Micros, shared: &'a Shared) -> RequestCtx<'a> {
+    fn ctx<'a>(&'a self, now: Micros, today: NaiveDate, shared: &'a Shared) -> RequestCtx<'a> {
         RequestCtx {
             method: &self.method,
             path: &self.path,
@@ -100,6 +101,11 @@ impl Received {
             body: self.body.as_deref(),
             body_too_large: self.body.is_none(),
             now,
+            today,
+            // Klaviyo documents the value `1`.
+            fall_forward_opt_out: self
+                .header("x-klaviyo-revision-fall-forward-opt-out")
+                .is_some_and(|v| v.trim() == "1"),
             base_url: &shared.base_url,
             secret: shared.secret,
         }
@@ -151,7 +157,8 @@ fn decide(shared: &Shared, req: &Received) -> (Answer, Option<Fault>, Duration, 
     let answer = match faulted {
         Some(a) => a,
         None => {
-            api::respond(st, &req.ctx(now, shared)).unwrap_or_else(|e| Answer::error(&e, &error_id))
+            let ctx = req.ctx(now, today(st.today, now), shared);
+            api::respond(st, &ctx).unwrap_or_else(|e| Answer::error(&e, &error_id))
         }
     };
     let slow = match &fault {
@@ -173,6 +180,15 @@ fn decide(shared: &Shared, req: &Received) -> (Answer, Option<Fault>, Duration, 
         hooks::run(&mut st.hooks, &mut st.store, &req.path);
     }
     (answer, fault, delay, entry)
+}
+
+/// The stand-in's date: as configured, or the clock's (UTC).
+fn today(configured: Option<NaiveDate>, now: Micros) -> NaiveDate {
+    configured.unwrap_or_else(|| {
+        chrono::DateTime::from_timestamp_micros(now)
+            .map(|t| t.date_naive())
+            .unwrap_or_default()
+    })
 }
 
 /// The answer a fault puts in place of the real one; `None` for faults

@@ -10,6 +10,8 @@ use crate::store::Store;
 use crate::{faults, hooks};
 use std::sync::{Mutex, MutexGuard};
 
+use chrono::NaiveDate;
+
 /// State shared by the server and the handle.
 pub(crate) struct Shared {
     pub state: Mutex<State>,
@@ -37,6 +39,8 @@ pub(crate) struct State {
     pub latency: Latency,
     pub page_cap: Option<usize>,
     pub cursor_mode: CursorMode,
+    /// The date revisions are released and retired by (None: the clock's).
+    pub today: Option<NaiveDate>,
     pub log: RequestLog,
     /// Requests received so far; numbers error ids.
     pub errors: u64,

@@ -6,6 +6,7 @@ mod cli;
 mod concurrency;
 mod faults;
 mod paging;
+mod revisions;
 mod validation;
 
 use std::time::Duration;
@@ -161,4 +162,9 @@ pub fn ids(resources: &[Value]) -> Vec<String> {
         .iter()
         .map(|r| r["id"].as_str().unwrap().to_owned())
         .collect()
+}
+
+/// A date, `YYYY-MM-DD`.
+pub fn day(s: &str) -> chrono::NaiveDate {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
 }
