@@ -146,7 +146,7 @@ fn by_default_today_is_the_clocks() {
         })
         .or(GA_REVISIONS.last())
         .unwrap();
-    let r = Api::small().get_rev("/lists", GA_REVISIONS[0]);
+    let r = Api::with_clock(FakeConfig::default()).get_rev("/lists", GA_REVISIONS[0]);
     assert_eq!(r.status, 200);
     assert_eq!(r.header("x-klaviyo-api-revision"), Some(*oldest));
 }
