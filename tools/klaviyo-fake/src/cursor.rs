@@ -140,25 +140,82 @@ pub fn page(store: &mut Store, req: PageRequest<'_>) -> PageResult {
     if let Some((field, _)) = req.sort {
         store.ensure_index(req.ci, field, Some(req.rev));
     }
-    let store = &*store;
-    let col = &store.cols[req.ci];
-    let order: &[u32] = match req.sort {
-        Some((field, _)) => col.indexes.get(field).map_or(&col.live[..], Vec::as_slice),
-        None => &col.live,
-    };
-    let sort_field = req.sort.map(|(f, _)| f);
-    let desc = req.sort.is_some_and(|(_, d)| d);
-    let key_of = |s: u32| match sort_field {
-        Some(f) => store.field(req.ci, s, f, Some(req.rev)),
-        None => Val::Null,
-    };
+    let view = View::new(store, &req);
+    let size = req.size.max(1);
+    match req.cursor.clone().unwrap_or(Cursor::Offset(0)) {
+        Cursor::Offset(k) => view.at_offset(k, size, req.mode),
+        Cursor::After { key, slot } => view.after(key, slot, size),
+        Cursor::Before { key, slot } => view.before(key, slot, size),
+    }
+}
 
-    // Narrow to the range that conditions on the sort field allow.
-    let (mut lo, mut hi) = (0usize, order.len());
-    let mut residual: Vec<&Pred> = Vec::new();
-    let mut narrowed = false;
-    for p in req.preds {
-        let rangeable = Some(p.field.as_str()) == sort_field
+/// The records a query can match, in the order it serves them: the sort
+/// index narrowed by the conditions on the sort field, and the conditions
+/// left to check record by record.
+struct View<'a> {
+    store: &'a Store,
+    ci: usize,
+    rev: usize,
+    sort_field: Option<&'a str>,
+    desc: bool,
+    range: &'a [u32],
+    residual: Vec<&'a Pred>,
+}
+
+impl<'a> View<'a> {
+    fn new(store: &'a Store, req: &PageRequest<'a>) -> View<'a> {
+        let col = &store.cols[req.ci];
+        let order: &[u32] = match req.sort {
+            Some((field, _)) => col.indexes.get(field).map_or(&col.live[..], Vec::as_slice),
+            None => &col.live,
+        };
+        let mut view = View {
+            store,
+            ci: req.ci,
+            rev: req.rev,
+            sort_field: req.sort.map(|(f, _)| f),
+            desc: req.sort.is_some_and(|(_, d)| d),
+            range: order,
+            residual: Vec::new(),
+        };
+        view.narrow(req.preds);
+        view
+    }
+
+    /// Narrows `range` by binary search to what the comparisons on the sort
+    /// field allow; every other condition goes to `residual`.
+    fn narrow(&mut self, preds: &'a [Pred]) {
+        let (mut lo, mut hi) = (0usize, self.range.len());
+        let mut narrowed = false;
+        for p in preds {
+            if !self.rangeable(p) {
+                self.residual.push(p);
+                continue;
+            }
+            narrowed = true;
+            let below = |s: &u32| self.key(*s).total_cmp(&p.value).is_lt();
+            let at_most = |s: &u32| self.key(*s).total_cmp(&p.value).is_le();
+            let slice = &self.range[lo..hi];
+            let (a, b) = match p.op {
+                Operator::GreaterThan => (slice.partition_point(at_most), slice.len()),
+                Operator::GreaterOrEqual => (slice.partition_point(below), slice.len()),
+                Operator::LessThan => (0, slice.partition_point(below)),
+                Operator::LessOrEqual => (0, slice.partition_point(at_most)),
+                _ => (slice.partition_point(below), slice.partition_point(at_most)),
+            };
+            hi = lo + b.max(a);
+            lo += a;
+        }
+        if narrowed {
+            // A missing value satisfies no comparison, although it sorts first.
+            lo += self.range[lo..hi].partition_point(|s| matches!(self.key(*s), Val::Null));
+        }
+        self.range = &self.range[lo..hi];
+    }
+
+    /// Whether `p` is a comparison on the sort field with a scalar value.
+    fn rangeable(&self, p: &Pred) -> bool {
+        Some(p.field.as_str()) == self.sort_field
             && !matches!(p.value, Val::List(_) | Val::Null)
             && matches!(
                 p.op,
@@ -167,141 +224,157 @@ pub fn page(store: &mut Store, req: PageRequest<'_>) -> PageResult {
                     | Operator::LessThan
                     | Operator::LessOrEqual
                     | Operator::Equals
-            );
-        if !rangeable {
-            residual.push(p);
-            continue;
-        }
-        narrowed = true;
-        let below = |s: &u32| key_of(*s).total_cmp(&p.value).is_lt();
-        let at_most = |s: &u32| key_of(*s).total_cmp(&p.value).is_le();
-        let slice = &order[lo..hi];
-        let (a, b) = match p.op {
-            Operator::GreaterThan => (slice.partition_point(at_most), slice.len()),
-            Operator::GreaterOrEqual => (slice.partition_point(below), slice.len()),
-            Operator::LessThan => (0, slice.partition_point(below)),
-            Operator::LessOrEqual => (0, slice.partition_point(at_most)),
-            _ => (slice.partition_point(below), slice.partition_point(at_most)),
-        };
-        hi = lo + b.max(a);
-        lo += a;
+            )
     }
-    if narrowed {
-        // A missing value satisfies no comparison, although it sorts first.
-        lo += order[lo..hi].partition_point(|s| matches!(key_of(*s), Val::Null));
-    }
-    let range = &order[lo..hi];
-    let len = range.len();
-    let at = |i: usize| if desc { range[len - 1 - i] } else { range[i] };
-    let keep = |s: u32| {
-        residual
-            .iter()
-            .all(|p| filter::matches(p, &store.field(req.ci, s, &p.field, Some(req.rev))))
-    };
-    let anchor_cmp = |s: u32, key: &Val, slot: u32| key_of(s).total_cmp(key).then(s.cmp(&slot));
-    let keyset = |s: u32| (key_of(s), s);
 
-    let mut out = PageResult::default();
-    let size = req.size.max(1);
-    match req.cursor.clone().unwrap_or(Cursor::Offset(0)) {
-        Cursor::Offset(k) => {
-            let has_next = if residual.is_empty() {
-                let end = k.saturating_add(size).min(len);
-                out.slots = (k.min(len)..end).map(at).collect();
-                end < len
-            } else {
-                // Conditions the index could not narrow: the offset counts
-                // only the records that meet them.
-                let mut seen = 0usize;
-                let mut i = 0usize;
-                while i < len && out.slots.len() < size {
-                    let s = at(i);
-                    if keep(s) {
-                        if seen >= k {
-                            out.slots.push(s);
-                        }
-                        seen += 1;
-                    }
-                    i += 1;
-                }
-                (i..len).any(|j| keep(at(j)))
-            };
-            match req.mode {
-                CursorMode::Offset => {
-                    out.next = has_next.then(|| Cursor::Offset(k.saturating_add(out.slots.len())));
-                    out.prev = (k > 0).then(|| Cursor::Offset(k.saturating_sub(size)));
-                }
-                CursorMode::Keyset => {
-                    out.next = if has_next {
-                        out.slots.last().map(|&s| after(keyset(s)))
-                    } else {
-                        None
-                    };
-                    out.prev = if k > 0 {
-                        out.slots.first().map(|&s| before(keyset(s)))
-                    } else {
-                        None
-                    };
-                }
-            }
+    fn len(&self) -> usize {
+        self.range.len()
+    }
+
+    /// The `i`-th record in serving order.
+    fn at(&self, i: usize) -> u32 {
+        if self.desc {
+            self.range[self.range.len() - 1 - i]
+        } else {
+            self.range[i]
         }
-        Cursor::After { key, slot } => {
-            let start = if desc {
-                len - range.partition_point(|&s| anchor_cmp(s, &key, slot).is_lt())
-            } else {
-                range.partition_point(|&s| anchor_cmp(s, &key, slot).is_le())
-            };
-            let mut i = start;
+    }
+
+    fn key(&self, slot: u32) -> Val {
+        match self.sort_field {
+            Some(f) => self.store.field(self.ci, slot, f, Some(self.rev)),
+            None => Val::Null,
+        }
+    }
+
+    /// Whether the record meets the conditions the index did not narrow.
+    fn keep(&self, slot: u32) -> bool {
+        self.residual.iter().all(|p| {
+            filter::matches(
+                p,
+                &self.store.field(self.ci, slot, &p.field, Some(self.rev)),
+            )
+        })
+    }
+
+    /// Whether any record from position `i` on (in serving order) is kept.
+    fn any_kept_from(&self, i: usize) -> bool {
+        (i..self.len()).any(|j| self.keep(self.at(j)))
+    }
+
+    /// (sort value, slot): where a keyset cursor points.
+    fn keyset(&self, slot: u32) -> (Val, u32) {
+        (self.key(slot), slot)
+    }
+
+    /// Ascending position of `s` relative to the anchor (key, slot).
+    fn anchor_cmp(&self, s: u32, key: &Val, slot: u32) -> std::cmp::Ordering {
+        self.key(s).total_cmp(key).then(s.cmp(&slot))
+    }
+
+    /// The `k`-th to `k+size`-th kept records. The offset counts only kept
+    /// records; with nothing left to check it is a plain index.
+    fn at_offset(&self, k: usize, size: usize, mode: CursorMode) -> PageResult {
+        let mut out = PageResult::default();
+        let len = self.len();
+        let has_next = if self.residual.is_empty() {
+            let end = k.saturating_add(size).min(len);
+            out.slots = (k.min(len)..end).map(|i| self.at(i)).collect();
+            end < len
+        } else {
+            let mut seen = 0usize;
+            let mut i = 0usize;
             while i < len && out.slots.len() < size {
-                if keep(at(i)) {
-                    out.slots.push(at(i));
+                let s = self.at(i);
+                if self.keep(s) {
+                    if seen >= k {
+                        out.slots.push(s);
+                    }
+                    seen += 1;
                 }
                 i += 1;
             }
-            let has_next = (i..len).any(|j| keep(at(j)));
-            out.next = if has_next {
-                out.slots.last().map(|&s| after(keyset(s)))
-            } else {
-                None
-            };
-            out.prev = match out.slots.first() {
-                Some(&s) => Some(before(keyset(s))),
-                None => Some(Cursor::Before { key, slot }),
-            };
-            if start == 0 {
-                out.prev = None;
+            self.any_kept_from(i)
+        };
+        match mode {
+            CursorMode::Offset => {
+                out.next = has_next.then(|| Cursor::Offset(k.saturating_add(out.slots.len())));
+                out.prev = (k > 0).then(|| Cursor::Offset(k.saturating_sub(size)));
+            }
+            CursorMode::Keyset => {
+                out.next = has_next
+                    .then(|| out.slots.last().map(|&s| after(self.keyset(s))))
+                    .flatten();
+                out.prev = (k > 0)
+                    .then(|| out.slots.first().map(|&s| before(self.keyset(s))))
+                    .flatten();
             }
         }
-        Cursor::Before { key, slot } => {
-            let end = if desc {
-                len - range.partition_point(|&s| anchor_cmp(s, &key, slot).is_le())
-            } else {
-                range.partition_point(|&s| anchor_cmp(s, &key, slot).is_lt())
-            };
-            let mut i = end;
-            while i > 0 && out.slots.len() < size {
-                i -= 1;
-                if keep(at(i)) {
-                    out.slots.push(at(i));
-                }
-            }
-            out.slots.reverse();
-            let has_prev = (0..i).any(|j| keep(at(j)));
-            out.prev = if has_prev {
-                out.slots.first().map(|&s| before(keyset(s)))
-            } else {
-                None
-            };
-            out.next = match out.slots.last() {
-                Some(&s) => Some(after(keyset(s))),
-                None => Some(Cursor::After { key, slot }),
-            };
-            if end >= len {
-                out.next = None;
-            }
-        }
+        out
     }
-    out
+
+    /// Up to `size` kept records strictly after the anchor.
+    fn after(&self, key: Val, slot: u32, size: usize) -> PageResult {
+        let mut out = PageResult::default();
+        let len = self.len();
+        let start = if self.desc {
+            len - self
+                .range
+                .partition_point(|&s| self.anchor_cmp(s, &key, slot).is_lt())
+        } else {
+            self.range
+                .partition_point(|&s| self.anchor_cmp(s, &key, slot).is_le())
+        };
+        let mut i = start;
+        while i < len && out.slots.len() < size {
+            if self.keep(self.at(i)) {
+                out.slots.push(self.at(i));
+            }
+            i += 1;
+        }
+        out.next = self
+            .any_kept_from(i)
+            .then(|| out.slots.last().map(|&s| after(self.keyset(s))))
+            .flatten();
+        out.prev = match out.slots.first() {
+            _ if start == 0 => None,
+            Some(&s) => Some(before(self.keyset(s))),
+            None => Some(Cursor::Before { key, slot }),
+        };
+        out
+    }
+
+    /// Up to `size` kept records strictly before the anchor, in order.
+    fn before(&self, key: Val, slot: u32, size: usize) -> PageResult {
+        let mut out = PageResult::default();
+        let len = self.len();
+        let end = if self.desc {
+            len - self
+                .range
+                .partition_point(|&s| self.anchor_cmp(s, &key, slot).is_le())
+        } else {
+            self.range
+                .partition_point(|&s| self.anchor_cmp(s, &key, slot).is_lt())
+        };
+        let mut i = end;
+        while i > 0 && out.slots.len() < size {
+            i -= 1;
+            if self.keep(self.at(i)) {
+                out.slots.push(self.at(i));
+            }
+        }
+        out.slots.reverse();
+        let has_prev = (0..i).any(|j| self.keep(self.at(j)));
+        out.prev = has_prev
+            .then(|| out.slots.first().map(|&s| before(self.keyset(s))))
+            .flatten();
+        out.next = match out.slots.last() {
+            _ if end >= len => None,
+            Some(&s) => Some(after(self.keyset(s))),
+            None => Some(Cursor::After { key, slot }),
+        };
+        out
+    }
 }
 
 fn after((key, slot): (Val, u32)) -> Cursor {

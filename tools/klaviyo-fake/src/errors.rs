@@ -98,6 +98,11 @@ impl ApiError {
         }
     }
 
+    /// 404 for a path the revision does not serve.
+    pub fn path_not_found(path: &str) -> ApiError {
+        ApiError::not_found(format!("The path {path} was not found."))
+    }
+
     /// 405 for a method the path does not serve.
     pub fn method_not_allowed(method: &str) -> ApiError {
         ApiError {
@@ -105,6 +110,43 @@ impl ApiError {
             code: "method_not_allowed",
             title: "Method not allowed.",
             detail: format!("Method \"{method}\" not allowed."),
+            source: Source::None,
+            headers: Vec::new(),
+        }
+    }
+
+    /// 409 for a body that contradicts the URL or the data.
+    pub fn conflict(code: &'static str, detail: impl Into<String>, pointer: &str) -> ApiError {
+        ApiError {
+            status: 409,
+            code,
+            title: "Conflict.",
+            detail: detail.into(),
+            source: Source::Pointer(pointer.to_owned()),
+            headers: Vec::new(),
+        }
+    }
+
+    /// 415 for a body that is neither JSON:API nor JSON, worded as Django
+    /// REST framework (Klaviyo's stack) does.
+    pub fn unsupported_media_type(content_type: &str) -> ApiError {
+        ApiError {
+            status: 415,
+            code: "unsupported_media_type",
+            title: "Unsupported media type.",
+            detail: format!("Unsupported media type \"{content_type}\" in request."),
+            source: Source::None,
+            headers: Vec::new(),
+        }
+    }
+
+    /// 413 for a body over the stand-in's limit.
+    pub fn too_large() -> ApiError {
+        ApiError {
+            status: 413,
+            code: "request_too_large",
+            title: "Request entity too large.",
+            detail: "The request body is too large.".into(),
             source: Source::None,
             headers: Vec::new(),
         }

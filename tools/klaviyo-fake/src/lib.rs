@@ -3,7 +3,10 @@
 //! facts come from `klaviyo-spec`):
 //!
 //! - `Authorization: Klaviyo-API-Key <key>` (401 / 403 with Klaviyo's bodies),
-//!   a required `revision` header;
+//!   a required `revision` header; a revision retired on the stand-in's
+//!   "today" (two years after its release) falls forward to the oldest one
+//!   still supported, or is 410 with `X-Klaviyo-Revision-Fall-Forward-Opt-Out:
+//!   1`; every answer names the revision served in `x-klaviyo-api-revision`;
 //! - undeclared query parameters, filter fields, operators, enum values,
 //!   quoted or future datetimes (an unencoded `+` offset arrives as a space),
 //!   sort values and `page[size]` bounds are refused with Klaviyo's 400s;
@@ -13,8 +16,11 @@
 //!   parameter; by default the cursor is an offset into the *current* result,
 //!   so records changing under a paging client shift across pages;
 //! - fixed-window rate limits per endpoint with `RateLimit-*` and
-//!   `Retry-After`; writes visible only after a delay; faults on demand
+//!   `Retry-After`, exact under concurrency; latency per request, fixed or
+//!   drawn from a range; writes visible only after a delay; faults on demand
 //!   (drops, truncation, Cloudflare HTML, endless or oversized bodies...).
+//!
+//! How to run it as a process (`klaviyo-fake serve`): docs/stand-in.md.
 //!
 //! ```no_run
 //! use klaviyo_fake::{FakeConfig, FakeKlaviyo};
@@ -30,18 +36,29 @@
 //! handle stops it. Data is generated from a seed and stored compactly (a
 //! million profiles take under 100 MiB); attributes are rendered per page.
 
+mod api;
+mod auth;
+mod config;
 mod cursor;
 mod data;
 mod errors;
 mod faults;
 mod filter;
+mod hooks;
+mod latency;
+mod listing;
 mod query;
 mod rate_limit;
+mod request;
+mod request_log;
+mod resources;
+mod response;
+mod revision;
 mod server;
+mod state;
 mod store;
 mod time;
 
-use std::collections::BTreeMap;
 use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -49,160 +66,16 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+pub use auth::ApiKey;
+pub use config::{DEFAULT_API_KEY, FakeConfig};
 pub use cursor::CursorMode;
 pub use faults::{Fault, FaultRule, Method};
+pub use hooks::{Hook, HookAction};
+pub use latency::Latency;
 pub use rate_limit::RateLimitRule;
+pub use request_log::RecordedRequest;
+pub use revision::GA_REVISIONS;
 pub use store::{Store, StoreError};
-
-/// The default valid key: a private key's shape (`pk_` and 34 hex digits).
-pub const DEFAULT_API_KEY: &str = "pk_fake0123456789abcdef0123456789abcd";
-
-/// How to build a stand-in.
-#[derive(Debug, Clone)]
-pub struct FakeConfig {
-    /// Seeds all generated data; the same seed (and anchor) gives the same
-    /// account.
-    pub seed: u64,
-    /// Port on 127.0.0.1; 0 picks a free one.
-    pub port: u16,
-    /// The key with every scope.
-    pub api_key: String,
-    /// More keys, each with only the listed scopes (e.g. `lists:read`).
-    pub extra_keys: Vec<ApiKey>,
-    /// Records per collection, keyed by path (`profiles`, `/catalog-items`).
-    /// Collections not listed get a realistic small default (a few hundred
-    /// profiles, campaigns and events; tens of lists, flows, metrics).
-    pub sizes: BTreeMap<String, usize>,
-    /// Size of every collection not in `sizes`, instead of the defaults.
-    pub default_size: Option<usize>,
-    /// The newest instant of generated data (default: start time). Generated
-    /// timestamps fall in the year before it.
-    pub anchor: Option<chrono::DateTime<chrono::Utc>>,
-    /// The revision whose shape [`FakeKlaviyo::records`] returns.
-    pub revision: String,
-    pub rate_limit: Option<RateLimitRule>,
-    pub latency: Duration,
-    pub visibility_delay: Duration,
-    pub page_cap: Option<usize>,
-    pub cursor_mode: CursorMode,
-    /// How many requests [`FakeKlaviyo::requests`] keeps (the oldest go
-    /// first), so that long benchmarks do not grow without bound.
-    pub request_log_limit: usize,
-    /// Generate bulk imports and bulk updates (hundreds of records sharing
-    /// one second), as real accounts have; off gives records spread out
-    /// one by one.
-    pub bulk_clusters: bool,
-}
-
-impl Default for FakeConfig {
-    fn default() -> Self {
-        FakeConfig {
-            seed: 1,
-            port: 0,
-            api_key: DEFAULT_API_KEY.to_owned(),
-            extra_keys: Vec::new(),
-            sizes: BTreeMap::new(),
-            default_size: None,
-            anchor: None,
-            revision: "2024-10-15".to_owned(),
-            rate_limit: None,
-            latency: Duration::ZERO,
-            visibility_delay: Duration::ZERO,
-            page_cap: None,
-            cursor_mode: CursorMode::Offset,
-            request_log_limit: 100_000,
-            bulk_clusters: true,
-        }
-    }
-}
-
-impl FakeConfig {
-    /// Sets the number of records of one collection (`"profiles"`).
-    pub fn size(mut self, collection: &str, n: usize) -> Self {
-        self.sizes.insert(collection.to_owned(), n);
-        self
-    }
-
-    /// An account with no records at all; add them with `size` or `insert`.
-    pub fn empty() -> Self {
-        FakeConfig {
-            default_size: Some(0),
-            ..FakeConfig::default()
-        }
-    }
-
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
-    }
-
-    /// Adds a key limited to `scopes`.
-    pub fn key_with_scopes(mut self, key: &str, scopes: &[&str]) -> Self {
-        self.extra_keys.push(ApiKey {
-            key: key.to_owned(),
-            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
-        });
-        self
-    }
-}
-
-/// A key with limited scopes.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiKey {
-    pub key: String,
-    /// Scopes such as `profiles:read`; a `:write` scope implies `:read`.
-    pub scopes: Vec<String>,
-}
-
-/// Runs `action` on the data right after the `after`-th request whose path
-/// starts with `path_prefix` was answered with a 2xx status (faulted
-/// requests do not count): "records change while a client is paging".
-pub struct Hook {
-    /// With or without `/api`, e.g. `/profiles`.
-    pub path_prefix: String,
-    pub after: usize,
-    pub action: HookAction,
-}
-
-/// What a [`Hook`] does to the data.
-pub type HookAction = Box<dyn FnOnce(&mut Store) + Send>;
-
-impl Hook {
-    pub fn new(
-        path_prefix: &str,
-        after: usize,
-        action: impl FnOnce(&mut Store) + Send + 'static,
-    ) -> Hook {
-        Hook {
-            path_prefix: path_prefix.to_owned(),
-            after,
-            action: Box::new(action),
-        }
-    }
-}
-
-/// One request as received, rejected ones included.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RecordedRequest {
-    pub method: String,
-    /// Raw, as received (still percent-encoded).
-    pub path_and_query: String,
-    /// Names lower-case, in the order received.
-    pub headers: Vec<(String, String)>,
-    pub body: Option<String>,
-    /// The status answered; 0 when the connection was dropped.
-    pub status: u16,
-}
-
-impl RecordedRequest {
-    /// The first header named `name` (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
 
 /// Errors starting the stand-in.
 #[derive(Debug, thiserror::Error)]
@@ -219,7 +92,7 @@ pub enum StartError {
 
 /// A running stand-in. Dropping it stops the server.
 pub struct FakeKlaviyo {
-    shared: Arc<server::Shared>,
+    shared: Arc<state::Shared>,
     addr: SocketAddr,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
@@ -238,56 +111,13 @@ impl FakeKlaviyo {
             .map_err(StartError::Runtime)?;
         let addr = listener.local_addr().map_err(StartError::Runtime)?;
         let base_url = format!("http://{addr}/api");
-        let anchor = config
-            .anchor
-            .map(|a| a.timestamp_micros())
-            .unwrap_or_else(|| data::seed::whole(time::now_micros()));
-        let mut store = store::Store::new(store::StoreConfig {
-            seed: config.seed,
-            anchor,
-            sizes: &config.sizes,
-            default_size: config.default_size,
-            base_url: base_url.clone(),
-            revision: config.revision.clone(),
-            bulk_clusters: config.bulk_clusters,
-        });
-        store.set_delay(micros(config.visibility_delay));
-        let shared = Arc::new(server::Shared {
-            state: Mutex::new(server::State {
-                store,
-                api_key: config.api_key.clone(),
-                extra_keys: config.extra_keys.clone(),
-                faults: Vec::new(),
-                hooks: Vec::new(),
-                limiter: Default::default(),
-                rate_rule: config.rate_limit,
-                latency: config.latency,
-                page_cap: config.page_cap,
-                cursor_mode: config.cursor_mode,
-                log: Vec::new(),
-                log_limit: config.request_log_limit,
-                errors: 0,
-            }),
+        let shared = Arc::new(state::Shared {
+            state: Mutex::new(initial_state(&config, &base_url)),
             secret: data::seed::mix(config.seed ^ 0x6375_7273_6f72),
             base_url,
         });
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(StartError::Runtime)?;
         let (tx, rx) = tokio::sync::oneshot::channel();
-        let serve_shared = shared.clone();
-        let thread = std::thread::Builder::new()
-            .name(format!("kfake-{}", addr.port()))
-            .spawn(move || {
-                runtime.block_on(async move {
-                    match tokio::net::TcpListener::from_std(listener) {
-                        Ok(l) => server::serve(l, serve_shared, rx).await,
-                        Err(e) => tracing::error!(error = %e, "cannot adopt the listener"),
-                    }
-                });
-            })
-            .map_err(StartError::Runtime)?;
+        let thread = spawn_server(listener, shared.clone(), rx)?;
         Ok(FakeKlaviyo {
             shared,
             addr,
@@ -377,9 +207,10 @@ impl FakeKlaviyo {
         self.shared.lock().page_cap = n;
     }
 
-    /// Added to every response.
-    pub fn set_latency(&self, d: Duration) {
-        self.shared.lock().latency = d;
+    /// Added before every answer from now on: a `Duration`, or a range
+    /// each request's latency is drawn from ([`Latency::between`]).
+    pub fn set_latency(&self, latency: impl Into<Latency>) {
+        self.shared.lock().latency = latency.into();
     }
 
     /// Rate limit every endpoint with `rule` (None: unlimited, the default).
@@ -387,6 +218,12 @@ impl FakeKlaviyo {
         let mut st = self.shared.lock();
         st.rate_rule = rule;
         st.limiter = Default::default();
+    }
+
+    /// Sets the stand-in's date for revisions (None: the clock's); see
+    /// [`FakeConfig::today`].
+    pub fn set_today(&self, date: Option<chrono::NaiveDate>) {
+        self.shared.lock().today = date;
     }
 
     pub fn set_cursor_mode(&self, mode: CursorMode) {
@@ -404,17 +241,75 @@ impl FakeKlaviyo {
 
     /// Registers a hook (see [`Hook`]).
     pub fn on_request(&self, hook: Hook) {
-        self.shared.lock().hooks.push(server::HookState::new(hook));
+        self.shared.lock().hooks.push(hooks::Armed::new(hook));
     }
 
     /// Every request received so far (up to `request_log_limit`), oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.shared.lock().log.clone()
+        self.shared.lock().log.entries().to_vec()
     }
 
     pub fn clear_requests(&self) {
         self.shared.lock().log.clear();
     }
+}
+
+/// The generated account and the controls as configured.
+fn initial_state(config: &FakeConfig, base_url: &str) -> state::State {
+    let anchor = config
+        .anchor
+        .map(|a| a.timestamp_micros())
+        .unwrap_or_else(|| data::seed::whole(time::now_micros()));
+    let mut store = store::Store::new(store::StoreConfig {
+        seed: config.seed,
+        anchor,
+        sizes: &config.sizes,
+        default_size: config.default_size,
+        base_url: base_url.to_owned(),
+        revision: config.revision.clone(),
+        bulk_clusters: config.bulk_clusters,
+    });
+    store.set_delay(micros(config.visibility_delay));
+    state::State {
+        store,
+        api_key: config.api_key.clone(),
+        extra_keys: config.extra_keys.clone(),
+        faults: Vec::new(),
+        hooks: Vec::new(),
+        limiter: Default::default(),
+        rate_rule: config.rate_limit,
+        latency: config.latency_range(),
+        page_cap: config.page_cap,
+        cursor_mode: config.cursor_mode,
+        today: config.today,
+        log: request_log::RequestLog::new(config.request_log_limit),
+        errors: 0,
+    }
+}
+
+/// Serves `listener` on a thread of its own with a single-threaded
+/// runtime, until `shutdown` fires.
+fn spawn_server(
+    listener: TcpListener,
+    shared: Arc<state::Shared>,
+    shutdown: tokio::sync::oneshot::Receiver<()>,
+) -> Result<JoinHandle<()>, StartError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(StartError::Runtime)?;
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+    std::thread::Builder::new()
+        .name(format!("kfake-{port}"))
+        .spawn(move || {
+            runtime.block_on(async move {
+                match tokio::net::TcpListener::from_std(listener) {
+                    Ok(l) => server::serve(l, shared, shutdown).await,
+                    Err(e) => tracing::error!(error = %e, "cannot adopt the listener"),
+                }
+            });
+        })
+        .map_err(StartError::Runtime)
 }
 
 impl Drop for FakeKlaviyo {

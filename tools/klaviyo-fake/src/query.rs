@@ -4,8 +4,8 @@
 use klaviyo_spec::{Collection, Operator};
 
 use crate::cursor::{self, Cursor};
-use crate::data::Val;
 use crate::data::template::Template;
+use crate::data::{Val, additional_only};
 use crate::errors::{ApiError, Source};
 use crate::filter::{self, Pred};
 use crate::time::Micros;
@@ -32,18 +32,23 @@ pub fn decode_params(raw: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-/// Attributes served only on request via `additional-fields[<type>]`.
-pub fn additional_only(resource_type: &str) -> &'static [&'static str] {
-    match resource_type {
-        "profile" => &["subscriptions", "predictive_analytics"],
-        "template" => &["definition"],
-        _ => &[],
-    }
-}
-
 /// The scope a cursor is bound to.
 pub fn cursor_scope(coll: &Collection, sort: Option<&str>) -> String {
     format!("{}|{}", coll.path, sort.unwrap_or(""))
+}
+
+/// A list request's parameters, looked up as Django's `QueryDict` does:
+/// later duplicates win.
+struct Params<'a>(&'a [(String, String)]);
+
+impl<'a> Params<'a> {
+    fn get(&self, name: &str) -> Option<&'a str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 /// Checks every parameter of a list request.
@@ -54,51 +59,73 @@ pub fn parse_list(
     now: Micros,
     secret: u64,
 ) -> Result<ListQuery, ApiError> {
-    // Later duplicates win, as in Django's QueryDict.
-    let get = |name: &str| {
-        params
-            .iter()
-            .rev()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
-    for (k, _) in params {
-        if !coll.declares(k) {
-            return Err(ApiError::param(
-                k,
-                format!("'{k}' is not a valid query parameter for this endpoint."),
-            ));
-        }
-    }
+    refuse_undeclared(coll, params)?;
+    let params = Params(params);
+    let mut preds = parse_filter(coll, params.get("filter"), now)?;
+    require_filter(coll, &preds)?;
+    hide_archived(coll, &mut preds);
+    Ok(ListQuery {
+        preds,
+        sort: parse_sort(coll, params.get("sort"))?,
+        size: parse_page_size(coll, params.get("page[size]"))?,
+        cursor: parse_cursor(coll, &params, secret)?,
+        fields: parse_fields(coll, tpl, &params)?,
+        additional: parse_additional(coll, &params)?,
+        include: parse_include(tpl, params.get("include"))?,
+    })
+}
 
-    let mut preds = match get("filter") {
-        Some(f) => {
-            let conds = filter::parse(f).map_err(|e| {
-                ApiError::param(
-                    "filter",
-                    format!(
-                        "Invalid filter provided: {} (at character {}).",
-                        e.message, e.at
-                    ),
-                )
-            })?;
-            filter::check(&conds, coll, now)?
-        }
-        None => Vec::new(),
+/// Any parameter the endpoint does not declare in this revision is a 400.
+fn refuse_undeclared(coll: &Collection, params: &[(String, String)]) -> Result<(), ApiError> {
+    match params.iter().find(|(k, _)| !coll.declares(k)) {
+        Some((k, _)) => Err(ApiError::param(
+            k,
+            format!("'{k}' is not a valid query parameter for this endpoint."),
+        )),
+        None => Ok(()),
+    }
+}
+
+fn parse_filter(
+    coll: &Collection,
+    filter: Option<&str>,
+    now: Micros,
+) -> Result<Vec<Pred>, ApiError> {
+    let Some(f) = filter else {
+        return Ok(Vec::new());
     };
-    let required = filter::required_fields(coll);
-    if !required.is_empty() && !preds.iter().any(|p| required.contains(&p.field)) {
-        let example = coll.filter.as_ref().and_then(|f| f.example).unwrap_or("");
-        return Err(ApiError::param(
+    let conds = filter::parse(f).map_err(|e| {
+        ApiError::param(
             "filter",
             format!(
-                "A filter on {} is required for this endpoint, e.g. filter={example}",
-                required.join(" or ")
+                "Invalid filter provided: {} (at character {}).",
+                e.message, e.at
             ),
-        ));
+        )
+    })?;
+    filter::check(&conds, coll, now)
+}
+
+/// Endpoints whose filter is required (campaigns' channel, coupon codes'
+/// coupon or profile) refuse a query without one of those fields.
+fn require_filter(coll: &Collection, preds: &[Pred]) -> Result<(), ApiError> {
+    let required = filter::required_fields(coll);
+    if required.is_empty() || preds.iter().any(|p| required.contains(&p.field)) {
+        return Ok(());
     }
-    // Klaviyo lists archived campaigns and flows only when asked for them
-    // (what connectors observe; reference §8 quirks 1–2).
+    let example = coll.filter.as_ref().and_then(|f| f.example).unwrap_or("");
+    Err(ApiError::param(
+        "filter",
+        format!(
+            "A filter on {} is required for this endpoint, e.g. filter={example}",
+            required.join(" or ")
+        ),
+    ))
+}
+
+/// Klaviyo lists archived campaigns and flows only when asked for them
+/// (what connectors observe; reference §8 quirks 1–2).
+fn hide_archived(coll: &Collection, preds: &mut Vec<Pred>) {
     if matches!(coll.path, "/campaigns" | "/flows")
         && coll.filter_field("archived").is_some()
         && !preds.iter().any(|p| p.field == "archived")
@@ -109,127 +136,144 @@ pub fn parse_list(
             value: Val::Bool(false),
         });
     }
+}
 
-    let sort = match get("sort") {
-        Some(s) => {
-            if !coll.can_sort(s) {
-                return Err(ApiError::param(
-                    "sort",
-                    format!(
-                        "'{s}' is not a valid sort value for this endpoint. Valid values are: {}.",
-                        coll.sort.join(", ")
-                    ),
-                ));
-            }
-            Some(match s.strip_prefix('-') {
-                Some(f) => (f.to_owned(), true),
-                None => (s.to_owned(), false),
-            })
-        }
-        None => None,
+/// A declared sort value as (field, descending).
+fn parse_sort(coll: &Collection, sort: Option<&str>) -> Result<Option<(String, bool)>, ApiError> {
+    let Some(s) = sort else {
+        return Ok(None);
     };
+    if !coll.can_sort(s) {
+        return Err(ApiError::param(
+            "sort",
+            format!(
+                "'{s}' is not a valid sort value for this endpoint. Valid values are: {}.",
+                coll.sort.join(", ")
+            ),
+        ));
+    }
+    Ok(Some(match s.strip_prefix('-') {
+        Some(f) => (f.to_owned(), true),
+        None => (s.to_owned(), false),
+    }))
+}
 
-    let size = match (coll.page_size, get("page[size]")) {
-        (Some(ps), Some(v)) => {
-            let n: u32 = v
-                .parse()
-                .ok()
-                .filter(|_| v.bytes().all(|b| b.is_ascii_digit()))
-                .ok_or_else(|| {
-                    ApiError::param(
-                        "page[size]",
-                        format!("'{v}' is not a valid integer for page[size]."),
-                    )
-                })?;
-            if n < ps.min || n > ps.max {
-                return Err(ApiError::param(
-                    "page[size]",
-                    format!(
-                        "page[size] must be between {} and {}; got {n}.",
-                        ps.min, ps.max
-                    ),
-                ));
-            }
-            n as usize
-        }
-        (Some(ps), None) => ps.default as usize,
-        (None, _) => coll.fixed_page_size.unwrap_or(20) as usize,
+/// `page[size]` within the declared bounds, the declared default, or the
+/// fixed size of an endpoint without the parameter.
+fn parse_page_size(coll: &Collection, given: Option<&str>) -> Result<usize, ApiError> {
+    let Some(ps) = coll.page_size else {
+        return Ok(coll.fixed_page_size.unwrap_or(20) as usize);
     };
-
-    let cursor = match get("page[cursor]") {
-        Some(c) => {
-            let scope = cursor_scope(coll, get("sort").map(|s| s.trim_start_matches('-')));
-            Some(cursor::decode(c, secret, &scope).ok_or_else(invalid_cursor)?)
-        }
-        None => None,
+    let Some(v) = given else {
+        return Ok(ps.default as usize);
     };
+    let n: u32 = v
+        .parse()
+        .ok()
+        .filter(|_| v.bytes().all(|b| b.is_ascii_digit()))
+        .ok_or_else(|| {
+            ApiError::param(
+                "page[size]",
+                format!("'{v}' is not a valid integer for page[size]."),
+            )
+        })?;
+    if n < ps.min || n > ps.max {
+        return Err(ApiError::param(
+            "page[size]",
+            format!(
+                "page[size] must be between {} and {}; got {n}.",
+                ps.min, ps.max
+            ),
+        ));
+    }
+    Ok(n as usize)
+}
 
+/// A cursor this stand-in issued for this collection and sort.
+fn parse_cursor(
+    coll: &Collection,
+    params: &Params<'_>,
+    secret: u64,
+) -> Result<Option<Cursor>, ApiError> {
+    let Some(c) = params.get("page[cursor]") else {
+        return Ok(None);
+    };
+    let scope = cursor_scope(coll, params.get("sort").map(|s| s.trim_start_matches('-')));
+    cursor::decode(c, secret, &scope)
+        .map(Some)
+        .ok_or_else(invalid_cursor)
+}
+
+/// `fields[<type>]`: attributes of the resource (a dotted path names a
+/// part of one).
+fn parse_fields(
+    coll: &Collection,
+    tpl: &Template,
+    params: &Params<'_>,
+) -> Result<Option<Vec<String>>, ApiError> {
     let own_fields = format!("fields[{}]", coll.resource_type);
-    let fields = match get(&own_fields) {
-        Some(v) => {
-            let list: Vec<String> = v
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned)
-                .collect();
-            for f in &list {
-                let top = f.split('.').next().unwrap_or(f);
-                if tpl.attr(top).is_none() {
-                    return Err(ApiError::param(
-                        &own_fields,
-                        format!(
-                            "'{f}' is not a valid field for the resource '{}'.",
-                            coll.resource_type
-                        ),
-                    ));
-                }
-            }
-            Some(list)
-        }
-        None => None,
+    let Some(v) = params.get(&own_fields) else {
+        return Ok(None);
     };
-
-    let mut additional = Vec::new();
-    if let Some(v) = get(&format!("additional-fields[{}]", coll.resource_type)) {
-        let allowed = additional_only(coll.resource_type);
-        for f in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            if !allowed.contains(&f) {
-                return Err(ApiError::param(
-                    &format!("additional-fields[{}]", coll.resource_type),
-                    format!(
-                        "'{f}' is not a valid additional field for the resource '{}'.",
-                        coll.resource_type
-                    ),
-                ));
-            }
-            additional.push(f.to_owned());
+    let list = comma_list(v);
+    for f in &list {
+        let top = f.split('.').next().unwrap_or(f);
+        if tpl.attr(top).is_none() {
+            return Err(ApiError::param(
+                &own_fields,
+                format!(
+                    "'{f}' is not a valid field for the resource '{}'.",
+                    coll.resource_type
+                ),
+            ));
         }
     }
+    Ok(Some(list))
+}
 
-    let mut include = Vec::new();
-    if let Some(v) = get("include") {
-        for f in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-            if !tpl.rels.iter().any(|r| &*r.name == f) {
-                // Wording as in Klaviyo's error guide.
-                return Err(ApiError::param(
-                    "include",
-                    format!("'{f}' is not an allowed include parameter for this resource."),
-                ));
-            }
-            include.push(f.to_owned());
-        }
+/// `additional-fields[<type>]`: only the attributes served on request.
+fn parse_additional(coll: &Collection, params: &Params<'_>) -> Result<Vec<String>, ApiError> {
+    let name = format!("additional-fields[{}]", coll.resource_type);
+    let Some(v) = params.get(&name) else {
+        return Ok(Vec::new());
+    };
+    let allowed = additional_only(coll.resource_type);
+    let list = comma_list(v);
+    match list.iter().find(|f| !allowed.contains(&f.as_str())) {
+        Some(f) => Err(ApiError::param(
+            &name,
+            format!(
+                "'{f}' is not a valid additional field for the resource '{}'.",
+                coll.resource_type
+            ),
+        )),
+        None => Ok(list),
     }
+}
 
-    Ok(ListQuery {
-        preds,
-        sort,
-        size,
-        cursor,
-        fields,
-        additional,
-        include,
-    })
+/// `include`: relationships of the resource.
+fn parse_include(tpl: &Template, include: Option<&str>) -> Result<Vec<String>, ApiError> {
+    let list = include.map(comma_list).unwrap_or_default();
+    match list
+        .iter()
+        .find(|f| !tpl.rels.iter().any(|r| *r.name == ***f))
+    {
+        // Wording as in Klaviyo's error guide.
+        Some(f) => Err(ApiError::param(
+            "include",
+            format!("'{f}' is not an allowed include parameter for this resource."),
+        )),
+        None => Ok(list),
+    }
+}
+
+/// `a, b,,c` → `["a", "b", "c"]`.
+fn comma_list(v: &str) -> Vec<String> {
+    v.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Klaviyo's answer to a cursor it did not issue (klaviyo-api-python#9).

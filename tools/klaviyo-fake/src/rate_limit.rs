@@ -5,6 +5,17 @@
 //! A window starts with the first request after the previous one ended (not
 //! on clock boundaries), so tests that send N requests see exactly the same
 //! answers however the wall clock falls.
+//!
+//! Exact under concurrency: the limiter is consulted under the stand-in's
+//! one lock, at arrival, so of M requests arriving in one window exactly
+//! the limit get through whatever their interleaving. Only admitted
+//! requests count: a 429 consumes nothing, as in Django REST framework's
+//! throttling (Klaviyo's stack, whose 429 wording Klaviyo's answers carry),
+//! which records a request only when it lets it through. So a client that
+//! trips the burst window still gets the whole steady window, and "the
+//! share of the steady limit reached" measures the client alone.
+//! Immediate retries still always get 429: the window stays full until it
+//! ends.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -75,37 +86,37 @@ impl Limiter {
             .or_insert((fresh, fresh));
         burst.roll(now, SECOND);
         steady.roll(now, MINUTE);
-        // Throttled requests count too: "immediate retries will always
-        // receive a 429".
-        burst.count = burst.count.saturating_add(1);
-        steady.count = steady.count.saturating_add(1);
         let left = |w: &Window, len: Duration| len.saturating_sub(now.duration_since(w.start));
-        if steady.count > rule.steady_per_minute {
+        if steady.count >= rule.steady_per_minute {
             return Verdict::Throttled {
                 retry_after: ceil_secs(left(steady, MINUTE)),
             };
         }
-        if burst.count > rule.burst_per_second {
+        if burst.count >= rule.burst_per_second {
             return Verdict::Throttled {
                 retry_after: ceil_secs(left(burst, SECOND)),
             };
         }
+        burst.count += 1;
+        steady.count += 1;
         let burst_left = rule.burst_per_second - burst.count;
         let steady_left = rule.steady_per_minute - steady.count;
         // As Klaviyo (IETF draft form, e.g. `10, 10;w=1, 150;w=60`): the
         // effective limit first, then both policies; remaining and reset are
-        // those of the window nearer to exhaustion.
+        // those of the window nearer to exhaustion. Reset is rounded up, as
+        // Retry-After is: 0.4 s left is "1", never "0" while the window
+        // still refuses.
         let (limit, remaining, reset) = if burst_left < steady_left {
             (
                 rule.burst_per_second,
                 burst_left,
-                left(burst, SECOND).as_secs(),
+                ceil_secs(left(burst, SECOND)),
             )
         } else {
             (
                 rule.steady_per_minute,
                 steady_left,
-                left(steady, MINUTE).as_secs(),
+                ceil_secs(left(steady, MINUTE)),
             )
         };
         Verdict::Allowed(vec![
@@ -130,6 +141,39 @@ fn ceil_secs(d: Duration) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn statuses(l: &mut Limiter, rule: RateLimitRule, n: usize, at: Instant) -> (usize, usize) {
+        let mut ok = 0;
+        for _ in 0..n {
+            if matches!(l.check("GET /events", rule, at), Verdict::Allowed(_)) {
+                ok += 1;
+            }
+        }
+        (ok, n - ok)
+    }
+
+    /// A client that trips the burst limit every second still gets the
+    /// whole steady limit in the minute: throttled requests consume nothing.
+    #[test]
+    fn the_steady_window_admits_exactly_its_limit_whatever_the_429s() {
+        let rule = RateLimitRule {
+            burst_per_second: 5,
+            steady_per_minute: 22,
+        };
+        let mut l = Limiter::default();
+        let t0 = Instant::now();
+        let mut admitted = 0;
+        for s in 0..10u64 {
+            let (ok, throttled) = statuses(&mut l, rule, 12, t0 + Duration::from_secs(s));
+            assert!(ok <= 5, "second {s}: {ok} through a burst of 5");
+            assert!(throttled >= 7);
+            admitted += ok;
+        }
+        assert_eq!(admitted, 22, "exactly the steady limit in its window");
+        // The next minute's window admits again.
+        let (ok, _) = statuses(&mut l, rule, 12, t0 + Duration::from_secs(61));
+        assert_eq!(ok, 5);
+    }
 
     #[test]
     fn parse_rule() {
@@ -168,8 +212,13 @@ mod tests {
             l.check("GET /lists", rule, t0),
             Verdict::Allowed(_)
         ));
-        // After a second the burst window is fresh, but the steady one is spent.
+        // After a second the burst window is fresh; the steady one has one
+        // request left (the 429 did not count), then is spent.
         let t1 = t0 + Duration::from_millis(1500);
+        assert!(matches!(
+            l.check("GET /profiles", rule, t1),
+            Verdict::Allowed(_)
+        ));
         match l.check("GET /profiles", rule, t1) {
             Verdict::Throttled { retry_after } => assert_eq!(retry_after, 59),
             v => panic!("{v:?}"),

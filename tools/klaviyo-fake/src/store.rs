@@ -14,7 +14,9 @@ use serde_json::{Map, Value};
 use crate::data::seed::{self, child, fnv, make_id, mix, pick};
 use crate::data::semantic::{self, Ctx, Refs};
 use crate::data::template::{self, Renderer, Template};
-use crate::data::{Body, Kind, Record, TimeFields, Val, Which, json_path, write_str};
+use crate::data::{
+    Body, Kind, Record, TimeFields, Val, Which, additional_only, json_path, write_str,
+};
 use crate::time::{self, MICROS_PER_SEC, Micros, Style};
 
 /// Errors of the data API.
@@ -117,6 +119,50 @@ pub fn normalize_path(p: &str) -> String {
     }
 }
 
+/// The built-in collections and every list endpoint of any revision, sorted.
+fn collection_paths() -> Vec<&'static str> {
+    let mut paths: Vec<&'static str> = BUILTIN.to_vec();
+    for rev in klaviyo_spec::revisions() {
+        for c in rev.collections {
+            if !paths.contains(&c.path) {
+                paths.push(c.path);
+            }
+        }
+    }
+    paths.sort_unstable();
+    paths
+}
+
+/// The resource type and the created-/updated-like attributes of the
+/// collection at `path`, from every revision that lists it.
+fn describe(path: &str, kind: Kind) -> (String, TimeFields) {
+    let mut names: Vec<&'static str> = Vec::new();
+    let mut resource_type = None;
+    for rev in klaviyo_spec::revisions() {
+        if let Some(c) = rev.collection(path) {
+            resource_type.get_or_insert(c.resource_type);
+            names.extend(c.attributes.iter().map(|a| a.name));
+        }
+    }
+    let tf = match kind {
+        Kind::Events => TimeFields {
+            created: Some("datetime"),
+            updated: None,
+        },
+        _ if names.is_empty() => TimeFields {
+            created: Some("created"),
+            updated: Some("updated"),
+        },
+        _ => TimeFields::from_names(names.iter().copied()),
+    };
+    // A built-in collection no revision lists: `/things` holds `thing`s.
+    let resource_type = resource_type.map(str::to_owned).unwrap_or_else(|| {
+        let t = path.trim_start_matches('/');
+        t.strip_suffix('s').unwrap_or(t).to_owned()
+    });
+    (resource_type, tf)
+}
+
 /// Settings the store is built from.
 pub(crate) struct StoreConfig<'a> {
     pub seed: u64,
@@ -130,112 +176,25 @@ pub(crate) struct StoreConfig<'a> {
 }
 
 impl Store {
+    /// Generates every collection the stand-in knows.
     pub(crate) fn new(cfg: StoreConfig<'_>) -> Store {
-        let mut paths: Vec<&'static str> = BUILTIN.to_vec();
-        for rev in klaviyo_spec::revisions() {
-            for c in rev.collections {
-                if !paths.contains(&c.path) {
-                    paths.push(c.path);
-                }
-            }
-        }
-        paths.sort_unstable();
         let sizes: HashMap<String, usize> = cfg
             .sizes
             .iter()
             .map(|(k, v)| (normalize_path(k), *v))
             .collect();
-        let span = 365 * 86_400 * MICROS_PER_SEC;
-        let mut cols = Vec::with_capacity(paths.len());
-        for path in paths {
-            let kind = Kind::for_path(path);
-            let mut names: Vec<&'static str> = Vec::new();
-            let mut resource_type = None;
-            for rev in klaviyo_spec::revisions() {
-                if let Some(c) = rev.collection(path) {
-                    resource_type.get_or_insert(c.resource_type);
-                    names.extend(c.attributes.iter().map(|a| a.name));
-                }
-            }
-            let tf = match kind {
-                Kind::Events => TimeFields {
-                    created: Some("datetime"),
-                    updated: None,
-                },
-                _ if names.is_empty() => TimeFields {
-                    created: Some("created"),
-                    updated: Some("updated"),
-                },
-                _ => TimeFields::from_names(names.iter().copied()),
-            };
-            let resource_type = resource_type.map(str::to_owned).unwrap_or_else(|| {
-                let t = path.trim_start_matches('/');
-                t.strip_suffix('s').unwrap_or(t).to_owned()
-            });
-            let n = sizes
-                .get(path)
-                .copied()
-                .or(cfg.default_size)
-                .unwrap_or_else(|| kind.default_size());
-            let salt = mix(cfg.seed ^ fnv(path));
-            let times = seed::timeline(
-                &mut seed::rng(cfg.seed, salt),
-                n,
-                cfg.anchor,
-                span,
-                kind.mutable(),
-                cfg.bulk_clusters,
-            );
-            let mut col = CollData {
-                path,
-                resource_type,
-                kind,
-                tf,
-                salt,
-                gen_count: n as u32,
-                records: Vec::with_capacity(n),
-                custom_ids: FnvHashMap::default(),
-                id_map: FnvHashMap::default(),
-                id_overflow: HashMap::new(),
-                live: (0..n as u32).collect(),
-                indexes: HashMap::new(),
-            };
-            for (slot, (created, updated)) in times.into_iter().enumerate() {
-                let slot = slot as u32;
-                col.records.push(Some(Record {
-                    created,
-                    updated: if tf.updated.is_some() {
-                        updated
-                    } else {
-                        created
-                    },
-                    body: None,
-                }));
-                let mut id = col.id_at(slot).into_owned();
-                let mut attempt = 0u64;
-                // A derived short id can collide; draw again and remember it.
-                while col.slot_of(&id).is_some() {
-                    attempt += 1;
-                    // Shapes derived from an external id cannot be redrawn.
-                    let shape = match kind.id_shape(path) {
-                        seed::IdShape::Short | seed::IdShape::Event | seed::IdShape::Uuid => {
-                            kind.id_shape(path)
-                        }
-                        _ => seed::IdShape::Ulid,
-                    };
-                    id = make_id(
-                        shape,
-                        created,
-                        mix(salt ^ u64::from(slot) ^ attempt << 40),
-                        slot,
-                        "",
-                    );
-                    col.custom_ids.insert(slot, id.clone().into());
-                }
-                col.map_id(&id, slot);
-            }
-            cols.push(col);
-        }
+        let cols: Vec<CollData> = collection_paths()
+            .into_iter()
+            .map(|path| {
+                let kind = Kind::for_path(path);
+                let n = sizes
+                    .get(path)
+                    .copied()
+                    .or(cfg.default_size)
+                    .unwrap_or_else(|| kind.default_size());
+                CollData::generate(path, kind, n, &cfg)
+            })
+            .collect();
         for unknown in sizes
             .keys()
             .filter(|k| !cols.iter().any(|c| c.path == k.as_str()))
@@ -487,7 +446,7 @@ impl Store {
         let opts = RenderOpts {
             fields: None,
             additional: &[],
-            excluded: crate::query::additional_only(&self.cols[ci].resource_type),
+            excluded: additional_only(&self.cols[ci].resource_type),
         };
         let mut out = Vec::new();
         for &slot in &self.cols[ci].live {
@@ -537,7 +496,7 @@ impl Store {
         let opts = RenderOpts {
             fields: None,
             additional: &[],
-            excluded: crate::query::additional_only(&self.cols[ci].resource_type),
+            excluded: additional_only(&self.cols[ci].resource_type),
         };
         self.write_resource(&mut buf, ci, slot, &tpl, &opts);
         Ok(serde_json::from_slice(&buf).ok())
@@ -567,61 +526,57 @@ impl Store {
         server_times: bool,
     ) -> Result<String, StoreError> {
         let ci = self.index_of(path)?;
-        let Value::Object(mut obj) = record else {
-            return Err(StoreError::InvalidRecord(
-                "a record must be a JSON object".into(),
-            ));
+        let mut given = GivenRecord::from_json(record)?;
+        let (created, updated) = self.stamp(ci, &mut given.attributes, server_times);
+        let slot = self.cols[ci].records.len() as u32;
+        let id = self.new_id(ci, given.id.take(), created, slot)?;
+        let col = &mut self.cols[ci];
+        col.records.push(None);
+        col.custom_ids.insert(slot, id.clone().into());
+        col.map_id(&id, slot);
+        let rec = Record {
+            created,
+            updated: if col.tf.updated.is_some() {
+                updated
+            } else {
+                created
+            },
+            body: Some(Box::new(Body {
+                attributes: given.attributes,
+                relationships: given.relationships,
+                hidden: given.hidden,
+                from_generator: false,
+            })),
         };
-        let (given_id, mut attributes, relationships, hidden) = if obj.contains_key("attributes") {
-            let attrs = match obj.remove("attributes") {
-                Some(Value::Object(m)) => m,
-                Some(Value::Null) | None => Map::new(),
-                Some(_) => {
-                    return Err(StoreError::InvalidRecord(
-                        "attributes must be an object".into(),
-                    ));
-                }
-            };
-            let id = match obj.remove("id") {
-                Some(Value::String(s)) if !s.is_empty() => Some(s),
-                Some(Value::Null) | None => None,
-                Some(_) => return Err(StoreError::InvalidRecord("id must be a string".into())),
-            };
-            let rels = match obj.remove("relationships") {
-                Some(Value::Object(m)) => Some(m),
-                _ => None,
-            };
-            let hidden = match obj.remove("filter_only") {
-                Some(Value::Object(m)) => m,
-                _ => Map::new(),
-            };
-            (id, attrs, rels, hidden)
-        } else {
-            (None, obj, None, Map::new())
-        };
+        self.submit(ci, slot, Op::Put(rec));
+        Ok(id)
+    }
+
+    /// The record's created and updated instants: as given, or now. Writes
+    /// those it did not give (all of them for `server_times`) into its
+    /// attributes, and an event's `timestamp`.
+    fn stamp(
+        &self,
+        ci: usize,
+        attributes: &mut Map<String, Value>,
+        server_times: bool,
+    ) -> (Micros, Micros) {
         let now = seed::whole(time::now_micros());
-        let tf = self.cols[ci].tf;
-        let read = |attrs: &Map<String, Value>, name: Option<&str>| {
-            name.and_then(|n| attrs.get(n))
+        let col = &self.cols[ci];
+        let tf = col.tf;
+        let given = |name: Option<&str>| {
+            name.filter(|_| !server_times)
+                .and_then(|n| attributes.get(n))
                 .and_then(Value::as_str)
                 .and_then(time::parse_stored)
         };
-        let created = if server_times {
-            None
-        } else {
-            read(&attributes, tf.created)
-        }
-        .unwrap_or(now);
-        let updated = if server_times {
-            None
-        } else {
-            read(&attributes, tf.updated)
-        }
-        .unwrap_or(created.max(now));
+        let (given_created, given_updated) = (given(tf.created), given(tf.updated));
+        let created = given_created.unwrap_or(now);
+        let updated = given_updated.unwrap_or(created.max(now));
         if let Some(c) = tf.created
-            && (server_times || read(&attributes, Some(c)).is_none())
+            && given_created.is_none()
         {
-            let style = if self.cols[ci].kind == Kind::Events {
+            let style = if col.kind == Kind::Events {
                 Style::Plain
             } else {
                 semantic::style_of(created)
@@ -629,61 +584,50 @@ impl Store {
             attributes.insert(c.to_owned(), Value::String(time::format_ts(created, style)));
         }
         if let Some(u) = tf.updated
-            && (server_times || read(&attributes, Some(u)).is_none())
+            && given_updated.is_none()
         {
             attributes.insert(
                 u.to_owned(),
                 Value::String(time::format_ts(updated, semantic::style_of(updated))),
             );
         }
-        if self.cols[ci].kind == Kind::Events && !attributes.contains_key("timestamp") {
+        if col.kind == Kind::Events && !attributes.contains_key("timestamp") {
             attributes.insert(
                 "timestamp".into(),
                 Value::from(created.div_euclid(MICROS_PER_SEC)),
             );
         }
-        let slot = self.cols[ci].records.len() as u32;
-        let id = match given_id {
-            Some(id) => {
-                if self.cols[ci].slot_of(&id).is_some() {
-                    return Err(StoreError::DuplicateId {
-                        collection: self.cols[ci].path.to_owned(),
-                        id,
-                    });
-                }
-                id
+        (created, updated)
+    }
+
+    /// The given id, refused when taken; or a fresh one of the
+    /// collection's shape.
+    fn new_id(
+        &mut self,
+        ci: usize,
+        given: Option<String>,
+        created: Micros,
+        slot: u32,
+    ) -> Result<String, StoreError> {
+        if let Some(id) = given {
+            if self.cols[ci].slot_of(&id).is_some() {
+                return Err(StoreError::DuplicateId {
+                    collection: self.cols[ci].path.to_owned(),
+                    id,
+                });
             }
-            None => loop {
-                self.inserted += 1;
-                let col = &self.cols[ci];
-                let h = mix(col.salt ^ 0x1d5e_u64 ^ (self.inserted << 20));
-                let ext = semantic::external_id(col.kind, slot);
-                let id = make_id(col.kind.id_shape(col.path), created, h, slot, &ext);
-                if col.slot_of(&id).is_none() {
-                    break id;
-                }
-            },
-        };
-        let col = &mut self.cols[ci];
-        col.records.push(None);
-        col.custom_ids.insert(slot, id.clone().into());
-        col.map_id(&id, slot);
-        let rec = Record {
-            created,
-            updated: if tf.updated.is_some() {
-                updated
-            } else {
-                created
-            },
-            body: Some(Box::new(Body {
-                attributes,
-                relationships,
-                hidden,
-                from_generator: false,
-            })),
-        };
-        self.submit(ci, slot, Op::Put(rec));
-        Ok(id)
+            return Ok(id);
+        }
+        loop {
+            self.inserted += 1;
+            let col = &self.cols[ci];
+            let h = mix(col.salt ^ 0x1d5e_u64 ^ (self.inserted << 20));
+            let ext = semantic::external_id(col.kind, slot);
+            let id = make_id(col.kind.id_shape(col.path), created, h, slot, &ext);
+            if col.slot_of(&id).is_none() {
+                return Ok(id);
+            }
+        }
     }
 
     /// Changes a record's attributes and sets its updated timestamp(s) to
@@ -941,7 +885,7 @@ impl Store {
                     let opts = RenderOpts {
                         fields: None,
                         additional: &[],
-                        excluded: crate::query::additional_only(t),
+                        excluded: additional_only(t),
                     };
                     self.write_resource(&mut buf, rci, rslot, &tpl, &opts);
                     if let Ok(v) = serde_json::from_slice(&buf) {
@@ -965,44 +909,12 @@ impl Store {
         let col = &self.cols[ci];
         let id = col.id_at(slot);
         let ctx = self.ctx(ci, slot, rec);
-        let mut r = Renderer::new(&ctx);
         out.extend_from_slice(b"{\"type\":");
         write_str(out, &col.resource_type);
         out.extend_from_slice(b",\"id\":");
         write_str(out, &id);
-        out.extend_from_slice(b",\"attributes\":{");
-        let mut first = true;
-        for a in &tpl.attrs {
-            let wanted = match opts.fields {
-                Some(f) => f
-                    .iter()
-                    .any(|w| w == &*a.name || w.split('.').next() == Some(&*a.name)),
-                None => {
-                    !opts.excluded.contains(&&*a.name)
-                        || opts.additional.iter().any(|x| x == &*a.name)
-                }
-            };
-            if !wanted {
-                continue;
-            }
-            if !first {
-                out.push(b',');
-            }
-            first = false;
-            write_str(out, &a.name);
-            out.push(b':');
-            match &rec.body {
-                None => r.write_attr(out, a),
-                Some(body) => match body.attributes.get(&*a.name) {
-                    Some(v) => {
-                        let _ = serde_json::to_writer(&mut *out, v);
-                    }
-                    None if body.from_generator => r.write_attr(out, a),
-                    None => out.extend_from_slice(b"null"),
-                },
-            }
-        }
-        out.push(b'}');
+        out.extend_from_slice(b",\"attributes\":");
+        write_attributes(out, &ctx, tpl, opts);
         // URLs need no JSON escaping: the base is ours, ids are
         // percent-encoded and relationship names are `[a-z-]`.
         let mut self_url = Vec::with_capacity(96);
@@ -1012,43 +924,128 @@ impl Store {
         self_url.push(b'/');
         self_url.extend_from_slice(percent_path(&id).as_bytes());
         self_url.push(b'/');
-        let open_url = &self_url[..];
         if !tpl.rels.is_empty() {
-            out.extend_from_slice(b",\"relationships\":{");
-            for (i, rel) in tpl.rels.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_str(out, &rel.name);
-                out.extend_from_slice(b":{");
-                let data = match &rec.body {
-                    Some(b) => b
-                        .relationships
-                        .as_ref()
-                        .and_then(|m| m.get(&*rel.name))
-                        .and_then(|v| v.get("data"))
-                        .cloned(),
-                    None => semantic::relationship_data(&ctx, &rel.name),
-                };
-                if let Some(d) = data {
-                    out.extend_from_slice(b"\"data\":");
-                    let _ = serde_json::to_writer(&mut *out, &d);
-                    out.push(b',');
-                }
-                out.extend_from_slice(b"\"links\":{\"self\":");
-                out.extend_from_slice(open_url);
-                out.extend_from_slice(b"relationships/");
-                out.extend_from_slice(rel.name.as_bytes());
-                out.extend_from_slice(b"/\",\"related\":");
-                out.extend_from_slice(open_url);
-                out.extend_from_slice(rel.name.as_bytes());
-                out.extend_from_slice(b"/\"}}");
-            }
-            out.push(b'}');
+            out.extend_from_slice(b",\"relationships\":");
+            write_relationships(out, &ctx, tpl, &self_url);
         }
         out.extend_from_slice(b",\"links\":{\"self\":");
-        out.extend_from_slice(open_url);
+        out.extend_from_slice(&self_url);
         out.extend_from_slice(b"\"}}");
+    }
+}
+
+/// The attributes the revision's shape has and the request wants: stored
+/// ones as stored, the rest generated.
+fn write_attributes(out: &mut Vec<u8>, ctx: &Ctx<'_>, tpl: &Template, opts: &RenderOpts<'_>) {
+    let mut r = Renderer::new(ctx);
+    out.push(b'{');
+    let mut first = true;
+    for a in tpl.attrs.iter().filter(|a| opts.wants(&a.name)) {
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        write_str(out, &a.name);
+        out.push(b':');
+        match &ctx.rec.body {
+            None => r.write_attr(out, a),
+            Some(body) => match body.attributes.get(&*a.name) {
+                Some(v) => {
+                    let _ = serde_json::to_writer(&mut *out, v);
+                }
+                None if body.from_generator => r.write_attr(out, a),
+                None => out.extend_from_slice(b"null"),
+            },
+        }
+    }
+    out.push(b'}');
+}
+
+/// Each relationship of the shape: its data where known, and its links
+/// under `open_url` (the record's self URL, quote opened, not closed).
+fn write_relationships(out: &mut Vec<u8>, ctx: &Ctx<'_>, tpl: &Template, open_url: &[u8]) {
+    out.push(b'{');
+    for (i, rel) in tpl.rels.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        write_str(out, &rel.name);
+        out.extend_from_slice(b":{");
+        let data = match &ctx.rec.body {
+            Some(b) => b
+                .relationships
+                .as_ref()
+                .and_then(|m| m.get(&*rel.name))
+                .and_then(|v| v.get("data"))
+                .cloned(),
+            None => semantic::relationship_data(ctx, &rel.name),
+        };
+        if let Some(d) = data {
+            out.extend_from_slice(b"\"data\":");
+            let _ = serde_json::to_writer(&mut *out, &d);
+            out.push(b',');
+        }
+        out.extend_from_slice(b"\"links\":{\"self\":");
+        out.extend_from_slice(open_url);
+        out.extend_from_slice(b"relationships/");
+        out.extend_from_slice(rel.name.as_bytes());
+        out.extend_from_slice(b"/\",\"related\":");
+        out.extend_from_slice(open_url);
+        out.extend_from_slice(rel.name.as_bytes());
+        out.extend_from_slice(b"/\"}}");
+    }
+    out.push(b'}');
+}
+
+/// A record as [`Store::insert`] takes it, taken apart.
+struct GivenRecord {
+    id: Option<String>,
+    attributes: Map<String, Value>,
+    relationships: Option<Map<String, Value>>,
+    hidden: Map<String, Value>,
+}
+
+impl GivenRecord {
+    /// A resource object (`{"id"?, "attributes", "relationships"?,
+    /// "filter_only"?}`) or a bare attributes object.
+    fn from_json(record: Value) -> Result<GivenRecord, StoreError> {
+        let Value::Object(mut obj) = record else {
+            return Err(StoreError::InvalidRecord(
+                "a record must be a JSON object".into(),
+            ));
+        };
+        if !obj.contains_key("attributes") {
+            return Ok(GivenRecord {
+                id: None,
+                attributes: obj,
+                relationships: None,
+                hidden: Map::new(),
+            });
+        }
+        let attributes = match obj.remove("attributes") {
+            Some(Value::Object(m)) => m,
+            Some(Value::Null) | None => Map::new(),
+            Some(_) => {
+                return Err(StoreError::InvalidRecord(
+                    "attributes must be an object".into(),
+                ));
+            }
+        };
+        let id = match obj.remove("id") {
+            Some(Value::String(s)) if !s.is_empty() => Some(s),
+            Some(Value::Null) | None => None,
+            Some(_) => return Err(StoreError::InvalidRecord("id must be a string".into())),
+        };
+        let object = |v: Option<Value>| match v {
+            Some(Value::Object(m)) => Some(m),
+            _ => None,
+        };
+        Ok(GivenRecord {
+            id,
+            attributes,
+            relationships: object(obj.remove("relationships")),
+            hidden: object(obj.remove("filter_only")).unwrap_or_default(),
+        })
     }
 }
 
@@ -1060,6 +1057,20 @@ pub(crate) struct RenderOpts<'a> {
     pub additional: &'a [String],
     /// Attributes served only when requested via `additional-fields`.
     pub excluded: &'a [&'a str],
+}
+
+impl RenderOpts<'_> {
+    /// Whether the attribute `name` is served: named by the sparse
+    /// fieldset (itself or a dotted part of it), or else not one of those
+    /// served only on request unless requested.
+    fn wants(&self, name: &str) -> bool {
+        match self.fields {
+            Some(f) => f
+                .iter()
+                .any(|w| w == name || w.split('.').next() == Some(name)),
+            None => !self.excluded.contains(&name) || self.additional.iter().any(|x| x == name),
+        }
+    }
 }
 
 /// Index of the newest table revision not newer than `revision`.
@@ -1092,6 +1103,81 @@ pub(crate) fn percent_path(id: &str) -> Cow<'_, str> {
 }
 
 impl CollData {
+    /// `n` generated records of the collection at `path`: a year of
+    /// timestamps ending at the anchor, and ids derived from the slots.
+    fn generate(path: &'static str, kind: Kind, n: usize, cfg: &StoreConfig<'_>) -> CollData {
+        let (resource_type, tf) = describe(path, kind);
+        let salt = mix(cfg.seed ^ fnv(path));
+        let span = 365 * 86_400 * MICROS_PER_SEC;
+        let times = seed::timeline(
+            &mut seed::rng(cfg.seed, salt),
+            n,
+            cfg.anchor,
+            span,
+            kind.mutable(),
+            cfg.bulk_clusters,
+        );
+        let records = times
+            .into_iter()
+            .map(|(created, updated)| {
+                Some(Record {
+                    created,
+                    updated: if tf.updated.is_some() {
+                        updated
+                    } else {
+                        created
+                    },
+                    body: None,
+                })
+            })
+            .collect();
+        let mut col = CollData {
+            path,
+            resource_type,
+            kind,
+            tf,
+            salt,
+            gen_count: n as u32,
+            records,
+            custom_ids: FnvHashMap::default(),
+            id_map: FnvHashMap::default(),
+            id_overflow: HashMap::new(),
+            live: (0..n as u32).collect(),
+            indexes: HashMap::new(),
+        };
+        col.map_generated_ids();
+        col
+    }
+
+    /// Maps every generated record's id, in slot order. A derived short id
+    /// can collide with an earlier one: it is drawn again and stored.
+    fn map_generated_ids(&mut self) {
+        for slot in 0..self.records.len() as u32 {
+            let mut id = self.id_at(slot).into_owned();
+            let mut attempt = 0u64;
+            while self.slot_of(&id).is_some() {
+                attempt += 1;
+                // Shapes derived from an external id cannot be redrawn.
+                let shape = match self.kind.id_shape(self.path) {
+                    s @ (seed::IdShape::Short | seed::IdShape::Event | seed::IdShape::Uuid) => s,
+                    _ => seed::IdShape::Ulid,
+                };
+                let created = self.records[slot as usize]
+                    .as_ref()
+                    .map_or(0, |r| r.created);
+                id = make_id(
+                    shape,
+                    created,
+                    mix(self.salt ^ u64::from(slot) ^ attempt << 40),
+                    slot,
+                    "",
+                );
+                self.custom_ids.insert(slot, id.clone().into());
+            }
+            self.map_id(&id, slot);
+        }
+    }
+
     /// The id of the record at `slot` (derived unless stored).
     pub fn id_at(&self, slot: u32) -> Cow<'_, str> {
         if let Some(id) = self.custom_ids.get(&slot) {

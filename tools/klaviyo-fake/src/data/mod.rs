@@ -393,6 +393,15 @@ pub enum Which {
     Updated,
 }
 
+/// Attributes served only on request via `additional-fields[<type>]`.
+pub fn additional_only(resource_type: &str) -> &'static [&'static str] {
+    match resource_type {
+        "profile" => &["subscriptions", "predictive_analytics"],
+        "template" => &["definition"],
+        _ => &[],
+    }
+}
+
 /// Follows a dotted path into a JSON object.
 pub fn json_path<'a>(obj: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
     if let Some(v) = obj.get(path) {

@@ -48,15 +48,41 @@ pub fn nullable_gap(ctx: &Ctx<'_>, name: &str, h: u64) -> bool {
 
 /// The hand-written value at `path` (dotted), if the generator owns it.
 pub fn attr(ctx: &Ctx<'_>, path: &str, h: u64) -> Option<Gen> {
-    let b = ctx.base;
-    let r = |tag: &str| child(b, tag);
+    if let Some(t) = instant(ctx, path) {
+        return Some(t);
+    }
+    match ctx.kind {
+        Kind::Profiles => profile(ctx, path, h),
+        Kind::Events => event(ctx, path),
+        Kind::Metrics => metric(ctx, path),
+        Kind::Lists => list(ctx, path),
+        Kind::Segments => segment(ctx, path),
+        Kind::Campaigns => campaign(ctx, path),
+        Kind::Flows => flow(ctx, path),
+        Kind::Templates => email_template(ctx, path),
+        Kind::UniversalContent | Kind::WebFeeds | Kind::Forms => content(ctx, path),
+        Kind::Images => image(ctx, path),
+        Kind::Reviews => review(ctx, path),
+        Kind::CatalogItems | Kind::CatalogVariants | Kind::CatalogCategories => catalog(ctx, path),
+        Kind::Tags => tag(ctx, path),
+        Kind::TagGroups => tag_group(ctx, path),
+        Kind::Coupons => coupon(ctx, path),
+        Kind::CouponCodes => coupon_code(ctx, path),
+        Kind::Accounts => account(path),
+        Kind::Generic => None,
+    }
+}
+
+/// The record's stored instants, as its created-like and updated-like
+/// attributes; events' `datetime` is sometimes written with a space
+/// (Klaviyo's own sorting guide shows `2023-07-24 20:15:57+00:00`) and
+/// their `timestamp` is whole Unix seconds.
+fn instant(ctx: &Ctx<'_>, path: &str) -> Option<Gen> {
     let (c, u) = (ctx.rec.created, ctx.rec.updated);
-    // Events' `datetime` is sometimes written with a space (Klaviyo's own
-    // sorting guide shows `2023-07-24 20:15:57+00:00`).
     if ctx.kind == Kind::Events {
         match path {
             "datetime" => {
-                let style = if pick(r("dt-style"), 4) == 0 {
+                let style = if pick(child(ctx.base, "dt-style"), 4) == 0 {
                     Style::Space
                 } else {
                     style_of(c)
@@ -67,182 +93,239 @@ pub fn attr(ctx: &Ctx<'_>, path: &str, h: u64) -> Option<Gen> {
             _ => {}
         }
     }
-    if let Some(w) = ctx.tf.which(path) {
-        let t = if w == Which::Created { c } else { u };
-        return Some(Gen::Time(t, style_of(t)));
+    let t = if ctx.tf.which(path)? == Which::Created {
+        c
+    } else {
+        u
+    };
+    Some(Gen::Time(t, style_of(t)))
+}
+
+/// A metric: its name and integration.
+fn metric(ctx: &Ctx<'_>, path: &str) -> Option<Gen> {
+    let r = |tag: &str| child(ctx.base, tag);
+    match path {
+        "name" => Some(Gen::Str(numbered(words::METRIC_NAMES, ctx.slot))),
+        "integration" => {
+            let (name, category) =
+                words::INTEGRATIONS[pick(r("integration"), words::INTEGRATIONS.len())];
+            Some(Gen::Json(json!({
+                "object": "integration",
+                "id": make_id(IdShape::Short, 0, fnv_str(name), 0, ""),
+                "name": name,
+                "category": category,
+            })))
+        }
+        _ => None,
     }
-    match ctx.kind {
-        Kind::Profiles => profile(ctx, path, h),
-        Kind::Events => event(ctx, path),
-        Kind::Metrics => match path {
-            "name" => Some(Gen::Str(numbered(words::METRIC_NAMES, ctx.slot))),
-            "integration" => {
-                let (name, category) =
-                    words::INTEGRATIONS[pick(r("integration"), words::INTEGRATIONS.len())];
-                Some(Gen::Json(json!({
-                    "object": "integration",
-                    "id": make_id(IdShape::Short, 0, fnv_str(name), 0, ""),
-                    "name": name,
-                    "category": category,
-                })))
-            }
-            _ => None,
-        },
-        Kind::Lists => match path {
-            "name" => Some(Gen::Str(titled(&r("name"), words::LIST_NOUNS))),
-            "opt_in_process" => Some(Gen::Static(if pick(r("optin"), 3) == 0 {
-                "single_opt_in"
-            } else {
-                "double_opt_in"
-            })),
-            _ => None,
-        },
-        Kind::Segments => match path {
-            "name" => Some(Gen::Str(titled(&r("name"), words::LIST_NOUNS))),
-            "is_active" => Some(Gen::Bool(unit(r("active")) < 0.9)),
-            "is_processing" => Some(Gen::Bool(unit(r("processing")) < 0.05)),
-            "is_starred" => Some(Gen::Bool(unit(r("starred")) < 0.15)),
-            _ => None,
-        },
-        Kind::Campaigns => campaign(ctx, path),
-        Kind::Flows => match path {
-            "name" => Some(Gen::Str(numbered(words::FLOW_NAMES, ctx.slot))),
-            "status" => Some(Gen::Static(
-                ["draft", "manual", "live", "live"][pick(r("status"), 4)],
-            )),
-            "archived" => Some(Gen::Bool(flow_archived(ctx))),
-            "trigger_type" => Some(Gen::Static(
-                words::TRIGGER_TYPES[pick(r("trigger"), words::TRIGGER_TYPES.len())],
-            )),
-            _ => None,
-        },
-        Kind::Templates => match path {
-            "name" => Some(Gen::Str(format!(
-                "{} template",
-                titled(&r("name"), words::CAMPAIGN_NOUNS)
-            ))),
-            "editor_type" => Some(Gen::Static(
-                ["CODE", "SYSTEM_DRAGGABLE", "USER_DRAGGABLE"][pick(r("editor"), 3)],
-            )),
-            "html" => Some(Gen::Str(format!(
-                "<html><body><h1>{}</h1><p>Hello {{{{ first_name|default:'there' }}}}</p></body></html>",
-                titled(&r("name"), words::CAMPAIGN_NOUNS)
-            ))),
-            "text" => Some(Gen::Str(format!(
-                "{} — plain text version",
-                titled(&r("name"), words::CAMPAIGN_NOUNS)
-            ))),
-            _ => None,
-        },
-        Kind::UniversalContent | Kind::WebFeeds | Kind::Forms => match path {
-            "name" => Some(Gen::Str(match ctx.kind {
-                Kind::Forms => format!(
-                    "{} Popup",
-                    words::ADJECTIVES[pick(r("name"), words::ADJECTIVES.len())]
-                ),
-                Kind::WebFeeds => format!(
-                    "{} Feed",
-                    words::CATEGORIES[pick(r("name"), words::CATEGORIES.len())]
-                ),
-                _ => format!(
-                    "{} Block {}",
-                    words::ADJECTIVES[pick(r("name"), words::ADJECTIVES.len())],
-                    ctx.slot
-                ),
-            })),
-            "status" if ctx.kind == Kind::Forms => Some(Gen::Static(if unit(r("status")) < 0.6 {
-                "live"
-            } else {
-                "draft"
-            })),
-            "ab_test" => Some(Gen::Bool(unit(r("ab")) < 0.2)),
-            "url" => Some(Gen::Str(format!(
-                "https://shop.example.com/feeds/{}.json",
+}
+
+/// A list: its name and opt-in process.
+fn list(ctx: &Ctx<'_>, path: &str) -> Option<Gen> {
+    let r = |tag: &str| child(ctx.base, tag);
+    match path {
+        "name" => Some(Gen::Str(titled(&r("name"), words::LIST_NOUNS))),
+        "opt_in_process" => Some(Gen::Static(if pick(r("optin"), 3) == 0 {
+            "single_opt_in"
+        } else {
+            "double_opt_in"
+        })),
+        _ => None,
+    }
+}
+
+/// A segment: its name and flags.
+fn segment(ctx: &Ctx<'_>, path: &str) -> Option<Gen> {
+    let r = |tag: &str| child(ctx.base, tag);
+    match path {
+        "name" => Some(Gen::Str(titled(&r("name"), words::LIST_NOUNS))),
+        "is_active" => Some(Gen::Bool(unit(r("active")) < 0.9)),
+        "is_processing" => Some(Gen::Bool(unit(r("processing")) < 0.05)),
+        "is_starred" => Some(Gen::Bool(unit(r("starred")) < 0.15)),
+        _ => None,
+    }
+}
+
+/// A flow: name, status, archived flag, trigger.
+fn flow(ctx: &Ctx<'_>, path: &str) -> Option<Gen> {
+    let r = |tag: &str| child(ctx.base, tag);
+    match path {
+        "name" => Some(Gen::Str(numbered(words::FLOW_NAMES, ctx.slot))),
+        "status" => Some(Gen::Static(
+            ["draft", "manual", "live", "live"][pick(r("status"), 4)],
+        )),
+        "archived" => Some(Gen::Bool(flow_archived(ctx))),
+        "trigger_type" => Some(Gen::Static(
+            words::TRIGGER_TYPES[pick(r("trigger"), words::TRIGGER_TYPES.len())],
+        )),
+        _ => None,
+    }
+}
+
+/// An email template: name, editor, HTML and text.
+fn email_template(ctx: &Ctx<'_>, path: &str) -> Option<Gen> {
+    let r = |tag: &str| child(ctx.base, tag);
+    match path {
+        "name" => Some(Gen::Str(format!(
+            "{} template",
+            titled(&r("name"), words::CAMPAIGN_NOUNS)
+        ))),
+        "editor_type" => Some(Gen::Static(
+            ["CODE", "SYSTEM_DRAGGABLE", "USER_DRAGGABLE"][pick(r("editor"), 3)],
+        )),
+        "html" => Some(Gen::Str(format!(
+            "<html><body><h1>{}</h1><p>Hello {{{{ first_name|default:'there' }}}}</p></body></html>",
+            titled(&r("name"), words::CAMPAIGN_NOUNS)
+        ))),
+        "text" => Some(Gen::Str(format!(
+            "{} — plain text version",
+            titled(&r("name"), words::CAMPAIGN_NOUNS)
+        ))),
+        _ => None,
+    }
+}
+
+/// Universal content blocks, web feeds and forms: names and flags.
+fn content(ctx: &Ctx<'_>, path: &str) -> Option<Gen> {
+    let r = |tag: &str| child(ctx.base, tag);
+    match path {
+        "name" => Some(Gen::Str(match ctx.kind {
+            Kind::Forms => format!(
+                "{} Popup",
+                words::ADJECTIVES[pick(r("name"), words::ADJECTIVES.len())]
+            ),
+            Kind::WebFeeds => format!(
+                "{} Feed",
+                words::CATEGORIES[pick(r("name"), words::CATEGORIES.len())]
+            ),
+            _ => format!(
+                "{} Block {}",
+                words::ADJECTIVES[pick(r("name"), words::ADJECTIVES.len())],
                 ctx.slot
-            ))),
-            _ => None,
-        },
-        Kind::Images => match path {
-            "name" => Some(Gen::Str(format!(
-                "product-{}.{}",
-                ctx.slot,
-                image_format(ctx)
-            ))),
-            "format" => Some(Gen::Static(image_format(ctx))),
-            "image_url" => Some(Gen::Str(format!(
-                "https://d3k81ch9hvuctc.cloudfront.net/company/AbC123/images/{}.{}",
-                uuid(r("img")),
-                image_format(ctx)
-            ))),
-            "size" => Some(Gen::Int(20_000 + (r("size") % 2_000_000) as i64)),
-            "hidden" => Some(Gen::Bool(unit(r("hidden")) < 0.05)),
-            _ => None,
-        },
-        Kind::Reviews => match path {
-            "rating" => Some(Gen::Int(1 + [0, 1, 2, 3, 3, 4, 4, 4][pick(r("rating"), 8)])),
-            "email" => Some(Gen::Str(email(ctx))),
-            "author" => Some(Gen::Str(format!(
-                "{} {}.",
-                first_name(ctx),
-                &last_name(ctx)[..1]
-            ))),
-            "verified" => Some(Gen::Bool(unit(r("verified")) < 0.8)),
-            "content" => Some(Gen::Str(
-                [
-                    "Love it, fits perfectly.",
-                    "Great quality for the price.",
-                    "Arrived late but works.",
-                    "Not what I expected.",
-                ][pick(r("content"), 4)]
-                .to_owned(),
-            )),
-            _ => None,
-        },
-        Kind::CatalogItems | Kind::CatalogVariants | Kind::CatalogCategories => catalog(ctx, path),
-        Kind::Tags => match path {
-            "name" => Some(Gen::Str(numbered(words::CATEGORIES, ctx.slot))),
-            _ => None,
-        },
-        Kind::TagGroups => match path {
-            "name" => Some(Gen::Str(numbered(
-                &["Seasonal", "Channel", "Audience", "Region", "Team"],
-                ctx.slot,
-            ))),
-            "default" => Some(Gen::Bool(ctx.slot == 0)),
-            _ => None,
-        },
-        Kind::Coupons => match path {
-            "external_id" => Some(Gen::Str(external_id(ctx.kind, ctx.slot))),
-            "description" => Some(Gen::Str(format!(
-                "{}% off everything",
-                5 + 5 * pick(r("pct"), 6)
-            ))),
-            _ => None,
-        },
-        Kind::CouponCodes => match path {
-            "unique_code" => Some(Gen::Str(format!("{:08X}", r("code") & 0xffff_ffff))),
-            "coupon.id" => ctx.refs.pick_id("/coupons", r("coupon")).map(Gen::Str),
-            "profile.id" => ctx.refs.pick_id("/profiles", r("profile")).map(Gen::Str),
-            _ => None,
-        },
-        Kind::Accounts => match path {
-            "test_account" => Some(Gen::Bool(false)),
-            "public_api_key" => Some(Gen::Static("AbC123")),
-            "timezone" => Some(Gen::Static("America/New_York")),
-            "preferred_currency" => Some(Gen::Static("USD")),
-            "locale" => Some(Gen::Static("en-US")),
-            "industry" => Some(Gen::Static("Apparel & Accessories")),
-            "contact_information" => Some(Gen::Json(json!({
-                "default_sender_name": "Blue Fern Goods",
-                "default_sender_email": "hello@bluefern.example.com",
-                "website_url": "https://bluefern.example.com",
-                "organization_name": "Blue Fern Goods",
-                "street_address": {"address1": "125 Summer St", "address2": null, "city": "Boston",
-                    "region": "MA", "country": "US", "zip": "02110"}
-            }))),
-            _ => None,
-        },
-        Kind::Generic => None,
+            ),
+        })),
+        "status" if ctx.kind == Kind::Forms => Some(Gen::Static(if unit(r("status")) < 0.6 {
+            "live"
+        } else {
+            "draft"
+        })),
+        "ab_test" => Some(Gen::Bool(unit(r("ab")) < 0.2)),
+        "url" => Some(Gen::Str(format!(
+            "https://shop.example.com/feeds/{}.json",
+            ctx.slot
+        ))),
+        _ => None,
+    }
+}
+
+/// An image: name, format, URL, size.
+fn image(ctx: &Ctx<'_>, path: &str) -> Option<Gen> {
+    let r = |tag: &str| child(ctx.base, tag);
+    match path {
+        "name" => Some(Gen::Str(format!(
+            "product-{}.{}",
+            ctx.slot,
+            image_format(ctx)
+        ))),
+        "format" => Some(Gen::Static(image_format(ctx))),
+        "image_url" => Some(Gen::Str(format!(
+            "https://d3k81ch9hvuctc.cloudfront.net/company/AbC123/images/{}.{}",
+            uuid(r("img")),
+            image_format(ctx)
+        ))),
+        "size" => Some(Gen::Int(20_000 + (r("size") % 2_000_000) as i64)),
+        "hidden" => Some(Gen::Bool(unit(r("hidden")) < 0.05)),
+        _ => None,
+    }
+}
+
+/// A product review: rating, author, text.
+fn review(ctx: &Ctx<'_>, path: &str) -> Option<Gen> {
+    let r = |tag: &str| child(ctx.base, tag);
+    match path {
+        "rating" => Some(Gen::Int(1 + [0, 1, 2, 3, 3, 4, 4, 4][pick(r("rating"), 8)])),
+        "email" => Some(Gen::Str(email(ctx))),
+        "author" => Some(Gen::Str(format!(
+            "{} {}.",
+            first_name(ctx),
+            &last_name(ctx)[..1]
+        ))),
+        "verified" => Some(Gen::Bool(unit(r("verified")) < 0.8)),
+        "content" => Some(Gen::Str(
+            [
+                "Love it, fits perfectly.",
+                "Great quality for the price.",
+                "Arrived late but works.",
+                "Not what I expected.",
+            ][pick(r("content"), 4)]
+            .to_owned(),
+        )),
+        _ => None,
+    }
+}
+
+/// A tag: its name.
+fn tag(ctx: &Ctx<'_>, path: &str) -> Option<Gen> {
+    match path {
+        "name" => Some(Gen::Str(numbered(words::CATEGORIES, ctx.slot))),
+        _ => None,
+    }
+}
+
+/// A tag group: its name and whether it is the default.
+fn tag_group(ctx: &Ctx<'_>, path: &str) -> Option<Gen> {
+    match path {
+        "name" => Some(Gen::Str(numbered(
+            &["Seasonal", "Channel", "Audience", "Region", "Team"],
+            ctx.slot,
+        ))),
+        "default" => Some(Gen::Bool(ctx.slot == 0)),
+        _ => None,
+    }
+}
+
+/// A coupon: external id and description.
+fn coupon(ctx: &Ctx<'_>, path: &str) -> Option<Gen> {
+    let r = |tag: &str| child(ctx.base, tag);
+    match path {
+        "external_id" => Some(Gen::Str(external_id(ctx.kind, ctx.slot))),
+        "description" => Some(Gen::Str(format!(
+            "{}% off everything",
+            5 + 5 * pick(r("pct"), 6)
+        ))),
+        _ => None,
+    }
+}
+
+/// A coupon code: the code and whose it is.
+fn coupon_code(ctx: &Ctx<'_>, path: &str) -> Option<Gen> {
+    let r = |tag: &str| child(ctx.base, tag);
+    match path {
+        "unique_code" => Some(Gen::Str(format!("{:08X}", r("code") & 0xffff_ffff))),
+        "coupon.id" => ctx.refs.pick_id("/coupons", r("coupon")).map(Gen::Str),
+        "profile.id" => ctx.refs.pick_id("/profiles", r("profile")).map(Gen::Str),
+        _ => None,
+    }
+}
+
+/// The account: fixed settings of a plausible shop.
+fn account(path: &str) -> Option<Gen> {
+    match path {
+        "test_account" => Some(Gen::Bool(false)),
+        "public_api_key" => Some(Gen::Static("AbC123")),
+        "timezone" => Some(Gen::Static("America/New_York")),
+        "preferred_currency" => Some(Gen::Static("USD")),
+        "locale" => Some(Gen::Static("en-US")),
+        "industry" => Some(Gen::Static("Apparel & Accessories")),
+        "contact_information" => Some(Gen::Json(json!({
+            "default_sender_name": "Blue Fern Goods",
+            "default_sender_email": "hello@bluefern.example.com",
+            "website_url": "https://bluefern.example.com",
+            "organization_name": "Blue Fern Goods",
+            "street_address": {"address1": "125 Summer St", "address2": null, "city": "Boston",
+                "region": "MA", "country": "US", "zip": "02110"}
+        }))),
+        _ => None,
     }
 }
 
@@ -351,83 +434,94 @@ fn profile(ctx: &Ctx<'_>, path: &str, h: u64) -> Option<Gen> {
                 Style::Plain,
             )
         }),
-        "location" => {
-            if !chance("has_location", 0.75) {
-                return Some(Gen::Raw(
-                    br#"{"address1":null,"address2":null,"city":null,"country":null,"ip":null,"latitude":null,"longitude":null,"region":null,"timezone":null,"zip":null}"#.to_vec(),
-                ));
-            }
-            let (city, region, country, zip, tz, lat, lon) =
-                words::PLACES[pick(r("place"), words::PLACES.len())];
-            let apt = chance("apt", 0.2).then(|| format!("Apt {}", 1 + r("apt_no") % 40));
-            Obj::new()
-                .str(
-                    "address1",
-                    &format!(
-                        "{} {}",
-                        1 + r("house") % 900,
-                        words::STREETS[pick(r("street"), words::STREETS.len())]
-                    ),
-                )
-                .opt_str("address2", apt.as_deref())
-                .str("city", city)
-                .str("country", country)
-                .str(
-                    "ip",
-                    &format!(
-                        "{}.{}.{}.{}",
-                        23 + r("ip") % 200,
-                        r("ip2") % 256,
-                        r("ip3") % 256,
-                        1 + r("ip4") % 254
-                    ),
-                )
-                .num("latitude", lat)
-                .num("longitude", lon)
-                .str("region", region)
-                .str("timezone", tz)
-                .str("zip", zip)
-                .done()
-        }
-        "properties" => {
-            let mut o = Obj::new();
-            if chance("p_source", 0.6) {
-                o = o.str(
-                    "$source",
-                    ["Shopify", "API", "Sign-up form", "CSV import"][pick(r("src"), 4)],
-                );
-            }
-            if chance("p_marketing", 0.5) {
-                o = o.raw(
-                    "Accepts Marketing",
-                    if chance("p_accepts", 0.7) {
-                        b"true"
-                    } else {
-                        b"false"
-                    },
-                );
-            }
-            if chance("p_tags", 0.3) {
-                o = o.raw(
-                    "Shopify Tags",
-                    [&br#"["vip"]"#[..], br#"["vip","wholesale"]"#][pick(r("tags"), 2)],
-                );
-            }
-            if chance("p_birthday", 0.2) {
-                o = o.str(
-                    "Birthday",
-                    &format!(
-                        "19{:02}-{:02}-{:02}",
-                        60 + r("by") % 40,
-                        1 + r("bm") % 12,
-                        1 + r("bd") % 28
-                    ),
-                );
-            }
-            o.done()
-        }
+        "location" => location(ctx),
+        "properties" => custom_properties(ctx),
         _ => return None,
     })
+}
+
+/// Where a profile lives: an address of a real place, or every member null
+/// (as Klaviyo serves profiles without a location).
+fn location(ctx: &Ctx<'_>) -> Gen {
+    let r = |tag: &str| child(ctx.base, tag);
+    let chance = |tag: &str, p: f64| unit(r(tag)) < p;
+    if !chance("has_location", 0.75) {
+        return Gen::Raw(
+                br#"{"address1":null,"address2":null,"city":null,"country":null,"ip":null,"latitude":null,"longitude":null,"region":null,"timezone":null,"zip":null}"#.to_vec(),
+        );
+    }
+    let (city, region, country, zip, tz, lat, lon) =
+        words::PLACES[pick(r("place"), words::PLACES.len())];
+    let apt = chance("apt", 0.2).then(|| format!("Apt {}", 1 + r("apt_no") % 40));
+    Obj::new()
+        .str(
+            "address1",
+            &format!(
+                "{} {}",
+                1 + r("house") % 900,
+                words::STREETS[pick(r("street"), words::STREETS.len())]
+            ),
+        )
+        .opt_str("address2", apt.as_deref())
+        .str("city", city)
+        .str("country", country)
+        .str(
+            "ip",
+            &format!(
+                "{}.{}.{}.{}",
+                23 + r("ip") % 200,
+                r("ip2") % 256,
+                r("ip3") % 256,
+                1 + r("ip4") % 254
+            ),
+        )
+        .num("latitude", lat)
+        .num("longitude", lon)
+        .str("region", region)
+        .str("timezone", tz)
+        .str("zip", zip)
+        .done()
+}
+
+/// A profile's custom `properties`, as shops' integrations set them.
+fn custom_properties(ctx: &Ctx<'_>) -> Gen {
+    let r = |tag: &str| child(ctx.base, tag);
+    let chance = |tag: &str, p: f64| unit(r(tag)) < p;
+    let mut o = Obj::new();
+    if chance("p_source", 0.6) {
+        o = o.str(
+            "$source",
+            ["Shopify", "API", "Sign-up form", "CSV import"][pick(r("src"), 4)],
+        );
+    }
+    if chance("p_marketing", 0.5) {
+        o = o.raw(
+            "Accepts Marketing",
+            if chance("p_accepts", 0.7) {
+                b"true"
+            } else {
+                b"false"
+            },
+        );
+    }
+    if chance("p_tags", 0.3) {
+        o = o.raw(
+            "Shopify Tags",
+            [&br#"["vip"]"#[..], br#"["vip","wholesale"]"#][pick(r("tags"), 2)],
+        );
+    }
+    if chance("p_birthday", 0.2) {
+        o = o.str(
+            "Birthday",
+            &format!(
+                "19{:02}-{:02}-{:02}",
+                60 + r("by") % 40,
+                1 + r("bm") % 12,
+                1 + r("bd") % 28
+            ),
+        );
+    }
+    o.done()
 }
 
 fn opt(present: bool, f: impl FnOnce() -> Gen) -> Gen {

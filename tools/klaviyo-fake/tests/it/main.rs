@@ -3,8 +3,10 @@
 
 mod api;
 mod cli;
+mod concurrency;
 mod faults;
 mod paging;
+mod revisions;
 mod validation;
 
 use std::time::Duration;
@@ -54,8 +56,19 @@ impl Resp {
     }
 }
 
+/// The stand-in's date in tests that do not set one: revisions retire by
+/// the date, so the clock's would change what `REV` means as years pass.
+pub const TODAY: &str = "2026-12-01";
+
 impl Api {
-    pub fn new(config: FakeConfig) -> Api {
+    /// A stand-in whose today is `config.today`, or [`TODAY`].
+    pub fn new(mut config: FakeConfig) -> Api {
+        config.today.get_or_insert_with(|| day(TODAY));
+        Api::with_clock(config)
+    }
+
+    /// A stand-in whose today is the clock's unless `config` says.
+    pub fn with_clock(config: FakeConfig) -> Api {
         Api {
             fake: FakeKlaviyo::start(config).unwrap(),
             http: reqwest::blocking::Client::builder()
@@ -160,4 +173,9 @@ pub fn ids(resources: &[Value]) -> Vec<String> {
         .iter()
         .map(|r| r["id"].as_str().unwrap().to_owned())
         .collect()
+}
+
+/// A date, `YYYY-MM-DD`.
+pub fn day(s: &str) -> chrono::NaiveDate {
+    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
 }

@@ -1,0 +1,49 @@
+//! A request as the checks and operations see it: what it carries, the
+//! endpoint it is for, and where in the store that endpoint lives.
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use hyper::Method;
+
+use crate::data::template::Template;
+use crate::time::Micros;
+
+/// What `respond` needs from the request.
+pub(crate) struct RequestCtx<'a> {
+    pub method: &'a Method,
+    pub path: &'a str,
+    pub params: &'a [(String, String)],
+    pub authorization: Option<String>,
+    pub revision: Option<String>,
+    pub content_type: Option<String>,
+    pub body: Option<&'a [u8]>,
+    pub body_too_large: bool,
+    pub now: Micros,
+    /// The stand-in's date: which revisions are released and which retired.
+    pub today: NaiveDate,
+    /// `X-Klaviyo-Revision-Fall-Forward-Opt-Out: 1`: a retired revision is
+    /// 410 instead of served as the oldest supported one.
+    pub fall_forward_opt_out: bool,
+    pub base_url: &'a str,
+    pub secret: u64,
+}
+
+/// The endpoint a request is for, in the revision that serves it.
+pub(crate) struct Target {
+    pub coll: &'static klaviyo_spec::Collection,
+    /// The record's id (percent-decoded) for `/collection/{id}`.
+    pub id: Option<String>,
+    /// Index of the table revision whose rules and shape apply.
+    pub rev_idx: usize,
+}
+
+/// Where an operation works: the collection's place in the store and its
+/// resource shape in the serving revision.
+pub(crate) struct Place<'t> {
+    pub coll: &'static klaviyo_spec::Collection,
+    pub ci: usize,
+    pub tpl: Arc<Template>,
+    pub rev_idx: usize,
+    pub id: Option<&'t str>,
+}
