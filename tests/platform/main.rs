@@ -9,4 +9,7 @@
 
 mod support;
 
+mod faults;
+mod raw_request;
+mod services;
 mod trigger;

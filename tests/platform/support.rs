@@ -1,8 +1,10 @@
 //! What every platform test shares: starting the platform (or skipping),
 //! the stand-in, and reading what sailor published.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
 use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use chrono::TimeZone;
@@ -102,4 +104,32 @@ pub fn assert_no_secret(key: &str, messages: &[Received], logs: &[String], plain
 /// Distinct values, for "exactly once" checks.
 pub fn distinct(ids: &[String]) -> BTreeSet<String> {
     ids.iter().cloned().collect()
+}
+
+/// The runner alone (docs/protocol.md): its stdout for `stdin`.
+pub fn runner_alone(args: &[&str], stdin: &Value, env: &BTreeMap<String, String>) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_klaviyo-runner"))
+        .args(args)
+        .envs(env)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the runner starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.to_string().as_bytes())
+        .expect("stdin written");
+    let out = child.wait_with_output().expect("the runner ends");
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+/// `pairs` as an environment.
+pub fn env_of(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
 }

@@ -3,8 +3,6 @@
 //! published; the tick acked; a second tick emits only what changed.
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::process::{Command, Stdio};
 
 use klaviyo_fake::FakeConfig;
 use sailor_harness::broker::Received;
@@ -19,30 +17,14 @@ pub const POLLING: &str = "getNewAndUpdatedObjectsPolling";
 
 /// The runner alone, as docs/protocol.md runs it: its event lines.
 pub fn runner_alone(env: &BTreeMap<String, String>, cfg: &Value, snapshot: &Value) -> Vec<Value> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_klaviyo-runner"))
-        .args(["process", POLLING])
-        .envs(env)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the runner starts");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(
-            json!({"cfg": cfg, "snapshot": snapshot})
-                .to_string()
-                .as_bytes(),
-        )
-        .expect("stdin written");
-    let out = child.wait_with_output().expect("the runner ends");
-    String::from_utf8(out.stdout)
-        .expect("utf-8")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("an event line"))
-        .collect()
+    crate::support::runner_alone(
+        &["process", POLLING],
+        &json!({"cfg": cfg, "snapshot": snapshot}),
+        env,
+    )
+    .lines()
+    .map(|l| serde_json::from_str(l).expect("an event line"))
+    .collect()
 }
 
 /// Waits until the wall clock is at least one whole second past now, so
