@@ -20,7 +20,15 @@ fn verify_select_models_and_metadata_through_run_service() {
     let good = json!({"apiKey": key, "revision": REVISION});
     let bad = json!({"apiKey": "pk_wrong00000000000000000000000000000", "revision": REVISION});
     let campaigns = json!({"apiKey": key, "revision": REVISION, "objectType": "campaigns"});
-    let cases: Vec<(&str, &Value, Option<&str>, Option<&str>, Vec<&str>)> = vec![
+    // (method, cfg, function, select model, the runner's own command line)
+    type Case<'a> = (
+        &'a str,
+        &'a Value,
+        Option<&'a str>,
+        Option<&'a str>,
+        Vec<&'a str>,
+    );
+    let cases: Vec<Case> = vec![
         (
             "verifyCredentials",
             &good,
