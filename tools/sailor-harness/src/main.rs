@@ -216,27 +216,32 @@ fn processing_ms(m: &Received) -> Option<f64> {
 fn bench(root: &std::path::Path, runner: &std::path::Path, smoke: bool) -> Result<Value, String> {
     let requests = if smoke { 20 } else { 1000 };
     let records = if smoke { 50 } else { 2000 };
+    // One broker and one stand-in for every case, each case its own step.
+    let fake = stand_in(
+        FakeConfig::empty()
+            .size("lists", 5)
+            .size("profiles", records),
+    )?;
+    let p = start(root, runner, &fake)?;
     let mut raw_rows = Vec::new();
     for consumers in [1, 4] {
-        raw_rows.push(bench_raw(root, runner, consumers, requests)?);
+        raw_rows.push(bench_raw(&p, &fake, consumers, requests)?);
     }
     let mut poll_rows = Vec::new();
     for mode in ["emitIndividually", "emitPage"] {
-        poll_rows.push(bench_poll(root, runner, mode, records)?);
+        poll_rows.push(bench_poll(&p, &fake, runner, mode, records)?);
     }
     Ok(json!({"raw": raw_rows, "poll": poll_rows}))
 }
 
 fn bench_raw(
-    root: &std::path::Path,
-    runner: &std::path::Path,
+    p: &Platform,
+    fake: &FakeKlaviyo,
     consumers: usize,
     requests: usize,
 ) -> Result<Value, String> {
-    let fake = stand_in(FakeConfig::empty().size("lists", 5))?;
-    let p = start(root, runner, &fake)?;
     let step = p.add_step(
-        "step_2",
+        &format!("raw_{consumers}"),
         RAW,
         json!({"apiKey": fake.api_key(), "revision": REVISION}),
     )?;
@@ -270,12 +275,12 @@ fn bench_raw(
 }
 
 fn bench_poll(
-    root: &std::path::Path,
+    p: &Platform,
+    fake: &FakeKlaviyo,
     runner: &std::path::Path,
     mode: &str,
     records: usize,
 ) -> Result<Value, String> {
-    let fake = stand_in(FakeConfig::empty().size("profiles", records))?;
     let cfg = json!({"apiKey": fake.api_key(), "revision": REVISION,
         "objectType": "profiles", "pollConfig": "updated", "emitBehavior": mode});
 
@@ -304,8 +309,7 @@ fn bench_poll(
         .count();
 
     // Through sailor.
-    let p = start(root, runner, &fake)?;
-    let step = p.add_step("step_1", POLLING, cfg)?;
+    let step = p.add_step(&format!("poll_{mode}"), POLLING, cfg)?;
     let mut sailor = p.spawn_sailor(&step, "bench-poll", &[])?;
     let started = Instant::now();
     p.broker
