@@ -277,3 +277,13 @@ test('the adapters hold no step logic: each is one call of the shared module', (
         }
     }
 });
+
+test('package.json and component.json carry the same version', () => {
+    const root = path.join(__dirname, '..', '..');
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+    const json = JSON.parse(fs.readFileSync(path.join(root, 'component.json'), 'utf8'));
+    assert.equal(pkg.version, json.version);
+    assert.deepEqual(Object.keys(pkg.dependencies), ['elasticio-sailor-nodejs']);
+    assert.equal(pkg.dependencies['elasticio-sailor-nodejs'], '2.7.8');
+    assert.equal(pkg.devDependencies, undefined);
+});
