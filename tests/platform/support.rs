@@ -22,19 +22,25 @@ pub const FINISHED: &str = "finished\"";
 
 pub const REVISION: &str = "2026-10-15";
 
-/// The platform, or `None` (after one line saying why) when RabbitMQ or
-/// Node.js is missing outside CI.
-#[allow(
-    clippy::print_stderr,
-    reason = "the one line that says why a test skipped"
-)]
+/// The platform, or `None` when RabbitMQ or Node.js is missing outside CI;
+/// then one line (once per run, on the process's real stderr) says why.
 pub fn platform(test: &str) -> Option<Platform> {
+    static SAID: std::sync::Once = std::sync::Once::new();
     let root = sailor_harness::repo_root();
     if let Err(why) = sailor_harness::platform::available(&root) {
         if std::env::var("CI").is_ok_and(|v| v == "true") {
             panic!("{test}: the platform tests need RabbitMQ and Node.js in CI: {why}");
         }
-        eprintln!("skipped {test}: {why}");
+        SAID.call_once(|| {
+            // The harness captures a test's stderr; the file is not captured.
+            let line = format!(
+                "platform tests skipped (they run the component inside real sailors and RabbitMQ): {why}\n"
+            );
+            let _ = std::fs::OpenOptions::new()
+                .append(true)
+                .open("/dev/stderr")
+                .and_then(|mut f| f.write_all(line.as_bytes()));
+        });
         return None;
     }
     let runner = PathBuf::from(env!("CARGO_BIN_EXE_klaviyo-runner"));
