@@ -54,6 +54,7 @@ mod request_log;
 mod resources;
 mod response;
 mod revision;
+mod schema;
 mod server;
 mod state;
 mod store;
