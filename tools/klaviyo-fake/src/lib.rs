@@ -38,6 +38,7 @@
 
 mod api;
 mod auth;
+mod body;
 mod config;
 mod cursor;
 mod data;
@@ -49,6 +50,7 @@ mod latency;
 mod listing;
 mod query;
 mod rate_limit;
+mod read;
 mod request;
 mod request_log;
 mod resources;
@@ -59,6 +61,7 @@ mod server;
 mod state;
 mod store;
 mod time;
+mod write;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex};
@@ -252,6 +255,24 @@ impl FakeKlaviyo {
 
     pub fn clear_requests(&self) {
         self.shared.lock().log.clear();
+    }
+
+    /// How many logged requests had this method (any case) and path
+    /// (`/lists`, `/api/lists/`, with or without `/api` and the trailing
+    /// slash; the query is not compared).
+    pub fn count_requests(&self, method: &str, path: &str) -> usize {
+        let want = store::normalize_path(path);
+        self.shared
+            .lock()
+            .log
+            .entries()
+            .iter()
+            .filter(|r| r.method.eq_ignore_ascii_case(method))
+            .filter(|r| {
+                let p = r.path_and_query.split('?').next().unwrap_or("");
+                store::normalize_path(p) == want
+            })
+            .count()
     }
 }
 

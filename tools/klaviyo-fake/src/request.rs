@@ -29,13 +29,45 @@ pub(crate) struct RequestCtx<'a> {
     pub secret: u64,
 }
 
+/// What a path and method name in the revision that serves them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Endpoint {
+    /// `GET /x`: a list endpoint (klaviyo-spec's `collections`).
+    List(&'static klaviyo_spec::Collection),
+    /// A write or a get by id (klaviyo-spec's `operations`).
+    Op(&'static klaviyo_spec::Operation),
+}
+
 /// The endpoint a request is for, in the revision that serves it.
 pub(crate) struct Target {
-    pub coll: &'static klaviyo_spec::Collection,
-    /// The record's id (percent-decoded) for `/collection/{id}`.
-    pub id: Option<String>,
+    pub endpoint: Endpoint,
+    /// The path parameters (percent-decoded), in path order.
+    pub params: Vec<String>,
     /// Index of the table revision whose rules and shape apply.
     pub rev_idx: usize,
+}
+
+impl Target {
+    /// The scopes the endpoint needs (`x-klaviyo-scopes`).
+    pub fn scopes(&self) -> &'static [&'static str] {
+        match self.endpoint {
+            Endpoint::List(c) => c.scopes,
+            Endpoint::Op(op) => op.scopes,
+        }
+    }
+
+    /// The path as the file writes it, e.g. `/lists/{id}/relationships/profiles`.
+    pub fn template(&self) -> &'static str {
+        match self.endpoint {
+            Endpoint::List(c) => c.path,
+            Endpoint::Op(op) => op.path,
+        }
+    }
+
+    /// The first path parameter (the record's id for `/x/{id}`).
+    pub fn id(&self) -> Option<&str> {
+        self.params.first().map(String::as_str)
+    }
 }
 
 /// Where an operation works: the collection's place in the store and its

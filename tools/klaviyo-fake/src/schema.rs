@@ -30,9 +30,6 @@
 //!   too); members named `email` must look like an email address and
 //!   `phone_number` like E.164 (`+` and 7 to 15 digits).
 
-// Used by the write path in the next change; only the tests use it yet.
-#![cfg_attr(not(test), allow(dead_code))]
-
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 

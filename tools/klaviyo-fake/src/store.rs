@@ -447,6 +447,7 @@ impl Store {
             fields: None,
             additional: &[],
             excluded: additional_only(&self.cols[ci].resource_type),
+            ..RenderOpts::default()
         };
         let mut out = Vec::new();
         for &slot in &self.cols[ci].live {
@@ -497,6 +498,7 @@ impl Store {
             fields: None,
             additional: &[],
             excluded: additional_only(&self.cols[ci].resource_type),
+            ..RenderOpts::default()
         };
         self.write_resource(&mut buf, ci, slot, &tpl, &opts);
         Ok(serde_json::from_slice(&buf).ok())
@@ -667,7 +669,7 @@ impl Store {
     }
 
     /// The slot of `id` if its latest state (pending writes included) exists.
-    fn latest_slot(&self, ci: usize, id: &str) -> Result<u32, StoreError> {
+    pub(crate) fn latest_slot(&self, ci: usize, id: &str) -> Result<u32, StoreError> {
         let not_found = || StoreError::NotFound {
             collection: self.cols[ci].path.to_owned(),
             id: id.to_owned(),
@@ -694,11 +696,32 @@ impl Store {
             .and_then(Option::as_ref)
     }
 
+    /// Changes a record's whole body (attributes, relationships,
+    /// filter-only values) and sets its updated timestamp(s) to now.
+    pub(crate) fn update_body(
+        &mut self,
+        path: &str,
+        id: &str,
+        f: impl FnOnce(&mut Body),
+    ) -> Result<(), StoreError> {
+        self.modify_body(path, id, f, true)
+    }
+
     fn modify(
         &mut self,
         path: &str,
         id: &str,
         f: impl FnOnce(&mut Map<String, Value>),
+        bump: bool,
+    ) -> Result<(), StoreError> {
+        self.modify_body(path, id, |b| f(&mut b.attributes), bump)
+    }
+
+    fn modify_body(
+        &mut self,
+        path: &str,
+        id: &str,
+        f: impl FnOnce(&mut Body),
         bump: bool,
     ) -> Result<(), StoreError> {
         let ci = self.index_of(path)?;
@@ -719,7 +742,7 @@ impl Store {
                 self.materialize(ci, slot, &current)
             }
         };
-        f(&mut body.attributes);
+        f(&mut body);
         let tf = self.cols[ci].tf;
         let mut rec = Record {
             created: current.created,
@@ -886,6 +909,7 @@ impl Store {
                         fields: None,
                         additional: &[],
                         excluded: additional_only(t),
+                        ..RenderOpts::default()
                     };
                     self.write_resource(&mut buf, rci, rslot, &tpl, &opts);
                     if let Ok(v) = serde_json::from_slice(&buf) {
@@ -926,7 +950,7 @@ impl Store {
         self_url.push(b'/');
         if !tpl.rels.is_empty() {
             out.extend_from_slice(b",\"relationships\":");
-            write_relationships(out, &ctx, tpl, &self_url);
+            write_relationships(out, &ctx, tpl, &self_url, opts.rel_data);
         }
         out.extend_from_slice(b",\"links\":{\"self\":");
         out.extend_from_slice(&self_url);
@@ -958,12 +982,27 @@ fn write_attributes(out: &mut Vec<u8>, ctx: &Ctx<'_>, tpl: &Template, opts: &Ren
             },
         }
     }
+    for (name, v) in opts.extra_attrs.iter().filter(|(n, _)| opts.wants_extra(n)) {
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        write_str(out, name);
+        out.push(b':');
+        let _ = serde_json::to_writer(&mut *out, v);
+    }
     out.push(b'}');
 }
 
 /// Each relationship of the shape: its data where known, and its links
 /// under `open_url` (the record's self URL, quote opened, not closed).
-fn write_relationships(out: &mut Vec<u8>, ctx: &Ctx<'_>, tpl: &Template, open_url: &[u8]) {
+fn write_relationships(
+    out: &mut Vec<u8>,
+    ctx: &Ctx<'_>,
+    tpl: &Template,
+    open_url: &[u8],
+    given: &[(&str, Value)],
+) {
     out.push(b'{');
     for (i, rel) in tpl.rels.iter().enumerate() {
         if i > 0 {
@@ -971,7 +1010,11 @@ fn write_relationships(out: &mut Vec<u8>, ctx: &Ctx<'_>, tpl: &Template, open_ur
         }
         write_str(out, &rel.name);
         out.extend_from_slice(b":{");
-        let data = match &ctx.rec.body {
+        let overridden = given
+            .iter()
+            .find(|(n, _)| *n == &*rel.name)
+            .map(|(_, v)| v.clone());
+        let data = overridden.or_else(|| match &ctx.rec.body {
             Some(b) => b
                 .relationships
                 .as_ref()
@@ -979,7 +1022,7 @@ fn write_relationships(out: &mut Vec<u8>, ctx: &Ctx<'_>, tpl: &Template, open_ur
                 .and_then(|v| v.get("data"))
                 .cloned(),
             None => semantic::relationship_data(ctx, &rel.name),
-        };
+        });
         if let Some(d) = data {
             out.extend_from_slice(b"\"data\":");
             let _ = serde_json::to_writer(&mut *out, &d);
@@ -1050,6 +1093,7 @@ impl GivenRecord {
 }
 
 /// What to render of a resource.
+#[derive(Default)]
 pub(crate) struct RenderOpts<'a> {
     /// Sparse fieldset (`fields[type]=a,b`), if requested.
     pub fields: Option<&'a [String]>,
@@ -1057,6 +1101,12 @@ pub(crate) struct RenderOpts<'a> {
     pub additional: &'a [String],
     /// Attributes served only when requested via `additional-fields`.
     pub excluded: &'a [&'a str],
+    /// Attributes the shape does not have, appended (e.g. a list's
+    /// `profile_count`, a member's `joined_group_at`).
+    pub extra_attrs: &'a [(&'a str, Value)],
+    /// Relationship data to serve instead of the stored or generated one
+    /// (e.g. a profile's `lists` when they are included).
+    pub rel_data: &'a [(&'a str, Value)],
 }
 
 impl RenderOpts<'_> {
@@ -1070,6 +1120,12 @@ impl RenderOpts<'_> {
                 .any(|w| w == name || w.split('.').next() == Some(name)),
             None => !self.excluded.contains(&name) || self.additional.iter().any(|x| x == name),
         }
+    }
+
+    /// Whether an appended attribute is served: a sparse fieldset must name
+    /// it too.
+    fn wants_extra(&self, name: &str) -> bool {
+        self.fields.is_none_or(|f| f.iter().any(|w| w == name))
     }
 }
 
