@@ -161,7 +161,8 @@ pub(crate) fn echo_key_error(status: u16, authorization: Option<&str>) -> ApiErr
     let mut e = ApiError::for_status(status);
     e.detail = format!(
         "The request carried \"Authorization: {quoted}\"; this header is not accepted here."
-    );
+    )
+    .into();
     e.source = Source::Parameter(format!("Authorization: {quoted}"));
     e.headers.push(("x-echo-authorization", quoted.to_owned()));
     e

@@ -48,6 +48,7 @@ mod filter;
 mod hooks;
 mod latency;
 mod listing;
+mod profiles;
 mod query;
 mod rate_limit;
 mod read;

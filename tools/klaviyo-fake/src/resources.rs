@@ -2,8 +2,8 @@
 //! (where a collection lives, the single-resource document, errors).
 //!
 //! Every operation the revision declares is routed here. Those on
-//! collections the stand-in stores (get by id, create, update, delete) and
-//! events are served; any other declared operation has its query and body
+//! collections the stand-in stores (get by id, create, update, delete),
+//! profiles and events are served; any other declared operation has its query and body
 //! checked like the rest and is then answered 501, so that a test never
 //! mistakes the stand-in's gap for Klaviyo's behaviour.
 
@@ -14,6 +14,7 @@ use crate::data::template;
 use crate::data::write_str;
 use crate::errors::ApiError;
 use crate::listing;
+use crate::profiles;
 use crate::read;
 use crate::request::{Endpoint, Place, RequestCtx, Target};
 use crate::response::Answer;
@@ -43,6 +44,9 @@ fn operation(
     refuse_undeclared(op, r.params)?;
     let doc = body::read(r, op, t)?;
     match (op.method, op.path) {
+        (M::Post, "/profile-import") => profiles::import(st, r, t, op, &doc),
+        (M::Post, "/profiles") => profiles::create(st, r, t, op, &doc),
+        (M::Patch, "/profiles/{id}") => profiles::update(st, r, t, op, &doc),
         (M::Post, "/events") => create_event(st, &doc),
         _ => on_collection(st, r, t, op, &doc),
     }
@@ -87,9 +91,11 @@ fn not_implemented(op: &klaviyo_spec::Operation, revision: &str) -> ApiError {
         detail: format!(
             "Revision {revision} declares {} {} ({}); the stand-in checked the request but does not carry it out.",
             op.method, op.path, op.operation_id
-        ),
+        )
+        .into(),
         source: crate::errors::Source::None,
         headers: Vec::new(),
+        meta: None,
     }
 }
 
@@ -128,6 +134,20 @@ pub(crate) fn locate<'t>(
         rev_idx,
         id,
     })
+}
+
+/// The stored collection at `path` in the serving revision (e.g. the
+/// profiles of `POST /profile-import`).
+pub(crate) fn place_of<'t>(
+    st: &State,
+    r: &RequestCtx<'_>,
+    path: &str,
+    rev_idx: usize,
+) -> Result<Place<'t>, ApiError> {
+    let coll = klaviyo_spec::revisions()[rev_idx]
+        .collection(path)
+        .ok_or_else(|| ApiError::path_not_found(r.path))?;
+    locate(st, r, coll, rev_idx, None)
 }
 
 /// `{"data": <resource>, "links": {"self": …}}` (and from 2026-07-15 the

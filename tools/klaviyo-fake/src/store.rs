@@ -55,6 +55,10 @@ pub(crate) struct CollData {
     /// Live slots sorted by (field value, slot), built on first use and
     /// maintained on every write.
     pub indexes: HashMap<String, Vec<u32>>,
+    /// Live slots by the text of an identifier attribute (a profile's
+    /// `email`, `phone_number`, `external_id`), built on first use and
+    /// maintained on every write.
+    idents: HashMap<&'static str, HashMap<String, Vec<u32>>>,
 }
 
 enum Op {
@@ -290,6 +294,18 @@ impl Store {
 
     /// Removes `slot` from every built index (before its values change).
     fn unindex(&mut self, ci: usize, slot: u32) {
+        let mut idents = std::mem::take(&mut self.cols[ci].idents);
+        for (field, by_value) in idents.iter_mut() {
+            if let Val::Str(v) = self.field(ci, slot, field, None)
+                && let Some(slots) = by_value.get_mut(&v)
+            {
+                slots.retain(|s| *s != slot);
+                if slots.is_empty() {
+                    by_value.remove(&v);
+                }
+            }
+        }
+        self.cols[ci].idents = idents;
         let mut indexes = std::mem::take(&mut self.cols[ci].indexes);
         for (field, order) in indexes.iter_mut() {
             let key = self.field(ci, slot, field, None);
@@ -305,6 +321,13 @@ impl Store {
 
     /// Inserts `slot` into every built index (after its values changed).
     fn reindex(&mut self, ci: usize, slot: u32) {
+        let mut idents = std::mem::take(&mut self.cols[ci].idents);
+        for (field, by_value) in idents.iter_mut() {
+            if let Val::Str(v) = self.field(ci, slot, field, None) {
+                by_value.entry(v).or_default().push(slot);
+            }
+        }
+        self.cols[ci].idents = idents;
         let mut indexes = std::mem::take(&mut self.cols[ci].indexes);
         for (field, order) in indexes.iter_mut() {
             let key = self.field(ci, slot, field, None);
@@ -345,6 +368,47 @@ impl Store {
         keyed.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         let order = keyed.into_iter().map(|(_, s)| s).collect();
         self.cols[ci].indexes.insert(field.to_owned(), order);
+    }
+
+    /// Slots of the records of `ci` whose `field` is `value` in their
+    /// newest state (writes not yet visible included): how a write finds
+    /// a profile by email, phone number or external id.
+    pub(crate) fn find_by(&mut self, ci: usize, field: &'static str, value: &str) -> Vec<u32> {
+        if !self.cols[ci].idents.contains_key(field) {
+            let mut by_value: HashMap<String, Vec<u32>> = HashMap::new();
+            for &slot in &self.cols[ci].live {
+                if let Val::Str(v) = self.field(ci, slot, field, None) {
+                    by_value.entry(v).or_default().push(slot);
+                }
+            }
+            self.cols[ci].idents.insert(field, by_value);
+        }
+        let mut found: Vec<u32> = self.cols[ci].idents[field]
+            .get(value)
+            .cloned()
+            .unwrap_or_default();
+        found.extend(self.pending.iter().filter(|p| p.ci == ci).map(|p| p.slot));
+        found.sort_unstable();
+        found.dedup();
+        found.retain(|&s| self.latest_text(ci, s, field).as_deref() == Some(value));
+        found
+    }
+
+    /// The text of `field` of the newest state of the record at `slot`.
+    pub(crate) fn latest_text(&self, ci: usize, slot: u32, field: &str) -> Option<String> {
+        let pending = self.pending.iter().any(|p| p.ci == ci && p.slot == slot);
+        if !pending {
+            return match self.field(ci, slot, field, None) {
+                Val::Str(s) => Some(s),
+                _ => None,
+            };
+        }
+        let body = self.latest(ci, slot)?.body.as_ref()?;
+        body.attributes
+            .get(field)
+            .or_else(|| body.hidden.get(field))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
     }
 
     /// Index of revision `rev` or the newest revision listing the collection
@@ -1200,6 +1264,7 @@ impl CollData {
             id_overflow: HashMap::new(),
             live: (0..n as u32).collect(),
             indexes: HashMap::new(),
+            idents: HashMap::new(),
         };
         col.map_generated_ids();
         col

@@ -202,6 +202,57 @@ fn the_schema_is_checked_member_by_member() {
     );
 }
 
+#[test]
+fn nullable_formats_and_identifiers() {
+    let api = Api::small();
+    let import = |attrs: Value| json!({"data": {"type": "profile", "attributes": attrs}});
+    // null is allowed where the schema says `nullable`.
+    let r = api.send(
+        "POST",
+        "/profile-import",
+        REV,
+        &import(json!({"email": "n@example.com", "first_name": null, "location": {"city": null}})),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    for (attrs, pointer, detail) in [
+        (
+            json!({"email": "not-an-email"}),
+            "/data/attributes/email",
+            "Invalid email address: 'not-an-email'.",
+        ),
+        (
+            json!({"phone_number": "555-1234"}),
+            "/data/attributes/phone_number",
+            "Invalid phone number format: '555-1234' (example of a valid format: +12345678901).",
+        ),
+        (
+            json!({"email": "a@example.com", "location": {"latitude": true}}),
+            "/data/attributes/location/latitude",
+            "Invalid value for 'latitude': it matches none of the forms this field accepts.",
+        ),
+        (
+            json!({"email": "a@example.com", "properties": "x"}),
+            "/data/attributes/properties",
+            "Invalid value for 'properties': expected an object, got a string.",
+        ),
+    ] {
+        let (status, p, d) = post(&api, "/profile-import", REV, import(attrs.clone()));
+        assert_eq!(
+            (status, p.as_str(), d.as_str()),
+            (400, pointer, detail),
+            "{attrs}"
+        );
+    }
+    // Custom properties take anything.
+    let r = api.send(
+        "POST",
+        "/profile-import",
+        REV,
+        &import(json!({"email": "p@example.com", "properties": {"any": [1, {"thing": null}]}})),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+}
+
 /// Every body-taking operation of every revision refuses a body its
 /// schema does not allow, with a pointer: proof that no write escapes the
 /// check.

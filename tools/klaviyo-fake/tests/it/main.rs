@@ -8,6 +8,7 @@ mod concurrency;
 mod faults;
 mod get_by_id;
 mod paging;
+mod profile_import;
 mod revisions;
 mod validation;
 mod writes;

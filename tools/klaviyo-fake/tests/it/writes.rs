@@ -282,3 +282,31 @@ fn a_write_answers_with_the_declared_status_and_fields() {
         "2024-10-15 declares no fields[list] on POST /lists"
     );
 }
+
+#[test]
+fn profiles_can_be_patched_never_deleted() {
+    let api = Api::small();
+    let id = api.fake.ids("profiles")[5].clone();
+    let before = api.fake.get("profiles", &id).unwrap();
+    let r = api.send(
+        "PATCH",
+        &format!("/profiles/{id}"),
+        REV,
+        &json!({"data": {"type": "profile", "id": id, "attributes": {"first_name": "Ada", "title": null,
+            "properties": {"tier": "gold"}}}}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let a = &r.json()["data"]["attributes"];
+    assert_eq!(a["first_name"], "Ada");
+    assert_eq!(a["title"], Value::Null, "null clears");
+    assert_eq!(a["email"], before["attributes"]["email"], "absent is kept");
+    assert_eq!(a["properties"]["tier"], "gold");
+    for (k, v) in before["attributes"]["properties"].as_object().unwrap() {
+        assert_eq!(&a["properties"][k], v, "custom properties are merged");
+    }
+    assert_eq!(
+        api.call("DELETE", &format!("/profiles/{id}"), REV, None)
+            .status,
+        405
+    );
+}
