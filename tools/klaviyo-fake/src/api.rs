@@ -206,6 +206,7 @@ mod tests {
             today: None,
             log: RequestLog::new(10),
             errors: 0,
+            event_keys: Default::default(),
         }
     }
 

@@ -43,6 +43,7 @@ mod config;
 mod cursor;
 mod data;
 mod errors;
+mod events;
 mod faults;
 mod filter;
 mod hooks;
@@ -307,6 +308,7 @@ fn initial_state(config: &FakeConfig, base_url: &str) -> state::State {
         today: config.today,
         log: request_log::RequestLog::new(config.request_log_limit),
         errors: 0,
+        event_keys: Default::default(),
     }
 }
 

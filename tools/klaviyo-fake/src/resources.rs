@@ -13,6 +13,7 @@ use crate::body;
 use crate::data::template;
 use crate::data::write_str;
 use crate::errors::ApiError;
+use crate::events;
 use crate::listing;
 use crate::profiles;
 use crate::read;
@@ -21,7 +22,6 @@ use crate::response::Answer;
 use crate::state::State;
 use crate::store::{RenderOpts, StoreError, percent_path};
 use crate::write;
-use serde_json::{Map, json};
 
 /// Runs the operation the target names.
 pub(crate) fn operate(st: &mut State, r: &RequestCtx<'_>, t: &Target) -> Result<Answer, ApiError> {
@@ -47,7 +47,7 @@ fn operation(
         (M::Post, "/profile-import") => profiles::import(st, r, t, op, &doc),
         (M::Post, "/profiles") => profiles::create(st, r, t, op, &doc),
         (M::Patch, "/profiles/{id}") => profiles::update(st, r, t, op, &doc),
-        (M::Post, "/events") => create_event(st, &doc),
+        (M::Post, "/events") => events::create(st, r, t, &doc),
         _ => on_collection(st, r, t, op, &doc),
     }
 }
@@ -218,29 +218,4 @@ pub(crate) fn store_error(e: StoreError) -> ApiError {
         }
         StoreError::UnknownCollection(p) => ApiError::path_not_found(&p),
     }
-}
-
-/// POST /events: accepted for processing (202, no body), as Klaviyo does;
-/// its `time` (possibly in the past: the backdated-event trap) becomes
-/// `datetime`.
-fn create_event(st: &mut State, doc: &Value) -> Result<Answer, ApiError> {
-    let a = doc["data"]
-        .get("attributes")
-        .cloned()
-        .unwrap_or(Value::Null);
-    let mut attrs = Map::new();
-    if let Some(t) = a.get("time").and_then(Value::as_str) {
-        attrs.insert("datetime".into(), Value::String(t.to_owned()));
-    }
-    attrs.insert(
-        "event_properties".into(),
-        a.get("properties").cloned().unwrap_or_else(|| json!({})),
-    );
-    if let Some(u) = a.get("unique_id") {
-        attrs.insert("uuid".into(), u.clone());
-    }
-    st.store
-        .insert_as("/events", json!({ "attributes": attrs }), false)
-        .map_err(store_error)?;
-    Ok(Answer::empty(202))
 }

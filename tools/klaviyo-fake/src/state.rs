@@ -8,6 +8,7 @@ use crate::rate_limit::{Limiter, RateLimitRule};
 use crate::request_log::RequestLog;
 use crate::store::Store;
 use crate::{faults, hooks};
+use std::collections::HashSet;
 use std::sync::{Mutex, MutexGuard};
 
 use chrono::NaiveDate;
@@ -44,4 +45,7 @@ pub(crate) struct State {
     pub log: RequestLog,
     /// Requests received so far; numbers error ids.
     pub errors: u64,
+    /// Events already recorded, by (profile id, metric id, unique id or
+    /// second): what Klaviyo deduplicates on.
+    pub event_keys: HashSet<(String, String, String)>,
 }

@@ -251,6 +251,19 @@ fn nullable_formats_and_identifiers() {
         &import(json!({"email": "p@example.com", "properties": {"any": [1, {"thing": null}]}})),
     );
     assert_eq!(r.status, 201, "{}", r.text);
+    // date-time members.
+    let event = |time: &str| {
+        json!({"data": {"type": "event", "attributes": {"properties": {}, "time": time,
+            "metric": {"data": {"type": "metric", "attributes": {"name": "M"}}},
+            "profile": {"data": {"type": "profile", "attributes": {"email": "e@example.com"}}}}}})
+    };
+    let (status, p, _) = post(&api, "/events", REV, event("yesterday"));
+    assert_eq!((status, p.as_str()), (400, "/data/attributes/time"));
+    assert_eq!(
+        api.send("POST", "/events", REV, &event("2024-05-01 12:00:00+02:00"))
+            .status,
+        202
+    );
 }
 
 /// Every body-taking operation of every revision refuses a body its

@@ -5,6 +5,7 @@ mod api;
 mod bodies;
 mod cli;
 mod concurrency;
+mod events;
 mod faults;
 mod get_by_id;
 mod paging;
