@@ -62,9 +62,9 @@ fn api_path(path: &str) -> Result<&str, ApiError> {
 }
 
 /// The endpoint the revision declares for `method` at this path: a list
-/// endpoint or an operation (the most specific path wins: literal segments
-/// before parameters). 405 when the path exists with other methods only,
-/// 404 when it does not exist.
+/// endpoint, an operation (the most specific path wins: literal segments
+/// before parameters), or a list's members. 405 when the path exists with
+/// other methods only, 404 when it does not exist.
 ///
 /// `PUT` is answered as the path's `PATCH` (no file declares a `PUT`): a
 /// leniency the stand-in has always had and the raw-request tests rely on.
@@ -116,6 +116,17 @@ fn route(method: &Method, rest: &str, revision: &str, full_path: &str) -> Result
             .map(|(_, s)| s.clone())
             .collect();
         return Ok(target(Endpoint::Op(op), params));
+    }
+    if let [lists, id, tail @ ..] = segs.as_slice()
+        && lists == "lists"
+        && (matches!(tail, [p] if p == "profiles")
+            || matches!(tail, [r, p] if r == "relationships" && p == "profiles"))
+    {
+        if *method == Method::GET {
+            let ids_only = tail.len() == 2;
+            return Ok(target(Endpoint::Members { ids_only }, vec![id.clone()]));
+        }
+        exists = true;
     }
     if exists {
         Err(ApiError::method_not_allowed(method.as_str()))

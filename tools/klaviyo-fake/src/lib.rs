@@ -49,6 +49,7 @@ mod filter;
 mod hooks;
 mod latency;
 mod listing;
+mod members;
 mod profiles;
 mod query;
 mod rate_limit;
@@ -275,6 +276,11 @@ impl FakeKlaviyo {
                 store::normalize_path(p) == want
             })
             .count()
+    }
+
+    /// The profile ids of a list's members, in the order they joined.
+    pub fn list_members(&self, list_id: &str) -> Vec<String> {
+        self.with_store(|s| s.list_members(list_id))
     }
 }
 

@@ -120,18 +120,35 @@ pub(crate) fn one(
         .store
         .visible_slot(p.ci, id)
         .ok_or_else(|| not_found_id(p.coll.resource_type, id))?;
+    let extra = extra_attributes(st, p, id, &q);
+    let lists = (p.coll.path == "/profiles" && q.include.iter().any(|i| i == "lists"))
+        .then(|| st.store.lists_of(id));
+    let rel_data: Vec<(&str, Value)> = lists
+        .iter()
+        .map(|ls| {
+            let data: Vec<Value> = ls
+                .iter()
+                .map(|l| serde_json::json!({"type": "list", "id": l}))
+                .collect();
+            ("lists", Value::Array(data))
+        })
+        .collect();
     let excluded = q.excluded(op, p.coll.resource_type);
     let opts = RenderOpts {
         fields: q.fields.get(p.coll.resource_type).map(Vec::as_slice),
         additional: &q.additional,
         excluded: &excluded,
-        ..RenderOpts::default()
+        extra_attrs: &extra,
+        rel_data: &rel_data,
     };
     let mut resource = Vec::with_capacity(2048);
     st.store
         .write_resource(&mut resource, p.ci, slot, &p.tpl, &opts);
     let included = (!q.include.is_empty()).then(|| {
         let mut inc = st.store.included(p.ci, &[slot], &q.include, p.rev_idx);
+        if let Some(ls) = &lists {
+            inc.extend(included_lists(st, ls, p.rev_idx));
+        }
         for res in &mut inc {
             sparse(res, &q.fields);
         }
@@ -141,6 +158,45 @@ pub(crate) fn one(
         200,
         document(r.base_url, p, slot, st, &resource, included.as_deref()),
     ))
+}
+
+/// Additional fields the resource's shape lacks: a list's `profile_count`
+/// (its members; segments' members are not modelled, so 0).
+fn extra_attributes(
+    st: &State,
+    p: &Place<'_>,
+    id: &str,
+    q: &OneQuery,
+) -> Vec<(&'static str, Value)> {
+    let mut out = Vec::new();
+    if q.additional.iter().any(|a| a == "profile_count") && p.tpl.attr("profile_count").is_none() {
+        let n = match p.coll.path {
+            "/lists" => st.store.members_since(id).len(),
+            _ => 0,
+        };
+        out.push(("profile_count", Value::from(n)));
+    }
+    out
+}
+
+/// The lists a profile is a member of, as included resources.
+fn included_lists(st: &State, lists: &[String], rev_idx: usize) -> Vec<Value> {
+    let Ok(ci) = st.store.index_of("/lists") else {
+        return Vec::new();
+    };
+    let Some(tpl) = crate::data::template::for_revision(rev_idx, "/lists") else {
+        return Vec::new();
+    };
+    lists
+        .iter()
+        .filter_map(|l| st.store.visible_slot(ci, l))
+        .filter_map(|slot| {
+            let mut buf = Vec::new();
+            st.store
+                .write_resource(&mut buf, ci, slot, &tpl, &RenderOpts::default());
+            serde_json::from_slice(&buf).ok()
+        })
+        .collect()
 }
 
 /// Applies `fields[<type>]` to an included resource.

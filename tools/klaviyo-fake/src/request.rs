@@ -36,6 +36,9 @@ pub(crate) enum Endpoint {
     List(&'static klaviyo_spec::Collection),
     /// A write or a get by id (klaviyo-spec's `operations`).
     Op(&'static klaviyo_spec::Operation),
+    /// `GET /lists/{id}/profiles` (`ids_only`: `/relationships/profiles`),
+    /// which klaviyo-spec's table does not describe (see `members.rs`).
+    Members { ids_only: bool },
 }
 
 /// The endpoint a request is for, in the revision that serves it.
@@ -53,6 +56,7 @@ impl Target {
         match self.endpoint {
             Endpoint::List(c) => c.scopes,
             Endpoint::Op(op) => op.scopes,
+            Endpoint::Members { .. } => &["lists:read", "profiles:read"],
         }
     }
 
@@ -61,6 +65,8 @@ impl Target {
         match self.endpoint {
             Endpoint::List(c) => c.path,
             Endpoint::Op(op) => op.path,
+            Endpoint::Members { ids_only: false } => "/lists/{id}/profiles",
+            Endpoint::Members { ids_only: true } => "/lists/{id}/relationships/profiles",
         }
     }
 

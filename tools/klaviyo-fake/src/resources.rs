@@ -3,7 +3,7 @@
 //!
 //! Every operation the revision declares is routed here. Those on
 //! collections the stand-in stores (get by id, create, update, delete),
-//! profiles and events are served; any other declared operation has its query and body
+//! profiles, events and list membership are served; any other declared operation has its query and body
 //! checked like the rest and is then answered 501, so that a test never
 //! mistakes the stand-in's gap for Klaviyo's behaviour.
 
@@ -15,6 +15,7 @@ use crate::data::write_str;
 use crate::errors::ApiError;
 use crate::events;
 use crate::listing;
+use crate::members;
 use crate::profiles;
 use crate::read;
 use crate::request::{Endpoint, Place, RequestCtx, Target};
@@ -30,6 +31,7 @@ pub(crate) fn operate(st: &mut State, r: &RequestCtx<'_>, t: &Target) -> Result<
             let place = locate(st, r, coll, t.rev_idx, None)?;
             listing::list(st, r, &place)
         }
+        Endpoint::Members { ids_only } => members::list(st, r, t, ids_only),
         Endpoint::Op(op) => operation(st, r, t, op),
     }
 }
@@ -48,6 +50,9 @@ fn operation(
         (M::Post, "/profiles") => profiles::create(st, r, t, op, &doc),
         (M::Patch, "/profiles/{id}") => profiles::update(st, r, t, op, &doc),
         (M::Post, "/events") => events::create(st, r, t, &doc),
+        (M::Post | M::Delete, "/lists/{id}/relationships/profiles") => {
+            members::change(st, t, op, &doc)
+        }
         _ => on_collection(st, r, t, op, &doc),
     }
 }

@@ -2,7 +2,7 @@
 //! fieldsets, additional fields and `include`, per revision.
 
 use klaviyo_fake::FakeConfig;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::{Api, REV, seg};
 
@@ -123,6 +123,43 @@ fn sparse_fieldsets_and_additional_fields() {
 fn include_per_the_operations_enum() {
     let api = Api::small();
     let profile = api.fake.ids("profiles")[3].clone();
+    let lists = api.fake.ids("lists");
+    for l in &lists[..2] {
+        let r = api.send(
+            "POST",
+            &format!("/lists/{l}/relationships/profiles"),
+            REV,
+            &json!({"data": [{"type": "profile", "id": profile}]}),
+        );
+        assert_eq!(r.status, 204, "{}", r.text);
+    }
+    let r = api.get(&format!(
+        "/profiles/{profile}?include=lists&fields%5Blist%5D=name"
+    ));
+    assert_eq!(r.status, 200, "{}", r.text);
+    let doc = r.json();
+    let mut included: Vec<&str> = doc["included"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            assert_eq!(l["type"], "list");
+            let keys: Vec<&String> = l["attributes"].as_object().unwrap().keys().collect();
+            assert_eq!(keys, ["name"], "fields[list] applies to included lists");
+            l["id"].as_str().unwrap()
+        })
+        .collect();
+    included.sort_unstable();
+    let mut want: Vec<&str> = lists[..2].iter().map(String::as_str).collect();
+    want.sort_unstable();
+    assert_eq!(included, want);
+    let linked: Vec<&Value> = doc["data"]["relationships"]["lists"]["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .collect();
+    assert_eq!(linked.len(), 2, "full linkage in the relationship");
+
     // Klaviyo's 400 for an include the operation does not declare.
     let r = api.get(&format!("/profiles/{profile}?include=profiless"));
     assert_eq!(r.status, 400);
@@ -168,6 +205,33 @@ fn include_per_the_operations_enum() {
             .iter()
             .find(|i| i["type"] == "metric")
             .unwrap()["id"]
+    );
+}
+
+#[test]
+fn a_lists_profile_count_on_request() {
+    let api = Api::small();
+    let list = api.fake.ids("lists")[0].clone();
+    let members: Vec<Value> = api.fake.ids("profiles")[..3]
+        .iter()
+        .map(|p| json!({"type": "profile", "id": p}))
+        .collect();
+    let r = api.send(
+        "POST",
+        &format!("/lists/{list}/relationships/profiles"),
+        REV,
+        &json!({ "data": members }),
+    );
+    assert_eq!(r.status, 204);
+    let r = api.get(&format!(
+        "/lists/{list}?additional-fields%5Blist%5D=profile_count"
+    ));
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.json()["data"]["attributes"]["profile_count"], 3);
+    assert!(
+        api.get(&format!("/lists/{list}")).json()["data"]["attributes"]
+            .get("profile_count")
+            .is_none()
     );
 }
 

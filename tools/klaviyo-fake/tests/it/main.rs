@@ -8,6 +8,7 @@ mod concurrency;
 mod events;
 mod faults;
 mod get_by_id;
+mod members;
 mod paging;
 mod profile_import;
 mod revisions;
