@@ -80,6 +80,7 @@ fn route(method: &Method, rest: &str, revision: &str, full_path: &str) -> Result
         endpoint,
         params,
         rev_idx,
+        revision: revision.to_owned(),
     };
     let mut exists = false;
     if let [name] = segs.as_slice()
@@ -217,6 +218,7 @@ mod tests {
             today: None,
             log: RequestLog::new(10),
             errors: 0,
+            jobs: Vec::new(),
             event_keys: Default::default(),
         }
     }

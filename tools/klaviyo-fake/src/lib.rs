@@ -63,6 +63,7 @@ mod schema;
 mod server;
 mod state;
 mod store;
+mod subscriptions;
 mod time;
 mod write;
 
@@ -83,6 +84,7 @@ pub use rate_limit::RateLimitRule;
 pub use request_log::RecordedRequest;
 pub use revision::GA_REVISIONS;
 pub use store::{Store, StoreError};
+pub use subscriptions::{JobProfile, SubscriptionJob, SubscriptionKind};
 
 /// Errors starting the stand-in.
 #[derive(Debug, thiserror::Error)]
@@ -278,6 +280,21 @@ impl FakeKlaviyo {
             .count()
     }
 
+    /// The bulk subscription jobs received so far (`POST
+    /// /api/profile-subscription-bulk-create-jobs` and `-delete-jobs`),
+    /// oldest first: Klaviyo answers them 202 with no body and has no
+    /// endpoint to read them back.
+    pub fn subscription_jobs(&self) -> Vec<SubscriptionJob> {
+        self.shared.lock().jobs.clone()
+    }
+
+    /// Confirms every subscription waiting for a double opt-in (as if each
+    /// profile had clicked the confirmation link): consent and list
+    /// membership change now. Returns how many profiles were confirmed.
+    pub fn confirm_pending_subscriptions(&self) -> usize {
+        subscriptions::confirm_pending(&mut self.shared.lock())
+    }
+
     /// The profile ids of a list's members, in the order they joined.
     pub fn list_members(&self, list_id: &str) -> Vec<String> {
         self.with_store(|s| s.list_members(list_id))
@@ -314,6 +331,7 @@ fn initial_state(config: &FakeConfig, base_url: &str) -> state::State {
         today: config.today,
         log: request_log::RequestLog::new(config.request_log_limit),
         errors: 0,
+        jobs: Vec::new(),
         event_keys: Default::default(),
     }
 }

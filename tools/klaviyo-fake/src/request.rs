@@ -48,6 +48,8 @@ pub(crate) struct Target {
     pub params: Vec<String>,
     /// Index of the table revision whose rules and shape apply.
     pub rev_idx: usize,
+    /// The revision served (after fall-forward), e.g. `2025-01-15`.
+    pub revision: String,
 }
 
 impl Target {

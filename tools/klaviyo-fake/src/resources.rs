@@ -2,18 +2,17 @@
 //! (where a collection lives, the single-resource document, errors).
 //!
 //! Every operation the revision declares is routed here. Those on
-//! collections the stand-in stores (get by id, create, update, delete),
-//! profiles, events and list membership are served; any other declared operation has its query and body
-//! checked like the rest and is then answered 501, so that a test never
-//! mistakes the stand-in's gap for Klaviyo's behaviour.
+//! collections the stand-in stores (get by id, create, update, delete) and
+//! the profile, event, subscription and list-membership endpoints are
+//! served; any other declared operation has its query and body checked
+//! like the rest and is then answered 501, so that a test never mistakes
+//! the stand-in's gap for Klaviyo's behaviour.
 
 use serde_json::Value;
 
 use crate::body;
-use crate::data::template;
 use crate::data::write_str;
 use crate::errors::ApiError;
-use crate::events;
 use crate::listing;
 use crate::members;
 use crate::profiles;
@@ -22,7 +21,9 @@ use crate::request::{Endpoint, Place, RequestCtx, Target};
 use crate::response::Answer;
 use crate::state::State;
 use crate::store::{RenderOpts, StoreError, percent_path};
+use crate::subscriptions;
 use crate::write;
+use crate::{data::template, events};
 
 /// Runs the operation the target names.
 pub(crate) fn operate(st: &mut State, r: &RequestCtx<'_>, t: &Target) -> Result<Answer, ApiError> {
@@ -50,6 +51,12 @@ fn operation(
         (M::Post, "/profiles") => profiles::create(st, r, t, op, &doc),
         (M::Patch, "/profiles/{id}") => profiles::update(st, r, t, op, &doc),
         (M::Post, "/events") => events::create(st, r, t, &doc),
+        (M::Post, "/profile-subscription-bulk-create-jobs") => {
+            subscriptions::subscribe(st, t, op, &doc)
+        }
+        (M::Post, "/profile-subscription-bulk-delete-jobs") => {
+            subscriptions::unsubscribe(st, t, op, &doc)
+        }
         (M::Post | M::Delete, "/lists/{id}/relationships/profiles") => {
             members::change(st, t, op, &doc)
         }
@@ -96,8 +103,7 @@ fn not_implemented(op: &klaviyo_spec::Operation, revision: &str) -> ApiError {
         detail: format!(
             "Revision {revision} declares {} {} ({}); the stand-in checked the request but does not carry it out.",
             op.method, op.path, op.operation_id
-        )
-        .into(),
+        ).into(),
         source: crate::errors::Source::None,
         headers: Vec::new(),
         meta: None,

@@ -12,6 +12,7 @@ mod members;
 mod paging;
 mod profile_import;
 mod revisions;
+mod subscriptions;
 mod validation;
 mod writes;
 

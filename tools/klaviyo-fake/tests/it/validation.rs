@@ -110,6 +110,19 @@ fn every_operation_needs_its_own_scopes() {
         None,
     );
     assert_eq!(r.status, 200);
+    // Subscribing needs subscriptions:write besides.
+    let r = api.request(
+        "POST",
+        "/profile-subscription-bulk-create-jobs",
+        &h("Klaviyo-API-Key pk_both_w"),
+        Some(r#"{"data":{"type":"profile-subscription-bulk-create-job","attributes":{"profiles":{"data":[]}}}}"#),
+    );
+    assert_eq!(r.status, 403);
+    assert!(
+        r.detail().ends_with("subscriptions:write."),
+        "{}",
+        r.detail()
+    );
 }
 
 #[test]
