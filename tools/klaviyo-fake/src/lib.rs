@@ -15,12 +15,21 @@
 //! - cursor pagination with absolute `links.next`/`prev` carrying every
 //!   parameter; by default the cursor is an offset into the *current* result,
 //!   so records changing under a paging client shift across pages;
+//! - gets by id with sparse fieldsets, additional fields and `include`;
+//!   writes where the revision declares them (create, update, delete on the
+//!   stored collections; `POST /profile-import` with Klaviyo's matching
+//!   rules and 409 `duplicate_profile`; `POST /events` with deduplication;
+//!   bulk subscription jobs; list membership), each body checked against
+//!   the revision's request schema with Klaviyo's 400s; declared operations
+//!   it does not carry out answer 501;
 //! - fixed-window rate limits per endpoint with `RateLimit-*` and
 //!   `Retry-After`, exact under concurrency; latency per request, fixed or
 //!   drawn from a range; writes visible only after a delay; faults on demand
-//!   (drops, truncation, Cloudflare HTML, endless or oversized bodies...).
+//!   (drops, truncation, Cloudflare HTML, endless or oversized bodies, a
+//!   failure after a write took effect...).
 //!
-//! How to run it as a process (`klaviyo-fake serve`): docs/stand-in.md.
+//! What it serves and how (endpoints, rules, error bodies), and how to run
+//! it as a process (`klaviyo-fake serve`): docs/stand-in.md.
 //!
 //! ```no_run
 //! use klaviyo_fake::{FakeConfig, FakeKlaviyo};
