@@ -8,3 +8,4 @@ mod credentials;
 mod polling;
 mod query_shapes;
 mod raw_request;
+mod slices;
