@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use super::measure::{self, median, ms, quantile};
-use super::{Bench, Ctx, Section, verdict};
+use super::{Bench, Ctx, REVISION, Section, verdict};
 use crate::http::Conn;
 use crate::standin::StandIn;
 
@@ -102,7 +102,7 @@ pub fn run(ctx: &Ctx, runs: usize) -> Result<Section, String> {
     if paths.is_empty() {
         return Err("the poll's debug log names no request".to_owned());
     }
-    let headers = fake.headers();
+    let headers = fake.headers(REVISION);
     let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
 
     let mut series = [

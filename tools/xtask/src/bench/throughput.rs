@@ -14,7 +14,7 @@ use std::process::Stdio;
 
 use super::baseline::{self, Python};
 use super::measure::{self, Job, JobResult, median};
-use super::{Bench, Ctx, Section, mib, thousands, verdict};
+use super::{Bench, Ctx, REVISION, Section, mib, thousands, verdict};
 use crate::standin::StandIn;
 
 const RATE_TARGET: f64 = 50_000.0;
@@ -112,6 +112,7 @@ pub fn run(
         // The first sorted query builds the stand-in's index; not ours.
         let status = fake.get(
             "/api/profiles?filter=greater-than%28updated%2C1970-01-01T00%3A00%3A00Z%29&sort=updated&page%5Bsize%5D=1",
+            REVISION,
         )?;
         if status != 200 {
             return Err(format!("the stand-in's warm-up request answered {status}"));
