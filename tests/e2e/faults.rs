@@ -218,6 +218,10 @@ fn poll_fields(step: Step) -> Value {
 fn env(fake: &FakeKlaviyo, trouble: Trouble) -> std::collections::BTreeMap<String, String> {
     let mut env = env_for(fake);
     env.insert("API_REQUEST_TIMEOUT".into(), TIMEOUT_MS.to_string());
+    // One page at a time, so that the failing request and its attempts
+    // are the ones the policy says; faults among reads in flight at once
+    // are crates/klaviyo-component/tests/it/slices.rs's.
+    env.insert("KLAVIYO_MAX_IN_FLIGHT".into(), "1".into());
     if trouble == Trouble::OversizedBody {
         env.insert("API_MAX_RESPONSE_BYTES".into(), "65536".into());
     }

@@ -162,7 +162,13 @@ pub fn load(
             Some(Window {
                 to: parse("window.to", &w.to)?,
                 partition: w.partition,
-                tracker: Tracker::resume(parse("window.watermark", &w.watermark)?, seen),
+                // Snapshots of earlier versions may hold a watermark inside
+                // a second: from its start, records of that second whose
+                // ids were not kept come again rather than never.
+                tracker: Tracker::resume(
+                    time::floor_seconds(parse("window.watermark", &w.watermark)?),
+                    seen,
+                ),
             })
         }
     };
@@ -239,8 +245,8 @@ mod tests {
     #[test]
     fn round_trip_of_a_window_in_progress() {
         let mut tracker = Tracker::new(at("2024-01-01T00:00:00Z"));
-        tracker.admit(at("2024-01-01T00:00:07.5Z"), "a");
-        tracker.admit(at("2024-01-01T00:00:07.5Z"), "b");
+        tracker.admit(at("2024-01-01T00:00:07Z"), "a");
+        tracker.admit(at("2024-01-01T00:00:07Z"), "b");
         let state = State {
             window: Some(Window {
                 to: at("2024-01-02T00:00:00Z"),
@@ -251,10 +257,22 @@ mod tests {
         };
         let value = state.to_value().expect("small");
         assert_eq!(value["v"], 2);
-        assert_eq!(value["window"]["watermark"], "2024-01-01T00:00:07.500Z");
+        assert_eq!(value["window"]["watermark"], "2024-01-01T00:00:07Z");
         assert_eq!(value["window"]["seen"].as_array().map(Vec::len), Some(2));
         let loaded = load(&value, "flows", "updated", at("1970-01-01T00:00:00Z")).expect("loads");
         assert_eq!(loaded, Loaded::Resume(state));
+        // An earlier version's watermark inside a second resumes from the
+        // second's start: what it emitted there may come again, nothing is
+        // skipped.
+        let mut older = value.clone();
+        older["window"]["watermark"] = json!("2024-01-01T00:00:07.500Z");
+        match load(&older, "flows", "updated", at("1970-01-01T00:00:00Z")).expect("loads") {
+            Loaded::Resume(state) => assert_eq!(
+                state.window.expect("window").tracker.watermark(),
+                at("2024-01-01T00:00:07Z")
+            ),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

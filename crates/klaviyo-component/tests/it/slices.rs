@@ -192,8 +192,9 @@ async fn a_retry_after_holds_back_every_reader() {
 }
 
 /// A server that answers every request with the same page, whose
-/// `links.next` points back at it: the request count, and its base URL.
-fn looping_server(records: Value) -> (Arc<AtomicUsize>, String) {
+/// `links.next` points back at it when `looping`: the request count, and
+/// its base URL.
+fn page_server(records: Value, looping: bool) -> (Arc<AtomicUsize>, String) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let base = format!("http://{}/api", listener.local_addr().expect("addr"));
     let count = Arc::new(AtomicUsize::new(0));
@@ -208,7 +209,8 @@ fn looping_server(records: Value) -> (Arc<AtomicUsize>, String) {
                 line.clear();
             }
             counted.fetch_add(1, Ordering::SeqCst);
-            let body = json!({"data": records, "links": {"self": next, "next": next}}).to_string();
+            let more = if looping { json!(next) } else { Value::Null };
+            let body = json!({"data": records, "links": {"self": next, "next": more}}).to_string();
             let _ = write!(
                 stream,
                 "HTTP/1.1 200 OK\r\ncontent-type: application/vnd.api+json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
@@ -241,7 +243,7 @@ async fn a_cursor_that_goes_round_in_circles_ends_every_reader() {
                             "attributes": {field: when, "created": when}})
             })
             .collect();
-        let (count, base) = looping_server(Value::Array(records));
+        let (count, base) = page_server(Value::Array(records), true);
         // One read at a time, so the requests can be counted.
         let h = Harness::new(FakeConfig::empty())
             .with_env("KLAVIYO_BASE_URL", &base)
@@ -265,4 +267,40 @@ async fn a_cursor_that_goes_round_in_circles_ends_every_reader() {
         let requests = count.load(Ordering::SeqCst);
         assert!(requests <= 4, "{collection}: {requests} requests");
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn records_within_a_second_come_in_any_order_of_their_fractions() {
+    // Klaviyo sorts by the second, and writes the same field with and
+    // without a fraction: `…:40.5`, `…:40`, `…:40.2` is one second, in
+    // order, and no reason to stop.
+    let second = (Utc::now() - chrono::Duration::hours(1)).format("%Y-%m-%dT%H:%M:%S");
+    let records: Vec<Value> = [".500000", "", ".200000"]
+        .iter()
+        .enumerate()
+        .map(|(i, fraction)| {
+            json!({"type": "event", "id": format!("event{i}"),
+                   "attributes": {"datetime": format!("{second}{fraction}+00:00")}})
+        })
+        .collect();
+    let (_, base) = page_server(Value::Array(records), false);
+    let h = Harness::new(FakeConfig::empty())
+        .with_env("KLAVIYO_BASE_URL", &base)
+        .with_env("KLAVIYO_MAX_IN_FLIGHT", "1");
+    let out = h
+        .poll(
+            json!({"objectType": "events", "pollConfig": "datetime"}),
+            &json!({}),
+        )
+        .await;
+    out.assert_ok();
+    let ids: BTreeSet<String> = out
+        .records()
+        .iter()
+        .filter_map(|r| r["id"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        ids,
+        BTreeSet::from(["event0".into(), "event1".into(), "event2".into()])
+    );
 }

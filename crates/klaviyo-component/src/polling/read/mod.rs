@@ -35,11 +35,14 @@ pub struct Source {
     pub visibility_lag: chrono::Duration,
 }
 
-/// One record as read: its id, the value of the polled field, and the
+/// One record as read: its id, the second of the polled field, and the
 /// record itself, untouched.
 #[derive(Debug)]
 pub struct Record {
     pub id: String,
+    /// The polled field's value to the second: Klaviyo filters by whole
+    /// seconds, and sorts records within a second in no order of their
+    /// fractions, so the trigger places records in time by their second.
     pub at: DateTime<Utc>,
     pub raw: Box<RawValue>,
 }
@@ -137,7 +140,7 @@ impl Source {
             match head.at {
                 Some(at) => records.push(Record {
                     id: head.id,
-                    at,
+                    at: crate::time::floor_seconds(at),
                     raw,
                 }),
                 None => {
