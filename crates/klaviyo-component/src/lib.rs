@@ -7,6 +7,7 @@
 //! or the process environment: settings arrive in a
 //! [`component_sdk::Env`], events leave through a [`component_sdk::Sink`].
 
+mod actions;
 mod client;
 mod context;
 mod error;

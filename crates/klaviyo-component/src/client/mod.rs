@@ -23,7 +23,7 @@ use url::Url;
 pub use self::credentials::Credentials;
 pub use self::error::{ApiError, CHECK_THE_KEY, Failure, TransportError, TransportKind};
 use self::pacing::Pacer;
-pub use self::page::{Page, is_under};
+pub use self::page::{Page, is_under, minify};
 pub use self::retry::Repeatability;
 use self::retry::{Decision, Outcome, Policy};
 use crate::Error;
