@@ -55,6 +55,20 @@ pub const BY_FUNCTION: &[(&str, &[Field])] = &[
         ],
     ),
     ("makeRawRequest", &[DO_NOT_THROW_404]),
+    (
+        "lookupObject",
+        &[OBJECT_TYPE, LOOKUP_BY, INCLUDE, ALLOW_ZERO_RESULTS],
+    ),
+    (
+        "lookupObjects",
+        &[
+            OBJECT_TYPE,
+            SORT,
+            EMIT_BEHAVIOR,
+            LOOKUP_PAGE_SIZE,
+            MAX_RESULTS,
+        ],
+    ),
 ];
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 
 use component_sdk::{Component, Config, Env, Function, LocalBoxFuture, Verification};
 
+use crate::actions::{lookup, lookup_many};
 use crate::{polling, raw_request, verify};
 
 /// `component.json`, the published descriptor, compiled in so the binary
@@ -33,6 +34,27 @@ static FUNCTIONS: &[Function] = &[
         select_models: &[],
         meta_model: None,
         static_metadata: Some(raw_request::metadata),
+    },
+    Function {
+        id: "lookupObject",
+        step: &lookup::LookupObject,
+        select_models: &[
+            ("getObjectTypes", lookup::object_types_model),
+            ("getLookupCriteria", lookup::criteria_model),
+            ("getIncludes", lookup::includes_model),
+        ],
+        meta_model: Some(lookup::meta_model),
+        static_metadata: None,
+    },
+    Function {
+        id: "lookupObjects",
+        step: &lookup_many::LookupObjects,
+        select_models: &[
+            ("getObjectTypes", lookup_many::object_types_model),
+            ("getSortValues", lookup_many::sort_model),
+        ],
+        meta_model: Some(lookup_many::meta_model),
+        static_metadata: None,
     },
 ];
 

@@ -10,6 +10,8 @@
 
 pub mod catalog;
 pub mod jsonapi;
+pub mod lookup;
+pub mod lookup_many;
 pub mod metadata;
 pub mod validate;
 pub mod values;
