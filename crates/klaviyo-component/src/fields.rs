@@ -69,6 +69,8 @@ pub const BY_FUNCTION: &[(&str, &[Field])] = &[
             MAX_RESULTS,
         ],
     ),
+    ("upsertObject", &[OBJECT_TYPE]),
+    ("deleteObject", &[OBJECT_TYPE, DO_NOT_THROW_404]),
 ];
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use component_sdk::{Component, Config, Env, Function, LocalBoxFuture, Verification};
 
-use crate::actions::{lookup, lookup_many};
+use crate::actions::{delete, lookup, lookup_many, upsert};
 use crate::{polling, raw_request, verify};
 
 /// `component.json`, the published descriptor, compiled in so the binary
@@ -54,6 +54,20 @@ static FUNCTIONS: &[Function] = &[
             ("getSortValues", lookup_many::sort_model),
         ],
         meta_model: Some(lookup_many::meta_model),
+        static_metadata: None,
+    },
+    Function {
+        id: "upsertObject",
+        step: &upsert::UpsertObject,
+        select_models: &[("getObjectTypes", upsert::object_types_model)],
+        meta_model: Some(upsert::meta_model),
+        static_metadata: None,
+    },
+    Function {
+        id: "deleteObject",
+        step: &delete::DeleteObject,
+        select_models: &[("getObjectTypes", delete::object_types_model)],
+        meta_model: Some(delete::meta_model),
         static_metadata: None,
     },
 ];

@@ -9,10 +9,12 @@
 //! which writes are safe to repeat. docs/actions.md describes each one.
 
 pub mod catalog;
+pub mod delete;
 pub mod jsonapi;
 pub mod lookup;
 pub mod lookup_many;
 pub mod metadata;
+pub mod upsert;
 pub mod validate;
 pub mod values;
 
