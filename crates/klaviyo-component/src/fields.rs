@@ -71,6 +71,7 @@ pub const BY_FUNCTION: &[(&str, &[Field])] = &[
     ),
     ("upsertObject", &[OBJECT_TYPE]),
     ("deleteObject", &[OBJECT_TYPE, DO_NOT_THROW_404]),
+    ("createEvent", &[]),
 ];
 
 #[cfg(test)]

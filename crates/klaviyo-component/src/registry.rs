@@ -2,7 +2,7 @@
 
 use component_sdk::{Component, Config, Env, Function, LocalBoxFuture, Verification};
 
-use crate::actions::{delete, lookup, lookup_many, upsert};
+use crate::actions::{delete, event, lookup, lookup_many, upsert};
 use crate::{polling, raw_request, verify};
 
 /// `component.json`, the published descriptor, compiled in so the binary
@@ -68,6 +68,13 @@ static FUNCTIONS: &[Function] = &[
         step: &delete::DeleteObject,
         select_models: &[("getObjectTypes", delete::object_types_model)],
         meta_model: Some(delete::meta_model),
+        static_metadata: None,
+    },
+    Function {
+        id: "createEvent",
+        step: &event::CreateEvent,
+        select_models: &[],
+        meta_model: Some(event::meta_model),
         static_metadata: None,
     },
 ];

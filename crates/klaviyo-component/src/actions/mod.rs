@@ -10,6 +10,7 @@
 
 pub mod catalog;
 pub mod delete;
+pub mod event;
 pub mod jsonapi;
 pub mod lookup;
 pub mod lookup_many;
