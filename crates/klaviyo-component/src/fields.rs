@@ -72,6 +72,10 @@ pub const BY_FUNCTION: &[(&str, &[Field])] = &[
     ("upsertObject", &[OBJECT_TYPE]),
     ("deleteObject", &[OBJECT_TYPE, DO_NOT_THROW_404]),
     ("createEvent", &[]),
+    ("subscribeProfiles", &[LIST_ID, CHANNEL]),
+    ("unsubscribeProfiles", &[LIST_ID, CHANNEL]),
+    ("addProfilesToList", &[LIST_ID]),
+    ("removeProfilesFromList", &[LIST_ID]),
 ];
 
 #[cfg(test)]

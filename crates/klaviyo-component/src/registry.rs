@@ -2,7 +2,7 @@
 
 use component_sdk::{Component, Config, Env, Function, LocalBoxFuture, Verification};
 
-use crate::actions::{delete, event, lookup, lookup_many, upsert};
+use crate::actions::{delete, event, lookup, lookup_many, membership, subscriptions, upsert};
 use crate::{polling, raw_request, verify};
 
 /// `component.json`, the published descriptor, compiled in so the binary
@@ -75,6 +75,34 @@ static FUNCTIONS: &[Function] = &[
         step: &event::CreateEvent,
         select_models: &[],
         meta_model: Some(event::meta_model),
+        static_metadata: None,
+    },
+    Function {
+        id: "subscribeProfiles",
+        step: &subscriptions::SubscribeProfiles,
+        select_models: &[],
+        meta_model: Some(subscriptions::subscribe_meta_model),
+        static_metadata: None,
+    },
+    Function {
+        id: "unsubscribeProfiles",
+        step: &subscriptions::UnsubscribeProfiles,
+        select_models: &[],
+        meta_model: Some(subscriptions::unsubscribe_meta_model),
+        static_metadata: None,
+    },
+    Function {
+        id: "addProfilesToList",
+        step: &membership::AddProfilesToList,
+        select_models: &[],
+        meta_model: Some(membership::add_meta_model),
+        static_metadata: None,
+    },
+    Function {
+        id: "removeProfilesFromList",
+        step: &membership::RemoveProfilesFromList,
+        select_models: &[],
+        meta_model: Some(membership::remove_meta_model),
         static_metadata: None,
     },
 ];
