@@ -4,7 +4,14 @@
 mod support;
 
 mod component_json;
+mod create_event;
 mod credentials;
+mod delete_object;
+mod lookup_object;
+mod lookup_objects;
+mod membership;
 mod polling;
 mod query_shapes;
 mod raw_request;
+mod subscriptions;
+mod upsert_object;
