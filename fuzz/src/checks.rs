@@ -575,11 +575,17 @@ pub fn plan_query(revision: u8, object_type: u16, field: u8, partition: u8, from
     )
     .expect("a client");
     let (from, to) = (datetime(from), datetime(to));
-    let descending = plan.strategy == Strategy::Descending;
     let context = format!("{} on {field} ({})", ty.key, spec.revision);
-    let url = plan
-        .query(&client, partition, Some(from), to, descending)
+    let query = plan
+        .query(partition, from, to)
         .unwrap_or_else(|e| panic!("{context}: no query: {e}"));
+    let url = client.url(query.path, &query.pairs());
+    if plan.strategy == Strategy::Keyset {
+        assert!(
+            url.query_pairs().any(|(k, v)| k == "sort" && v == field),
+            "{context}: a keyset query sorts ascending by its field"
+        );
+    }
     assert!(is_under(&url, &settings.base_url), "{context}: {url}");
     let collection = ty.collection;
     for (name, value) in url.query_pairs() {

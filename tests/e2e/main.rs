@@ -7,6 +7,7 @@ mod support;
 
 mod cases;
 mod contract;
+mod docs;
 mod faults;
 mod hostile;
 mod kill;

@@ -387,15 +387,10 @@ fn a_start_time_in_year_0000_gives_a_filter_klaviyo_reads() {
         &klaviyo_component::testing::Settings::default(),
     )
     .expect("a client");
-    let url = plan
-        .query(
-            &client,
-            &plan.partitions[0],
-            Some(config.start_time),
-            chrono::Utc::now(),
-            false,
-        )
+    let query = plan
+        .query(&plan.partitions[0], config.start_time, chrono::Utc::now())
         .expect("a query");
+    let url = client.url(query.path, &query.pairs());
     let filter = url
         .query_pairs()
         .find(|(k, _)| k == "filter")

@@ -32,6 +32,10 @@ pub struct Settings {
     pub poll_lag: Duration,
     /// `API_MAX_RESPONSE_BYTES`: larger answers are refused.
     pub max_response_bytes: usize,
+    /// `KLAVIYO_MAX_IN_FLIGHT`: the most requests the trigger has in flight
+    /// at once; `None` lets the endpoint's rate-limit tier decide, 1 reads
+    /// one page after the other.
+    pub max_in_flight: Option<usize>,
 }
 
 impl Default for Settings {
@@ -44,6 +48,7 @@ impl Default for Settings {
             max_retry_after: Duration::from_secs(120),
             poll_lag: Duration::from_secs(5),
             max_response_bytes: 32 * 1024 * 1024,
+            max_in_flight: None,
         }
     }
 }
@@ -93,6 +98,9 @@ impl Settings {
                 1 << 30,
                 defaults.max_response_bytes as u64,
             ) as usize,
+            max_in_flight: env
+                .get("KLAVIYO_MAX_IN_FLIGHT")
+                .map(|_| number(env, "KLAVIYO_MAX_IN_FLIGHT", 1, 64, 1) as usize),
         })
     }
 }

@@ -140,7 +140,10 @@ fn run(component: &'static Component, args: &[OsString], env: &Env, redactor: &R
         return refuse(&job, &problem, &mut out);
     }
 
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    // Worker threads keep the trigger's reads going while the step blocks
+    // on a slow reader of stdout (the step itself runs on this thread).
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
     {

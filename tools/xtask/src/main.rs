@@ -11,6 +11,7 @@ mod demo;
 mod http;
 mod json;
 mod openapi;
+mod platform;
 mod render;
 mod schema;
 mod standin;
@@ -19,14 +20,15 @@ mod table;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask codegen [--check] | cargo xtask demo | cargo xtask bench [--smoke]\n\
+const USAGE: &str = "usage: cargo xtask codegen [--check] | cargo xtask demo [--platform] | cargo xtask bench [--smoke]\n\
     \n\
     Reads every stable.json in $KLAVIYO_OPENAPI_DIR (default ../shared/klaviyo-openapi\n\
     beside the workspace) and its subdirectories, and writes\n\
     crates/klaviyo-spec/src/generated.rs and crates/klaviyo-spec/src/schemas/<revision>{,.requests,.returned}.json.\n\
     --check writes nothing and fails when those files are not what it would write.\n\
     \n\
-    demo starts the local Klaviyo stand-in and runs the component against it.\n\
+    demo starts the local Klaviyo stand-in and runs the component against it;\n\
+    with --platform, through RabbitMQ and the real elastic.io sailor (docs/platform.md).\n\
     bench runs the benchmarks and prints a table (`cargo xtask bench --help`).";
 
 /// Where the generated files live, relative to the workspace root.
@@ -48,6 +50,7 @@ fn main() -> ExitCode {
         ["codegen"] => false,
         ["codegen", "--check"] => true,
         ["demo"] => return demo::run(&workspace_root()),
+        ["demo", "--platform"] => return platform::run(&workspace_root()),
         ["help" | "--help" | "-h"] => {
             eprintln!("{USAGE}");
             return ExitCode::SUCCESS;

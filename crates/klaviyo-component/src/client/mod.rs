@@ -15,7 +15,6 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use futures::Stream;
 use reqwest::Method;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
 use url::Url;
@@ -172,16 +171,12 @@ impl Client {
             self.pace().await;
             let started = Instant::now();
             let result = self.attempt(&method, url, body).await;
+            self.answered(&result);
             let outcome = match &result {
-                Ok(response) => {
-                    if let Ok(mut pacer) = self.pacer.lock() {
-                        pacer.observe(&response.headers, Instant::now());
-                    }
-                    Outcome::Status {
-                        code: response.status,
-                        retry_after: retry_after(&response.headers),
-                    }
-                }
+                Ok(response) => Outcome::Status {
+                    code: response.status,
+                    retry_after: retry_after(&response.headers),
+                },
                 Err((kind, _)) => match kind {
                     TransportKind::NotConnected => Outcome::NotConnected,
                     TransportKind::TimedOut => Outcome::TimedOut,
@@ -243,19 +238,6 @@ impl Client {
         Page::parse(&response.body, &self.base)
     }
 
-    /// The pages of a collection, starting at `first` and following
-    /// `links.next` verbatim; each page is requested only when asked for.
-    pub fn pages(&self, first: Url) -> impl Stream<Item = Result<Page, Error>> + '_ {
-        futures::stream::try_unfold(Some(first), move |next| async move {
-            let Some(url) = next else {
-                return Ok(None);
-            };
-            let page = self.get_page(&url).await?;
-            let following = page.next.clone();
-            Ok(Some((page, following)))
-        })
-    }
-
     /// The error an unsuccessful answer stands for, with Klaviyo's details
     /// and the API key masked, and what to fix when Klaviyo refused the key.
     pub fn api_error(&self, response: &Response) -> ApiError {
@@ -273,11 +255,7 @@ impl Client {
 
     async fn pace(&self) {
         let wait = match self.pacer.lock() {
-            Ok(mut pacer) => {
-                let wait = pacer.delay(Instant::now());
-                pacer.spend();
-                wait
-            }
+            Ok(mut pacer) => pacer.reserve(Instant::now()),
             Err(_) => Duration::ZERO,
         };
         if !wait.is_zero() {
@@ -286,6 +264,27 @@ impl Client {
                 wait.as_millis()
             );
             tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// Tell the pacer how an attempt ended: what the answer said about the
+    /// window, and a `Retry-After` that every request must wait for.
+    fn answered(&self, result: &Result<Response, (TransportKind, String)>) {
+        let Ok(mut pacer) = self.pacer.lock() else {
+            return;
+        };
+        let now = Instant::now();
+        match result {
+            Ok(response) => {
+                pacer.observe(&response.headers, now);
+                if response.status == 429
+                    && let Some(wait) = retry_after(&response.headers)
+                    && wait <= self.policy.max_retry_after
+                {
+                    pacer.hold(now + wait);
+                }
+            }
+            Err(_) => pacer.release(),
         }
     }
 

@@ -4,11 +4,9 @@
 
 use chrono::{DateTime, Duration, Utc};
 use klaviyo_spec::{Collection, Operator};
-use url::Url;
 
 use super::catalog::{CHANNEL_FIELD, required_fields};
 use crate::Error;
-use crate::client::Client;
 use crate::filter::{Filter, Literal};
 use crate::time::floor_seconds;
 
@@ -50,6 +48,21 @@ impl Movement {
             "created" | "created_at" | "datetime" => Movement::Never,
             _ => Movement::Anywhere,
         }
+    }
+}
+
+/// A request for one page of a collection: the path under the API and the
+/// query's parameters, which the client turns into a URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Query {
+    pub path: &'static str,
+    pub params: Vec<(&'static str, String)>,
+}
+
+impl Query {
+    /// The parameters as the client takes them.
+    pub fn pairs(&self) -> Vec<(&str, &str)> {
+        self.params.iter().map(|(k, v)| (*k, v.as_str())).collect()
     }
 }
 
@@ -104,48 +117,44 @@ impl Plan {
         }
     }
 
-    /// The URL of the first page of a query in `partition` for records
-    /// whose field is at or after `from` (when the field can be filtered
-    /// that way) and before `to`.
+    /// The first page of a query in `partition` for records whose field is
+    /// at or after `from` (when the field can be filtered that way) and
+    /// before `to` (when it can be bounded), ordered as the strategy reads
+    /// the collection.
     pub fn query(
         &self,
-        client: &Client,
         partition: &Partition,
-        from: Option<DateTime<Utc>>,
+        from: DateTime<Utc>,
         to: DateTime<Utc>,
-        descending: bool,
-    ) -> Result<Url, Error> {
-        let sort = if descending {
-            format!("-{}", self.field)
-        } else {
-            self.field.to_owned()
+    ) -> Result<Query, Error> {
+        let sort = match self.strategy {
+            Strategy::Keyset => Some(self.field.to_owned()),
+            Strategy::Descending => Some(format!("-{}", self.field)),
+            Strategy::Scan => None,
         };
-        let sort = (self.strategy != Strategy::Scan).then_some(sort);
-        self.url(client, partition, from, Some(to), sort.as_deref())
+        self.build(partition, Some(from), Some(to), sort)
     }
 
-    /// The URL of a query for the records of `partition` whose field is at
-    /// or after `since`: with a field that moves to now on every change, the
-    /// records changed since then. Sorted like every other query of the
-    /// field, which lets Klaviyo answer from the same index.
+    /// A query for the records of `partition` whose field is at or after
+    /// `since`: with a field that moves to now on every change, the records
+    /// changed since then. Sorted like every other query of the field,
+    /// which lets Klaviyo answer from the same index.
     pub fn changes_since(
         &self,
-        client: &Client,
         partition: &Partition,
         since: DateTime<Utc>,
-    ) -> Result<Url, Error> {
-        let sort = (self.strategy != Strategy::Scan).then_some(self.field);
-        self.url(client, partition, Some(since), None, sort)
+    ) -> Result<Query, Error> {
+        let sort = (self.strategy == Strategy::Keyset).then(|| self.field.to_owned());
+        self.build(partition, Some(since), None, sort)
     }
 
-    fn url(
+    fn build(
         &self,
-        client: &Client,
         partition: &Partition,
         from: Option<DateTime<Utc>>,
         to: Option<DateTime<Utc>>,
-        sort: Option<&str>,
-    ) -> Result<Url, Error> {
+        sort: Option<String>,
+    ) -> Result<Query, Error> {
         let mut filter = Filter::new();
         for (field, value) in &partition.conditions {
             filter = filter.and(Operator::Equals, field, value.clone());
@@ -168,33 +177,39 @@ impl Plan {
         }
         let unsupported = filter.unsupported_by(self.collection);
         if !unsupported.is_empty() {
-            return Err(Error::Sdk(component_sdk::Error::internal(format!(
+            return Err(Error::internal(format!(
                 "the trigger built a filter {} does not accept: {}",
                 self.collection.path,
                 unsupported.join(", ")
-            ))));
+            )));
         }
-        let filter_text = filter.to_string();
-        let page_size = self.page_size.map(|n| n.to_string());
-        let mut query: Vec<(&str, &str)> = Vec::new();
+        let mut params: Vec<(&'static str, String)> = Vec::new();
         if !filter.is_empty() {
-            query.push(("filter", &filter_text));
+            params.push(("filter", filter.to_string()));
         }
         if let Some(sort) = sort {
-            query.push(("sort", sort));
+            params.push(("sort", sort));
         }
-        if let Some(size) = &page_size {
-            query.push(("page[size]", size));
+        if let Some(size) = self.page_size {
+            params.push(("page[size]", size.to_string()));
         }
-        for (name, _) in &query {
+        for (name, _) in &params {
             if !self.collection.declares(name) {
-                return Err(Error::Sdk(component_sdk::Error::internal(format!(
+                return Err(Error::internal(format!(
                     "{} does not declare the parameter {name} in this revision",
                     self.collection.path
-                ))));
+                )));
             }
         }
-        Ok(client.url(self.collection.path, &query))
+        Ok(Query {
+            path: self.collection.path,
+            params,
+        })
+    }
+
+    /// The partition a snapshot names by its label.
+    pub fn partition_index(&self, label: &str) -> Option<usize> {
+        self.partitions.iter().position(|p| p.label == label)
     }
 }
 

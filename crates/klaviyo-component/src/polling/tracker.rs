@@ -49,11 +49,6 @@ impl Tracker {
         self.seen.len()
     }
 
-    /// Whether the record `id` at `at` has not been emitted yet.
-    pub fn is_new(&self, at: DateTime<Utc>, id: &str) -> bool {
-        at > self.watermark || (at == self.watermark && !self.seen.contains(&id_hash(id)))
-    }
-
     /// Record that `id` at `at` is being emitted; false when it already was
     /// (or lies before the watermark). Callers emit in ascending order.
     pub fn admit(&mut self, at: DateTime<Utc>, id: &str) -> bool {
@@ -95,9 +90,12 @@ mod tests {
         assert!(!tracker.admit(t(100), "a"), "already emitted");
         assert!(tracker.admit(t(100), "b"));
         assert!(tracker.admit(t(105), "a"), "a newer version of a");
-        assert!(!tracker.is_new(t(100), "b"), "behind the watermark now");
+        assert!(
+            !tracker.clone().admit(t(100), "b"),
+            "behind the watermark now"
+        );
         assert!(!tracker.admit(t(105), "a"));
-        assert!(tracker.is_new(t(105), "c"));
+        assert!(tracker.clone().admit(t(105), "c"));
         assert_eq!(tracker.watermark(), t(105));
         assert_eq!(tracker.seen_len(), 1);
     }
@@ -109,8 +107,8 @@ mod tests {
         original.admit(t(7), "y");
         let resumed = Tracker::resume(original.watermark(), original.seen().collect::<Vec<_>>());
         assert_eq!(resumed, original);
-        assert!(!resumed.is_new(t(7), "x"));
-        assert!(resumed.is_new(t(7), "z"));
+        assert!(!resumed.clone().admit(t(7), "x"));
+        assert!(resumed.clone().admit(t(7), "z"));
     }
 
     #[test]

@@ -26,7 +26,9 @@ async fn first_queries_of_every_object_type() {
                     )
                     .await;
                 out.assert_ok();
-                let queries: Vec<String> = h
+                // Partitions are read at once: the order of their first
+                // queries is not part of the shape.
+                let mut queries: Vec<String> = h
                     .fake
                     .requests()
                     .iter()
@@ -41,6 +43,7 @@ async fn first_queries_of_every_object_type() {
                         format!("{path}?{}", redact_times(&decode(&r.path_and_query)))
                     })
                     .collect();
+                queries.sort();
                 shapes.push_str(&format!("{key} on {field}:\n"));
                 for q in queries {
                     shapes.push_str(&format!("  {q}\n"));

@@ -17,6 +17,7 @@
 
 mod baseline;
 pub mod measure;
+mod platform;
 mod ratelimit;
 mod startup;
 mod throughput;
@@ -41,7 +42,7 @@ pub const USAGE: &str = "usage: cargo xtask bench [--smoke] [--only LIST] [--run
     prints a table; also writes it to <target>/bench/results.md and results.json.\n\
     \n\
     --smoke            a tiny version (debug build, seconds; CI runs it as a test)\n\
-    --only LIST        some of: startup,throughput,baseline,ratelimit (default all)\n\
+    --only LIST        some of: startup,throughput,baseline,ratelimit,platform (default all)\n\
     --runs N           start-up runs of each command (default 200)\n\
     --sizes LIST       profiles per throughput run (default 10000,100000,1000000)\n\
     --repeat N         runs of each throughput case, the median is shown (default 3)\n\
@@ -55,14 +56,16 @@ pub enum Bench {
     Throughput,
     Baseline,
     RateLimit,
+    Platform,
 }
 
 impl Bench {
-    pub const ALL: [Bench; 4] = [
+    pub const ALL: [Bench; 5] = [
         Bench::Startup,
         Bench::Throughput,
         Bench::Baseline,
         Bench::RateLimit,
+        Bench::Platform,
     ];
 
     pub fn name(self) -> &'static str {
@@ -71,6 +74,7 @@ impl Bench {
             Bench::Throughput => "throughput",
             Bench::Baseline => "baseline",
             Bench::RateLimit => "ratelimit",
+            Bench::Platform => "platform",
         }
     }
 }
@@ -420,7 +424,9 @@ pub fn run(root: &Path, o: &Options, command: &str, verbose: bool) -> Result<Rep
             "xtask",
             "--bin",
             "xtask",
-        ]);
+        ])
+        // The platform row's harness (bench/platform.rs).
+        .args(["--package", "sailor-harness", "--bin", "sailor-harness"]);
     if o.release {
         build.arg("--release");
     }
@@ -487,6 +493,10 @@ pub fn run(root: &Path, o: &Options, command: &str, verbose: bool) -> Result<Rep
             Bench::RateLimit,
             ratelimit::run(&ctx, Duration::from_secs(o.ratelimit_secs)).map(|s| vec![s]),
         );
+    }
+    if o.runs(Bench::Platform) {
+        progress("platform: raw requests and a first poll through RabbitMQ and sailor");
+        record(Bench::Platform, platform::run(&ctx, o.smoke));
     }
     for s in &sections {
         if let Err(e) = s.check() {

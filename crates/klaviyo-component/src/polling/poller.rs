@@ -1,0 +1,382 @@
+//! The one place that decides what is new, emits it in order, saves
+//! progress, and owns all concurrency.
+//!
+//! Readers run as tasks, several at once (see schedule.rs); each sends its
+//! records through its own channel. The poller takes them in the
+//! schedule's order only, so records leave in ascending order of the polled
+//! field whatever order the reads finish in, and the snapshot after every
+//! page says exactly how far the output got. A read ahead waits, holding
+//! one chunk, until the poller gets to it: memory stays bounded by the
+//! reads allowed at once.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use super::batcher::Batcher;
+use super::plan::Strategy;
+use super::read::{self, Chunk, End, Slice, Source, Start};
+use super::schedule::{NodeId, Schedule, Status, Work};
+use super::snapshot::{State, Window};
+use super::tracker::Tracker;
+use crate::Error;
+use crate::time::to_text;
+
+/// Bytes of records the poller lets readers hold ahead of what it emits.
+const READ_AHEAD_BYTES: usize = 16 * 1024 * 1024;
+
+/// The size a page is assumed to have before one was read.
+const FIRST_PAGE_GUESS: usize = 512 * 1024;
+
+pub struct Poller<'o> {
+    pub source: Arc<Source>,
+    pub sink: Batcher<'o>,
+    pub state: State,
+    /// Retrieve Sample: stop after this many records.
+    pub limit: Option<u64>,
+    /// Reads in flight at most, besides the earliest.
+    pub max_in_flight: usize,
+    /// Average bytes of the chunks taken so far.
+    chunk_bytes: Average,
+}
+
+impl<'o> Poller<'o> {
+    pub fn new(
+        source: Arc<Source>,
+        sink: Batcher<'o>,
+        state: State,
+        limit: Option<u64>,
+        max_in_flight: usize,
+    ) -> Poller<'o> {
+        Poller {
+            source,
+            sink,
+            state,
+            limit,
+            max_in_flight,
+            chunk_bytes: Average::default(),
+        }
+    }
+
+    /// Poll up to `horizon`: the saved window first, then a window from
+    /// where it ended.
+    pub async fn run(&mut self, horizon: DateTime<Utc>) -> Result<(), Error> {
+        loop {
+            let next_start = self.state.next_start;
+            let (to, first, tracker) = match self.state.window.take() {
+                Some(window) if window.to > horizon => {
+                    tracing::warn!(
+                        "the saved window ends at {}, after now ({}): is the clock behind? Waiting for it.",
+                        to_text(window.to),
+                        to_text(horizon)
+                    );
+                    self.state.window = Some(window);
+                    return Ok(());
+                }
+                Some(window) => match self.source.plan.partition_index(&window.partition) {
+                    Some(index) => (window.to, index, window.tracker),
+                    None => {
+                        tracing::warn!(
+                            "the saved partition {:?} does not exist for this revision; polling the window again from {}",
+                            window.partition,
+                            to_text(next_start)
+                        );
+                        (window.to, 0, Tracker::new(next_start))
+                    }
+                },
+                None if horizon <= next_start => {
+                    tracing::info!("nothing to poll before {}", to_text(next_start));
+                    break;
+                }
+                None => (horizon, 0, Tracker::new(next_start)),
+            };
+            self.poll_window(to, first, tracker).await?;
+            if self.limit_reached() {
+                return self.sink.flush(None);
+            }
+            self.state.next_start = to;
+            self.state.window = None;
+            self.checkpoint()?;
+            if to >= horizon {
+                break;
+            }
+        }
+        self.sink.flush(self.state.to_value())
+    }
+
+    /// Poll the partitions from `first` (resumed from `tracker`) of the
+    /// window ending at `to`.
+    async fn poll_window(
+        &mut self,
+        to: DateTime<Utc>,
+        first: usize,
+        tracker: Tracker,
+    ) -> Result<(), Error> {
+        let plan = self.source.plan.clone();
+        let next_start = self.state.next_start;
+        let work = (first..plan.partitions.len()).map(|partition| {
+            let start = if partition == first {
+                Start {
+                    at: tracker.watermark(),
+                    emitted: tracker.seen().collect(),
+                }
+            } else {
+                Start::at(next_start)
+            };
+            match plan.strategy {
+                Strategy::Keyset => Work::Slice(Slice {
+                    partition,
+                    from: start.at,
+                    to,
+                }),
+                Strategy::Descending | Strategy::Scan => Work::Partition {
+                    partition,
+                    start,
+                    to,
+                },
+            }
+        });
+        let mut schedule = Schedule::new(self.max_in_flight, work);
+        self.state.window = Some(Window {
+            to,
+            partition: plan.partitions[first].label.clone(),
+            tracker,
+        });
+        let mut reads = Reads::default();
+        loop {
+            self.start_reads(&mut schedule, &mut reads);
+            let Some((head, partition, status)) = schedule.head() else {
+                return Ok(());
+            };
+            self.enter_partition(partition, to);
+            if status == Status::Failed && reads.drained(head) {
+                return Err(reads.take_failure(head));
+            }
+            match reads.next(head).await {
+                Next::Joined(joined) => reads.finished(joined, &mut schedule),
+                Next::Chunk(chunk) => {
+                    self.admit(chunk)?;
+                    if self.limit_reached() {
+                        return Ok(());
+                    }
+                }
+                Next::Drained => reads.mark_drained(head),
+                Next::Idle => {
+                    return Err(Error::internal(
+                        "the trigger waited for a read that was never started",
+                    ));
+                }
+            }
+            if reads.drained(head) && schedule.head().map(|h| h.2) == Some(Status::Ended) {
+                schedule.pop_head();
+                reads.forget(head);
+            }
+        }
+    }
+
+    /// Start the reads the schedule and the memory budget allow.
+    fn start_reads(&self, schedule: &mut Schedule, reads: &mut Reads) {
+        loop {
+            let ahead = (schedule.outstanding() + 1) * self.chunk_bytes.get(FIRST_PAGE_GUESS);
+            let room = ahead <= READ_AHEAD_BYTES && schedule.outstanding() < 2 * self.max_in_flight;
+            let Some((id, work)) = schedule.next_read(room) else {
+                return;
+            };
+            reads.start(id, work, self.source.clone(), self.limit);
+        }
+    }
+
+    /// Make the window's progress that of `partition` once the poller
+    /// reaches it: every partition starts at the window's start.
+    fn enter_partition(&mut self, partition: usize, to: DateTime<Utc>) {
+        let label = &self.source.plan.partitions[partition].label;
+        let window = self.state.window.get_or_insert_with(|| Window {
+            to,
+            partition: label.clone(),
+            tracker: Tracker::new(self.state.next_start),
+        });
+        if &window.partition != label {
+            if !label.is_empty() {
+                tracing::debug!("polling partition {label}");
+            }
+            *window = Window {
+                to,
+                partition: label.clone(),
+                tracker: Tracker::new(self.state.next_start),
+            };
+        }
+    }
+
+    fn limit_reached(&self) -> bool {
+        self.limit.is_some_and(|l| self.sink.emitted() >= l)
+    }
+
+    /// Emit the records of `chunk` not emitted before, then save the
+    /// progress if no emitted record waits in a page.
+    fn admit(&mut self, chunk: Chunk) -> Result<(), Error> {
+        self.chunk_bytes.add(chunk.bytes());
+        for record in chunk.records {
+            if self.limit_reached() {
+                break;
+            }
+            let window = self
+                .state
+                .window
+                .as_mut()
+                .expect("a partition is being polled");
+            if !window.tracker.admit(record.at, &record.id) {
+                continue;
+            }
+            if self.sink.push(record.raw)? {
+                let progress = self.state.to_value();
+                self.sink.flush(progress)?;
+            }
+        }
+        self.checkpoint()
+    }
+
+    /// Save the progress made, if nothing emitted is waiting in a page.
+    fn checkpoint(&mut self) -> Result<(), Error> {
+        let progress = self.state.to_value();
+        self.sink.checkpoint(progress)
+    }
+}
+
+/// What a read's task returns: which node it read, and how it ended.
+type Outcome = (NodeId, Result<End, Error>);
+
+/// What happened next among the reads.
+enum Next {
+    /// A read's task ended.
+    Joined(Option<Result<Outcome, tokio::task::JoinError>>),
+    /// The head sent a chunk.
+    Chunk(Chunk),
+    /// The head's channel is closed: it sends no more.
+    Drained,
+    /// Nothing can happen: no task runs and the head sends nothing.
+    Idle,
+}
+
+/// The reads in flight: their tasks, and the channel each sends through.
+#[derive(Default)]
+struct Reads {
+    tasks: JoinSet<Outcome>,
+    channels: HashMap<NodeId, mpsc::Receiver<Chunk>>,
+    /// Which node each task reads, to place a task that panicked.
+    nodes: HashMap<tokio::task::Id, NodeId>,
+    /// Nodes whose channel was read to its end.
+    drained: Vec<NodeId>,
+    failures: HashMap<NodeId, Error>,
+}
+
+impl Reads {
+    fn start(&mut self, id: NodeId, work: Work, source: Arc<Source>, limit: Option<u64>) {
+        // One chunk in the channel: a read ahead waits for the poller.
+        let (tx, rx) = mpsc::channel(1);
+        self.channels.insert(id, rx);
+        let task = self.tasks.spawn(async move {
+            let result = match work {
+                Work::Slice(slice) => read::read_slice(&source, slice, &tx).await,
+                Work::Partition {
+                    partition,
+                    start,
+                    to,
+                } => {
+                    let capacity = limit.map_or(usize::MAX, |l| l as usize);
+                    read::read_partition(&source, partition, start, to, capacity, &tx).await
+                }
+            };
+            (id, result)
+        });
+        self.nodes.insert(task.id(), id);
+    }
+
+    /// Record how a task ended in the schedule.
+    fn finished(
+        &mut self,
+        joined: Option<Result<Outcome, tokio::task::JoinError>>,
+        schedule: &mut Schedule,
+    ) {
+        let (id, result) = match joined {
+            None => return,
+            Some(Ok((id, result))) => (id, result),
+            Some(Err(e)) => {
+                let Some(id) = self.nodes.get(&e.id()).copied() else {
+                    return;
+                };
+                (
+                    id,
+                    Err(Error::internal(
+                        "a reader of the trigger failed unexpectedly",
+                    )),
+                )
+            }
+        };
+        match result {
+            Ok(end) => schedule.ended(id, end),
+            Err(e) => {
+                schedule.failed(id);
+                self.failures.insert(id, e);
+            }
+        }
+    }
+
+    /// Wait for the next task to end or the head's next chunk, whichever
+    /// comes first.
+    async fn next(&mut self, head: NodeId) -> Next {
+        let receive = !self.drained(head);
+        let channel = self.channels.get_mut(&head);
+        let tasks = &mut self.tasks;
+        tokio::select! {
+            joined = tasks.join_next(), if !tasks.is_empty() => Next::Joined(joined),
+            chunk = async { channel?.recv().await }, if receive => match chunk {
+                Some(chunk) => Next::Chunk(chunk),
+                None => Next::Drained,
+            },
+            else => Next::Idle,
+        }
+    }
+
+    fn drained(&self, id: NodeId) -> bool {
+        self.drained.contains(&id)
+    }
+
+    fn mark_drained(&mut self, id: NodeId) {
+        self.drained.push(id);
+    }
+
+    fn forget(&mut self, id: NodeId) {
+        self.channels.remove(&id);
+        self.drained.retain(|d| *d != id);
+    }
+
+    fn take_failure(&mut self, id: NodeId) -> Error {
+        self.failures
+            .remove(&id)
+            .unwrap_or_else(|| Error::internal("a read failed without a reason"))
+    }
+}
+
+/// A running mean.
+#[derive(Default)]
+struct Average {
+    total: usize,
+    count: usize,
+}
+
+impl Average {
+    fn add(&mut self, value: usize) {
+        self.total = self.total.saturating_add(value);
+        self.count += 1;
+    }
+
+    fn get(&self, otherwise: usize) -> usize {
+        self.total
+            .checked_div(self.count)
+            .unwrap_or(otherwise)
+            .max(1)
+    }
+}

@@ -1,0 +1,319 @@
+//! Which reads of a window to make, in which order, and how many at once.
+//!
+//! A window is cut into slices of time, kept in the order they are
+//! emitted. A read of a keyset slice brings its first page and says where
+//! that page stopped; what is left of the slice is cut again, into as many
+//! pieces as the page's density says it holds pages (at most the reads
+//! allowed at once), so dense hours get more readers and empty years cost
+//! one request. Reads start earliest first, so what is read ahead is what
+//! the poller emits next; the earliest slice may always start, so the
+//! poller never waits behind slices it cannot emit yet.
+//!
+//! A partition read in full (no filter on the field) is one read: Klaviyo's
+//! cursor is the only way through it.
+
+use std::collections::VecDeque;
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::read::{End, Start};
+use crate::polling::read::Slice;
+
+/// What a node of the schedule reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Work {
+    /// A slice of a partition, filtered and sorted by Klaviyo.
+    Slice(Slice),
+    /// A whole partition, read through Klaviyo's cursor.
+    Partition {
+        partition: usize,
+        start: Start,
+        to: DateTime<Utc>,
+    },
+}
+
+impl Work {
+    pub fn partition(&self) -> usize {
+        match self {
+            Work::Slice(s) => s.partition,
+            Work::Partition { partition, .. } => *partition,
+        }
+    }
+}
+
+/// A read's place in the order of output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NodeId(u64);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Unread,
+    Reading,
+    /// The read ended; what it left was scheduled.
+    Ended,
+    /// The read failed.
+    Failed,
+}
+
+#[derive(Debug)]
+struct Node {
+    id: NodeId,
+    work: Work,
+    status: Status,
+}
+
+#[derive(Debug)]
+pub struct Schedule {
+    nodes: VecDeque<Node>,
+    next_id: u64,
+    reading: usize,
+    max_reading: usize,
+    halted: bool,
+}
+
+impl Schedule {
+    /// A schedule of `work`, in output order, reading at most
+    /// `max_reading` at once (besides the earliest).
+    pub fn new(max_reading: usize, work: impl IntoIterator<Item = Work>) -> Schedule {
+        let mut schedule = Schedule {
+            nodes: VecDeque::new(),
+            next_id: 0,
+            reading: 0,
+            max_reading: max_reading.max(1),
+            halted: false,
+        };
+        for w in work {
+            let node = schedule.node(w);
+            schedule.nodes.push_back(node);
+        }
+        schedule
+    }
+
+    fn node(&mut self, work: Work) -> Node {
+        self.next_id += 1;
+        Node {
+            id: NodeId(self.next_id),
+            work,
+            status: Status::Unread,
+        }
+    }
+
+    /// Nodes read or being read whose records the poller has not taken yet.
+    pub fn outstanding(&self) -> usize {
+        self.nodes
+            .iter()
+            .filter(|n| n.status != Status::Unread)
+            .count()
+    }
+
+    /// The next read to start: the earliest unread node, when it is the
+    /// head or `room` allows one more read ahead; `None` after a failure.
+    pub fn next_read(&mut self, room: bool) -> Option<(NodeId, Work)> {
+        if self.halted {
+            return None;
+        }
+        let index = self.nodes.iter().position(|n| n.status == Status::Unread)?;
+        if index > 0 && (!room || self.reading >= self.max_reading) {
+            return None;
+        }
+        let node = &mut self.nodes[index];
+        node.status = Status::Reading;
+        self.reading += 1;
+        Some((node.id, node.work.clone()))
+    }
+
+    /// The node the poller emits from now, and its status.
+    pub fn head(&self) -> Option<(NodeId, usize, Status)> {
+        self.nodes
+            .front()
+            .map(|n| (n.id, n.work.partition(), n.status))
+    }
+
+    /// The head's records are all emitted.
+    pub fn pop_head(&mut self) {
+        self.nodes.pop_front();
+    }
+
+    /// The read of `id` failed: no further reads start, and the poller
+    /// stops when it reaches it.
+    pub fn failed(&mut self, id: NodeId) {
+        self.halted = true;
+        if let Some(node) = self.find(id) {
+            node.status = Status::Failed;
+            self.reading -= 1;
+        }
+    }
+
+    /// The read of `id` ended with `end`: schedule what it left.
+    pub fn ended(&mut self, id: NodeId, end: End) {
+        let Some(index) = self.nodes.iter().position(|n| n.id == id) else {
+            return;
+        };
+        self.nodes[index].status = Status::Ended;
+        self.reading -= 1;
+        let (End::From(last), Work::Slice(slice)) = (end, self.nodes[index].work.clone()) else {
+            return;
+        };
+        let pieces = self.pieces(slice, last);
+        let rest: Vec<Node> = cut(slice, last, pieces)
+            .into_iter()
+            .map(|s| self.node(Work::Slice(s)))
+            .collect();
+        for (offset, node) in rest.into_iter().enumerate() {
+            self.nodes.insert(index + 1 + offset, node);
+        }
+    }
+
+    /// How many pieces to cut the rest of `slice` into after a full page
+    /// that reached `last`: as many pages as the page's density says the
+    /// rest holds, no more than may be read at once.
+    fn pieces(&self, slice: Slice, last: DateTime<Utc>) -> usize {
+        let covered = (last - slice.from).max(Duration::seconds(1));
+        let rest = slice.to - last;
+        let pages = (rest.num_milliseconds() as f64 / covered.num_milliseconds() as f64).ceil();
+        (pages as usize).clamp(1, self.max_reading)
+    }
+
+    fn find(&mut self, id: NodeId) -> Option<&mut Node> {
+        self.nodes.iter_mut().find(|n| n.id == id)
+    }
+}
+
+/// `[last, slice.to)` in `pieces` slices of about equal length, on whole
+/// seconds (Klaviyo's filters take whole seconds: a bound inside a second
+/// would leave part of it to neither side). The first starts at `last`,
+/// whose records may go on past the page that reached it.
+pub fn cut(slice: Slice, last: DateTime<Utc>, pieces: usize) -> Vec<Slice> {
+    let from = last.timestamp();
+    let to = slice.to.timestamp();
+    // Whole seconds strictly between `last`'s second and the end.
+    let inner = (to - from - 1).max(0) as usize;
+    let pieces = pieces.clamp(1, inner + 1);
+    let mut bounds = vec![last];
+    for i in 1..pieces {
+        let at = from + ((to - from) as i128 * i as i128 / pieces as i128) as i64;
+        if let Some(at) = DateTime::from_timestamp(at, 0)
+            && at > *bounds.last().unwrap_or(&last)
+            && at < slice.to
+        {
+            bounds.push(at);
+        }
+    }
+    bounds.push(slice.to);
+    bounds
+        .windows(2)
+        .map(|w| Slice {
+            partition: slice.partition,
+            from: w[0],
+            to: w[1],
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn t(s: i64) -> DateTime<Utc> {
+        Utc.timestamp_opt(s, 0).single().expect("valid")
+    }
+
+    fn slice(from: i64, to: i64) -> Slice {
+        Slice {
+            partition: 0,
+            from: t(from),
+            to: t(to),
+        }
+    }
+
+    fn spans(slices: &[Slice]) -> Vec<(i64, i64)> {
+        slices
+            .iter()
+            .map(|s| (s.from.timestamp(), s.to.timestamp()))
+            .collect()
+    }
+
+    #[test]
+    fn cuts_fall_on_whole_seconds_and_cover_the_rest_exactly() {
+        assert_eq!(
+            spans(&cut(slice(0, 100), t(20), 4)),
+            vec![(20, 40), (40, 60), (60, 80), (80, 100)]
+        );
+        assert_eq!(spans(&cut(slice(0, 100), t(20), 1)), vec![(20, 100)]);
+        // No more pieces than whole seconds.
+        assert_eq!(
+            spans(&cut(slice(0, 23), t(20), 8)),
+            vec![(20, 21), (21, 22), (22, 23)]
+        );
+        assert_eq!(spans(&cut(slice(0, 21), t(20), 8)), vec![(20, 21)]);
+        // A last record inside a second: the first piece starts there, the
+        // others on whole seconds.
+        let within = Utc.timestamp_opt(20, 500_000_000).single().expect("valid");
+        let pieces = cut(slice(0, 30), within, 2);
+        assert_eq!(pieces[0].from, within);
+        assert_eq!(pieces[1].from, t(25));
+        assert_eq!(pieces[1].to, t(30));
+    }
+
+    #[test]
+    fn reads_start_earliest_first_and_the_head_may_always_start() {
+        let mut s = Schedule::new(2, [Work::Slice(slice(0, 1000))]);
+        let (root, _) = s.next_read(false).expect("the head starts without room");
+        assert!(s.next_read(true).is_none(), "nothing else yet");
+        // The first page covered 10 s of a 1000 s slice: dense, cut into
+        // as many pieces as may be read at once.
+        s.ended(root, End::From(t(10)));
+        let (a, wa) = s.next_read(true).expect("a");
+        let (b, wb) = s.next_read(true).expect("b");
+        assert!(s.next_read(true).is_none(), "two at once");
+        assert_eq!(wa, Work::Slice(slice(10, 505)));
+        assert_eq!(wb, Work::Slice(slice(505, 1000)));
+        assert_eq!(s.head().map(|h| h.2), Some(Status::Ended));
+        s.pop_head();
+        // The later piece ends first, complete; the earlier goes on.
+        s.ended(b, End::Complete);
+        s.ended(a, End::From(t(400)));
+        assert_eq!(s.head(), Some((a, 0, Status::Ended)));
+        s.pop_head();
+        let (c, wc) = s.next_read(true).expect("the rest of a");
+        assert_eq!(wc, Work::Slice(slice(400, 505)));
+        assert_eq!(s.head().map(|h| h.0), Some(c));
+    }
+
+    #[test]
+    fn sparse_ranges_are_not_cut() {
+        let mut s = Schedule::new(8, [Work::Slice(slice(0, 100))]);
+        let (root, _) = s.next_read(false).expect("root");
+        // The page covered 90 s and 10 s are left: about one more page.
+        s.ended(root, End::From(t(90)));
+        s.pop_head();
+        let (_, w) = s.next_read(true).expect("rest");
+        assert_eq!(w, Work::Slice(slice(90, 100)));
+        assert!(s.next_read(true).is_none());
+    }
+
+    #[test]
+    fn without_room_only_the_head_is_read() {
+        let mut s = Schedule::new(8, [Work::Slice(slice(0, 1000))]);
+        let (root, _) = s.next_read(false).expect("root");
+        s.ended(root, End::From(t(10)));
+        s.pop_head();
+        assert!(s.next_read(false).is_some(), "the new head");
+        assert!(s.next_read(false).is_none(), "no room for more");
+        assert_eq!(s.outstanding(), 1);
+    }
+
+    #[test]
+    fn a_failure_stops_new_reads() {
+        let mut s = Schedule::new(4, [Work::Slice(slice(0, 1000))]);
+        let (root, _) = s.next_read(false).expect("root");
+        s.ended(root, End::From(t(10)));
+        let (a, _) = s.next_read(true).expect("a");
+        s.failed(a);
+        assert!(s.next_read(true).is_none());
+        s.pop_head();
+        assert_eq!(s.head().map(|h| h.2), Some(Status::Failed));
+    }
+}

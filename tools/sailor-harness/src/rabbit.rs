@@ -1,0 +1,269 @@
+//! A throw-away RabbitMQ: Debian's `rabbitmq-server` started in the
+//! foreground with all its state in a temporary folder, listening on
+//! 127.0.0.1 only, on free ports, with its own `epmd` (so that no daemon
+//! outlives it), and stopped by pid when dropped.
+
+use std::fs;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::Unavailable;
+
+/// How long a cold start may take before it is reported as failed (the
+/// reference saw 2.6–7.3 s on this kind of machine).
+const START_LIMIT: Duration = Duration::from_secs(90);
+
+/// A running broker. Dropping it stops the node and its epmd, and removes
+/// its folder.
+#[derive(Debug)]
+pub struct Rabbit {
+    node: Option<Child>,
+    epmd: Option<Child>,
+    dir: PathBuf,
+    port: u16,
+}
+
+/// The package's real server script, not the `/usr/sbin` wrapper that
+/// switches user and logs to /var/log.
+fn server_script() -> Result<PathBuf, Unavailable> {
+    newest_match(
+        "/usr/lib/rabbitmq/lib",
+        "rabbitmq_server-",
+        "sbin/rabbitmq-server",
+    )
+    .ok_or_else(|| {
+        Unavailable::RabbitMq(
+            "no /usr/lib/rabbitmq/lib/rabbitmq_server-*/sbin/rabbitmq-server".into(),
+        )
+    })
+}
+
+fn epmd_binary() -> Result<PathBuf, Unavailable> {
+    newest_match("/usr/lib/erlang", "erts-", "bin/epmd")
+        .ok_or_else(|| Unavailable::RabbitMq("no /usr/lib/erlang/erts-*/bin/epmd".into()))
+}
+
+fn newest_match(dir: &str, prefix: &str, tail: &str) -> Option<PathBuf> {
+    let mut found: Vec<PathBuf> = fs::read_dir(dir)
+        .ok()?
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().starts_with(prefix))
+        .map(|e| e.path().join(tail))
+        .filter(|p| p.is_file())
+        .collect();
+    found.sort();
+    found.pop()
+}
+
+/// Whether RabbitMQ is installed, and if not, why.
+pub fn available() -> Result<(), Unavailable> {
+    server_script()?;
+    epmd_binary()?;
+    Ok(())
+}
+
+/// A port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> std::io::Result<u16> {
+    Ok(TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port())
+}
+
+/// A port `p` such that `p` and `p + 20000` (RabbitMQ's distribution port)
+/// are both free.
+fn free_amqp_port() -> std::io::Result<u16> {
+    for _ in 0..200 {
+        let listener = TcpListener::bind(("127.0.0.1", 0))?;
+        let port = listener.local_addr()?.port();
+        if port > 45535 {
+            continue;
+        }
+        if TcpListener::bind(("127.0.0.1", port + 20000)).is_ok() {
+            return Ok(port);
+        }
+    }
+    Err(std::io::Error::other("no free pair of ports"))
+}
+
+/// A fresh temporary folder.
+pub fn temp_dir(label: &str) -> std::io::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("{label}-{}", uuid::Uuid::new_v4().simple()));
+    fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+impl Rabbit {
+    /// Starts a node and waits until it says "Server startup complete".
+    pub fn start() -> Result<Rabbit, StartError> {
+        let script = server_script().map_err(StartError::Unavailable)?;
+        let epmd_bin = epmd_binary().map_err(StartError::Unavailable)?;
+        let dir = temp_dir("sailor-harness-rabbit").map_err(StartError::io)?;
+        let port = free_amqp_port().map_err(StartError::io)?;
+        let epmd_port = free_port().map_err(StartError::io)?;
+        fs::write(dir.join("enabled_plugins"), "[].\n").map_err(StartError::io)?;
+        fs::write(
+            dir.join("rabbitmq.conf"),
+            format!("listeners.tcp.default = 127.0.0.1:{port}\nloopback_users.guest = true\n"),
+        )
+        .map_err(StartError::io)?;
+        let mut rabbit = Rabbit {
+            node: None,
+            epmd: None,
+            dir: dir.clone(),
+            port,
+        };
+        // A foreground epmd of our own, on its own port: we own its pid.
+        rabbit.epmd = Some(
+            Command::new(&epmd_bin)
+                .arg("-port")
+                .arg(epmd_port.to_string())
+                .env("ERL_EPMD_ADDRESS", "127.0.0.1")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .map_err(StartError::io)?,
+        );
+        let log = fs::File::create(dir.join("server.log")).map_err(StartError::io)?;
+        let log_err = log.try_clone().map_err(StartError::io)?;
+        let node_name = format!("rabbit-harness-{port}@localhost");
+        rabbit.node = Some(
+            Command::new(&script)
+                .env("HOME", &dir)
+                .env("RABBITMQ_NODENAME", &node_name)
+                .env("RABBITMQ_NODE_IP_ADDRESS", "127.0.0.1")
+                .env("RABBITMQ_NODE_PORT", port.to_string())
+                .env("RABBITMQ_DIST_PORT", (u32::from(port) + 20000).to_string())
+                .env("ERL_EPMD_ADDRESS", "127.0.0.1")
+                .env("ERL_EPMD_PORT", epmd_port.to_string())
+                .env(
+                    "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS",
+                    "-kernel inet_dist_use_interface {127,0,0,1}",
+                )
+                .env("RABBITMQ_CONFIG_FILE", dir.join("rabbitmq.conf"))
+                .env("RABBITMQ_ENABLED_PLUGINS_FILE", dir.join("enabled_plugins"))
+                .env("RABBITMQ_MNESIA_BASE", dir.join("mnesia"))
+                .env("RABBITMQ_LOG_BASE", dir.join("log"))
+                .env("RABBITMQ_LOGS", "-")
+                .current_dir(&dir)
+                .stdin(Stdio::null())
+                .stdout(log)
+                .stderr(log_err)
+                .spawn()
+                .map_err(StartError::io)?,
+        );
+        let started = Instant::now();
+        loop {
+            let text = fs::read_to_string(dir.join("server.log")).unwrap_or_default();
+            if text.contains("Server startup complete") {
+                return Ok(rabbit);
+            }
+            if let Some(node) = rabbit.node.as_mut()
+                && let Ok(Some(status)) = node.try_wait()
+            {
+                return Err(StartError::Failed(format!(
+                    "rabbitmq-server exited ({status}) before it was ready; its log:\n{}",
+                    tail(&text)
+                )));
+            }
+            if started.elapsed() > START_LIMIT {
+                return Err(StartError::Failed(format!(
+                    "rabbitmq-server was not ready after {} s; its log:\n{}",
+                    START_LIMIT.as_secs(),
+                    tail(&text)
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// `amqp://guest:guest@127.0.0.1:PORT`
+    pub fn amqp_uri(&self) -> String {
+        format!("amqp://guest:guest@127.0.0.1:{}", self.port)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The node's process id, and its epmd's.
+    pub fn pids(&self) -> Vec<u32> {
+        self.node
+            .iter()
+            .chain(self.epmd.iter())
+            .map(Child::id)
+            .collect()
+    }
+}
+
+fn tail(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
+}
+
+/// Sends `signal` (a name such as `TERM`) to `pid` with kill(1): the
+/// workspace forbids the unsafe code a libc call needs.
+pub fn signal(pid: u32, signal: &str) {
+    let _ = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// Stops `child` with SIGTERM, and SIGKILL if it is still there after
+/// `grace`; reaps it.
+pub fn stop(child: &mut Child, grace: Duration) {
+    if let Ok(Some(_)) = child.try_wait() {
+        return;
+    }
+    signal(child.id(), "TERM");
+    let started = Instant::now();
+    while started.elapsed() < grace {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+impl Drop for Rabbit {
+    fn drop(&mut self) {
+        if let Some(mut node) = self.node.take() {
+            stop(&mut node, Duration::from_secs(15));
+        }
+        if let Some(mut epmd) = self.epmd.take() {
+            let _ = epmd.kill();
+            let _ = epmd.wait();
+        }
+        let _ = fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[derive(Debug)]
+pub enum StartError {
+    Unavailable(Unavailable),
+    Failed(String),
+}
+
+impl StartError {
+    fn io(e: std::io::Error) -> StartError {
+        StartError::Failed(e.to_string())
+    }
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::Unavailable(u) => u.fmt(f),
+            StartError::Failed(why) => f.write_str(why),
+        }
+    }
+}
