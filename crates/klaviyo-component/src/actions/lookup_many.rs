@@ -6,7 +6,6 @@
 
 use component_sdk::config::{closest, quoted_list, shortened};
 use component_sdk::{Config, MetaModel, SelectModel, Sink, Step, StepInput};
-use futures::StreamExt;
 use klaviyo_spec::{Collection, FilterField, Operator, RevisionSpec, ValueType};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
@@ -449,9 +448,12 @@ async fn run(input: StepInput, out: &mut dyn Sink) -> Result<(), Error> {
         }
     );
     let mut records: Vec<Box<RawValue>> = Vec::new();
-    let mut pages = std::pin::pin!(client.pages(client.url(collection.path, &query)));
-    while let Some(page) = pages.next().await {
-        records.extend(page?.records);
+    let mut next = Some(client.url(collection.path, &query));
+    while let Some(url) = next {
+        // links.next, verbatim: it carries the filter, sort and page size.
+        let page = client.get_page(&url).await?;
+        next = page.next;
+        records.extend(page.records);
         if records.len() > settings.max {
             return Err(Error::config(format!(
                 "Lookup Objects found more than {} {} matching the conditions and emits none of them rather than a part: raise \"{}\" (up to {MAX_MAX_RESULTS}) or narrow the conditions",
