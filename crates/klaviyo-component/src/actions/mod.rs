@@ -34,11 +34,22 @@ use crate::client::{ApiError, Client, Failure, Repeatability, Response, Transpor
 /// `catalog-items` → `Catalog Items`. The titles of the input metadata and
 /// the labels errors quote are both made by this.
 pub fn humanize(name: &str) -> String {
-    name.split(['_', '-', '.', ' '])
+    // camelCase (the action's own members: statusCode) splits like snake_case.
+    let mut spaced = String::with_capacity(name.len() + 4);
+    let mut previous: Option<char> = None;
+    for c in name.chars() {
+        if c.is_uppercase() && previous.is_some_and(|p| p.is_lowercase() || p.is_ascii_digit()) {
+            spaced.push(' ');
+        }
+        spaced.push(c);
+        previous = Some(c);
+    }
+    spaced
+        .split(['_', '-', '.', ' '])
         .filter(|w| !w.is_empty())
         .map(|w| match w {
-            "id" => "ID".to_owned(),
-            "ids" => "IDs".to_owned(),
+            "id" | "Id" => "ID".to_owned(),
+            "ids" | "Ids" => "IDs".to_owned(),
             "url" => "URL".to_owned(),
             "sms" => "SMS".to_owned(),
             "ip" => "IP".to_owned(),
@@ -338,6 +349,9 @@ mod tests {
             ("value_currency", "Value Currency"),
             ("messages.channel", "Messages Channel"),
             ("sms", "SMS"),
+            ("statusCode", "Status Code"),
+            ("profileIds", "Profile IDs"),
+            ("uniqueId", "Unique ID"),
         ];
         for (name, want) in cases {
             assert_eq!(humanize(name), want);
