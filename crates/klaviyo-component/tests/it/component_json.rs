@@ -29,10 +29,12 @@ fn versions_agree_with_the_crate_and_the_changelog() {
     let changelog =
         std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../CHANGELOG.md"))
             .expect("CHANGELOG.md at the repository root");
+    // Changes not yet released sit above, under "## Unreleased".
     let newest = changelog
         .lines()
-        .find_map(|l| l.strip_prefix("## "))
-        .expect("CHANGELOG.md has an entry");
+        .filter_map(|l| l.strip_prefix("## "))
+        .find(|heading| *heading != "Unreleased")
+        .expect("CHANGELOG.md has a released entry");
     let newest_version = newest.split_whitespace().next().unwrap_or_default();
     assert_eq!(
         newest_version, version,
@@ -83,6 +85,27 @@ fn the_fields_the_issues_pin() {
         action.fields["doNotThrow404"].view_class.as_deref(),
         Some("CheckBoxView")
     );
+    let actions = [
+        ("lookupObject", "Lookup Object (at most one)"),
+        ("lookupObjects", "Lookup Objects (plural)"),
+        ("upsertObject", "Upsert Object"),
+        ("deleteObject", "Delete Object"),
+        ("createEvent", "Create Event"),
+        ("subscribeProfiles", "Subscribe Profiles"),
+        ("unsubscribeProfiles", "Unsubscribe Profiles"),
+        ("addProfilesToList", "Add Profiles to List"),
+        ("removeProfilesFromList", "Remove Profiles from List"),
+    ];
+    for (id, title) in actions {
+        let (action, is_trigger) = d.function(id).unwrap_or_else(|| panic!("{id}"));
+        assert!(!is_trigger, "{id}");
+        assert_eq!(action.title.as_deref(), Some(title), "{id}");
+        assert_eq!(
+            action.dynamic_metadata,
+            Some(serde_json::Value::Bool(true)),
+            "{id}"
+        );
+    }
     let credentials = d.credentials.expect("credentials");
     assert_eq!(
         credentials.fields["apiKey"].view_class.as_deref(),
