@@ -379,6 +379,50 @@ mod tests {
     }
 
     #[test]
+    fn klaviyo_s_pointers_name_the_input_field() {
+        let schema = klaviyo_spec::for_revision("2026-10-15")
+            .request_schema(klaviyo_spec::Method::Post, "/events")
+            .expect("schema");
+        let body = br#"{"errors":[
+            {"code":"invalid","detail":"Invalid email address.","source":{"pointer":"/data/attributes/profile/data/attributes/email"}},
+            {"code":"invalid","detail":"Bad.","source":{"pointer":"/data/"}},
+            {"code":"invalid","detail":"Bad filter.","source":{"parameter":"filter"}}
+        ]}"#;
+        let error = ApiError::from_body(400, None, body, "");
+        assert_eq!(
+            with_labels(error, &schema).to_string(),
+            "Klaviyo answered 400 (invalid): Invalid email address. [\"Email\" (msg.body.profile.email)]; (invalid): Bad.; (invalid): Bad filter. [filter]"
+        );
+    }
+
+    #[test]
+    fn a_write_that_may_have_acted_says_it_was_not_repeated() {
+        let failed = Error::Api(ApiError::from_body(
+            503,
+            None,
+            br#"{"errors":[{"code":"error","detail":"Unavailable."}]}"#,
+            "",
+        ));
+        let said = not_repeated(failed, "POST /lists");
+        assert_eq!(said.kind(), component_sdk::ErrorKind::Transient);
+        assert_eq!(
+            said.to_string(),
+            "Klaviyo answered 503 (error): Unavailable. POST /lists was not repeated, since Klaviyo may have carried it out already: check in Klaviyo before sending the message again"
+        );
+        // A refusal is a refusal: nothing was carried out.
+        let refused = Error::Api(ApiError::from_body(
+            400,
+            None,
+            br#"{"errors":[{"code":"invalid","detail":"No."}]}"#,
+            "",
+        ));
+        assert_eq!(
+            not_repeated(refused, "POST /lists").to_string(),
+            "Klaviyo answered 400 (invalid): No."
+        );
+    }
+
+    #[test]
     fn results_keep_the_records_bytes() {
         let records: Vec<Box<RawValue>> = ["{\"b\":1,\"a\":2}", "{\"id\":\"x\"}"]
             .iter()

@@ -136,6 +136,25 @@ async fn a_429_is_safe_to_wait_out_even_for_a_create() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_429_that_lasts_rebounds_the_message() {
+    let h = Harness::new(FakeConfig::empty()).with_env("API_RETRIES_COUNT", "0");
+    h.fake.push_fault(FaultRule::new(Fault::Status429 {
+        retry_after: Some(1),
+    }));
+    let out = h
+        .action(
+            UPSERT_OBJECT,
+            json!({"objectType": "lists"}),
+            json!({"name": "Later"}),
+        )
+        .await;
+    out.assert_ok();
+    assert!(out.bodies().is_empty());
+    assert_eq!(out.rebounds().len(), 1);
+    assert!(h.fake.records("lists").is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn what_the_schema_rejects_is_named_before_any_request() {
     let h = Harness::new(FakeConfig::empty());
     let cases: Vec<(Value, Value, &str)> = vec![
