@@ -9,7 +9,7 @@ use hyper::Method;
 use crate::auth::{self, Grant};
 use crate::errors::ApiError;
 use crate::rate_limit::Verdict;
-use crate::request::{RequestCtx, Target};
+use crate::request::{Endpoint, RequestCtx, Target};
 use crate::resources;
 use crate::response::Answer;
 use crate::revision;
@@ -44,9 +44,8 @@ fn respond_as(
     grant: Grant,
     served: &str,
 ) -> Result<Answer, ApiError> {
-    let target = route(rest, served, r.path)?;
-    let write = !matches!(*r.method, Method::GET | Method::HEAD);
-    auth::require_scopes(&grant, target.coll.scopes, write)?;
+    let target = route(r.method, rest, served, r.path)?;
+    auth::require_scopes(&grant, target.scopes())?;
     let limit_headers = admit(st, r.method, &target)?;
     let mut answer = resources::operate(st, r, &target)?;
     answer.headers.extend(limit_headers);
@@ -62,23 +61,99 @@ fn api_path(path: &str) -> Result<&str, ApiError> {
     }
 }
 
-/// `collection` or `collection/{id}`, as the revision declares it.
-fn route(rest: &str, revision: &str, full_path: &str) -> Result<Target, ApiError> {
-    let segs: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
-    let (name, id) = match segs.as_slice() {
-        [name] => (*name, None),
-        [name, id] => (*name, Some(percent_decode(id))),
-        _ => return Err(ApiError::path_not_found(full_path)),
-    };
+/// The endpoint the revision declares for `method` at this path: a list
+/// endpoint, an operation (the most specific path wins: literal segments
+/// before parameters), or a list's members. 405 when the path exists with
+/// other methods only, 404 when it does not exist.
+///
+/// `PUT` is answered as the path's `PATCH` (no file declares a `PUT`): a
+/// leniency the stand-in has always had and the raw-request tests rely on.
+fn route(method: &Method, rest: &str, revision: &str, full_path: &str) -> Result<Target, ApiError> {
+    let segs: Vec<String> = rest
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(percent_decode)
+        .collect();
     let spec = klaviyo_spec::for_revision(revision);
-    let coll = spec
-        .collection(&format!("/{name}"))
-        .ok_or_else(|| ApiError::path_not_found(full_path))?;
-    Ok(Target {
-        coll,
-        id,
-        rev_idx: revision_index(revision),
-    })
+    let rev_idx = revision_index(revision);
+    let target = |endpoint, params| Target {
+        endpoint,
+        params,
+        rev_idx,
+        revision: revision.to_owned(),
+    };
+    let mut exists = false;
+    if let [name] = segs.as_slice()
+        && let Some(coll) = spec.collection(&format!("/{name}"))
+    {
+        if *method == Method::GET {
+            return Ok(target(Endpoint::List(coll), Vec::new()));
+        }
+        exists = true;
+    }
+    let wanted = match klaviyo_spec::Method::from_name(method.as_str()) {
+        Some(klaviyo_spec::Method::Put) => klaviyo_spec::Method::Patch,
+        Some(m) => m,
+        None => klaviyo_spec::Method::Get,
+    };
+    let known_method = klaviyo_spec::Method::from_name(method.as_str()).is_some();
+    let mut best: Option<(&'static klaviyo_spec::Operation, usize)> = None;
+    for op in spec.operations {
+        let Some(literals) = matches(op.path, &segs) else {
+            continue;
+        };
+        exists = true;
+        if known_method && op.method == wanted && best.is_none_or(|(_, l)| literals > l) {
+            best = Some((op, literals));
+        }
+    }
+    if let Some((op, _)) = best {
+        let params = op
+            .path
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .zip(&segs)
+            .filter(|(t, _)| t.starts_with('{'))
+            .map(|(_, s)| s.clone())
+            .collect();
+        return Ok(target(Endpoint::Op(op), params));
+    }
+    if let [lists, id, tail @ ..] = segs.as_slice()
+        && lists == "lists"
+        && (matches!(tail, [p] if p == "profiles")
+            || matches!(tail, [r, p] if r == "relationships" && p == "profiles"))
+    {
+        if *method == Method::GET {
+            let ids_only = tail.len() == 2;
+            return Ok(target(Endpoint::Members { ids_only }, vec![id.clone()]));
+        }
+        exists = true;
+    }
+    if exists {
+        Err(ApiError::method_not_allowed(method.as_str()))
+    } else {
+        Err(ApiError::path_not_found(full_path))
+    }
+}
+
+/// The number of literal segments of the operation path `template` when
+/// `segs` fits it (a `{param}` takes any one segment).
+fn matches(template: &str, segs: &[String]) -> Option<usize> {
+    let parts: Vec<&str> = template.split('/').filter(|s| !s.is_empty()).collect();
+    if parts.len() != segs.len() {
+        return None;
+    }
+    let mut literals = 0;
+    for (t, s) in parts.iter().zip(segs) {
+        if t.starts_with('{') {
+            continue;
+        }
+        if t != s {
+            return None;
+        }
+        literals += 1;
+    }
+    Some(literals)
 }
 
 /// Counts the request against its endpoint's limit (method and path
@@ -91,8 +166,7 @@ fn admit(
     let Some(rule) = st.rate_rule else {
         return Ok(Vec::new());
     };
-    let template = if t.id.is_some() { "/{id}" } else { "" };
-    let endpoint = format!("{method} {}{template}", t.coll.path);
+    let endpoint = format!("{method} {}", t.template());
     match st.limiter.check(&endpoint, rule, Instant::now()) {
         Verdict::Allowed(h) => Ok(h),
         Verdict::Throttled { retry_after } => Err(ApiError::throttled(Some(retry_after))),
@@ -144,6 +218,8 @@ mod tests {
             today: None,
             log: RequestLog::new(10),
             errors: 0,
+            jobs: Vec::new(),
+            event_keys: Default::default(),
         }
     }
 

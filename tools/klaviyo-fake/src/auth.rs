@@ -40,37 +40,20 @@ pub(crate) fn authenticate(
     }
 }
 
-/// 403 naming the scopes `grant` lacks for an endpoint declaring `read_scopes`;
-/// a write needs the `:write` form of each, and a `:write` scope also
-/// grants reading.
-pub(crate) fn require_scopes(
-    grant: &Grant,
-    read_scopes: &[&str],
-    write: bool,
-) -> Result<(), ApiError> {
+/// 403 naming the scopes `grant` lacks of those an endpoint declares
+/// (`x-klaviyo-scopes`); a `:write` scope also grants reading.
+pub(crate) fn require_scopes(grant: &Grant, scopes: &[&str]) -> Result<(), ApiError> {
     let Grant::Scopes(granted) = grant else {
         return Ok(());
     };
-    let needed: Vec<String> = read_scopes
-        .iter()
-        .map(|s| {
-            if write {
-                s.replace(":read", ":write")
-            } else {
-                (*s).to_owned()
-            }
-        })
-        .collect();
     let has = |s: &str| {
-        granted
-            .iter()
-            .any(|g| g == s || (!write && *g == s.replace(":read", ":write")))
+        granted.iter().any(|g| {
+            g == s
+                || s.strip_suffix(":read")
+                    .is_some_and(|base| *g == format!("{base}:write"))
+        })
     };
-    let missing: Vec<&str> = needed
-        .iter()
-        .map(String::as_str)
-        .filter(|s| !has(s))
-        .collect();
+    let missing: Vec<&str> = scopes.iter().copied().filter(|s| !has(s)).collect();
     if missing.is_empty() {
         Ok(())
     } else {
@@ -109,11 +92,16 @@ mod tests {
         let g = authenticate(Some("Klaviyo-API-Key pk_lists"), "pk_main", &extra)
             .unwrap_or(Grant::Everything);
         assert!(
-            require_scopes(&g, &["lists:read"], false).is_ok(),
+            require_scopes(&g, &["lists:read"]).is_ok(),
             "write implies read"
         );
-        assert!(require_scopes(&g, &["lists:read"], true).is_ok());
-        let e = require_scopes(&g, &["profiles:read"], false).expect_err("403");
+        assert!(require_scopes(&g, &["lists:write"]).is_ok());
+        let e = require_scopes(&g, &["lists:write", "profiles:write"]).expect_err("403");
+        assert_eq!(
+            e.detail,
+            ApiError::permission_denied(&["profiles:write"]).detail
+        );
+        let e = require_scopes(&g, &["profiles:read"]).expect_err("403");
         assert_eq!(e.status, 403);
         assert!(e.detail.contains("profiles:read"), "{}", e.detail);
     }

@@ -20,10 +20,14 @@ pub struct ApiError {
     pub status: u16,
     pub code: &'static str,
     pub title: &'static str,
-    pub detail: String,
+    /// Boxed, as `meta` is, to keep errors small.
+    pub detail: Box<str>,
     pub source: Source,
     /// Extra response headers (e.g. `Retry-After`).
     pub headers: Vec<(&'static str, String)>,
+    /// The error's `meta` members (e.g. `duplicate_profile_id`); boxed to
+    /// keep errors small.
+    pub meta: Option<Box<serde_json::Map<String, Value>>>,
 }
 
 pub const INVALID_TITLE: &str = "Invalid input.";
@@ -35,9 +39,10 @@ impl ApiError {
             status: 400,
             code: "invalid",
             title: INVALID_TITLE,
-            detail: detail.into(),
+            detail: detail.into().into_boxed_str(),
             source,
             headers: Vec::new(),
+            meta: None,
         }
     }
 
@@ -56,6 +61,7 @@ impl ApiError {
             detail: "Missing or invalid authorization scheme. Please use Klaviyo-API-Key.".into(),
             source: Source::Pointer("/data/".into()),
             headers: Vec::new(),
+            meta: None,
         }
     }
 
@@ -68,6 +74,7 @@ impl ApiError {
             detail: "Incorrect authentication credentials.".into(),
             source: Source::Pointer("/data/".into()),
             headers: Vec::new(),
+            meta: None,
         }
     }
 
@@ -80,9 +87,10 @@ impl ApiError {
             detail: format!(
                 "You do not have permission to perform this action. This API key is missing required scopes: {}.",
                 missing.join(", ")
-            ),
+            ).into(),
             source: Source::Pointer("/data/".into()),
             headers: Vec::new(),
+            meta: None,
         }
     }
 
@@ -92,9 +100,10 @@ impl ApiError {
             status: 404,
             code: "not_found",
             title: "Not found.",
-            detail: detail.into(),
+            detail: detail.into().into_boxed_str(),
             source: Source::None,
             headers: Vec::new(),
+            meta: None,
         }
     }
 
@@ -109,9 +118,10 @@ impl ApiError {
             status: 405,
             code: "method_not_allowed",
             title: "Method not allowed.",
-            detail: format!("Method \"{method}\" not allowed."),
+            detail: format!("Method \"{method}\" not allowed.").into(),
             source: Source::None,
             headers: Vec::new(),
+            meta: None,
         }
     }
 
@@ -121,9 +131,10 @@ impl ApiError {
             status: 409,
             code,
             title: "Conflict.",
-            detail: detail.into(),
+            detail: detail.into().into_boxed_str(),
             source: Source::Pointer(pointer.to_owned()),
             headers: Vec::new(),
+            meta: None,
         }
     }
 
@@ -134,9 +145,10 @@ impl ApiError {
             status: 415,
             code: "unsupported_media_type",
             title: "Unsupported media type.",
-            detail: format!("Unsupported media type \"{content_type}\" in request."),
+            detail: format!("Unsupported media type \"{content_type}\" in request.").into(),
             source: Source::None,
             headers: Vec::new(),
+            meta: None,
         }
     }
 
@@ -149,6 +161,7 @@ impl ApiError {
             detail: "The request body is too large.".into(),
             source: Source::None,
             headers: Vec::new(),
+            meta: None,
         }
     }
 
@@ -162,11 +175,12 @@ impl ApiError {
             status: 429,
             code: "throttled",
             title: "Request was throttled.",
-            detail,
+            detail: detail.into(),
             source: Source::None,
             headers: retry_after
                 .map(|s| vec![("retry-after", s.to_string())])
                 .unwrap_or_default(),
+            meta: None,
         }
     }
 
@@ -210,9 +224,10 @@ impl ApiError {
             status,
             code,
             title,
-            detail: detail.to_owned(),
+            detail: detail.into(),
             source: Source::None,
             headers: Vec::new(),
+            meta: None,
         }
     }
 
@@ -226,12 +241,13 @@ impl ApiError {
             Source::Pointer(p) => format!(r#","source":{{"pointer":{}}}"#, s(p)),
         };
         format!(
-            r#"{{"errors":[{{"id":{},"status":{},"code":{},"title":{},"detail":{}{source},"meta":{{}}}}]}}"#,
+            r#"{{"errors":[{{"id":{},"status":{},"code":{},"title":{},"detail":{}{source},"meta":{}}}]}}"#,
             s(id),
             self.status,
             s(self.code),
             s(self.title),
             s(&self.detail),
+            Value::Object(self.meta.as_deref().cloned().unwrap_or_default()),
         )
         .into_bytes()
     }

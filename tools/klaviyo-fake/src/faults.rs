@@ -12,8 +12,17 @@ use crate::errors::{ApiError, Source};
 pub enum Fault {
     /// 429 `throttled` (JSON:API body), with `Retry-After` when given.
     Status429 { retry_after: Option<u64> },
-    /// Any status with a Klaviyo JSON:API error body (e.g. 500, 503).
+    /// Any status with a Klaviyo JSON:API error body (e.g. 500, 503),
+    /// instead of the request taking effect: nothing is written.
     Status(u16),
+    /// The request takes effect (a write is applied: the record is created,
+    /// the event recorded), then the answer is this status with a Klaviyo
+    /// error body instead: what a client sees when Klaviyo fails after the
+    /// write, and must not repeat a write that is not idempotent for.
+    StatusAfterApplying(u16),
+    /// The request takes effect, then the connection closes without an
+    /// answer (a timeout or a reset after the write).
+    DropAfterApplying,
     /// Serve normally, but only after this delay.
     Slow(Duration),
     /// Close the connection without sending a response.
@@ -161,7 +170,8 @@ pub(crate) fn echo_key_error(status: u16, authorization: Option<&str>) -> ApiErr
     let mut e = ApiError::for_status(status);
     e.detail = format!(
         "The request carried \"Authorization: {quoted}\"; this header is not accepted here."
-    );
+    )
+    .into();
     e.source = Source::Parameter(format!("Authorization: {quoted}"));
     e.headers.push(("x-echo-authorization", quoted.to_owned()));
     e

@@ -15,12 +15,21 @@
 //! - cursor pagination with absolute `links.next`/`prev` carrying every
 //!   parameter; by default the cursor is an offset into the *current* result,
 //!   so records changing under a paging client shift across pages;
+//! - gets by id with sparse fieldsets, additional fields and `include`;
+//!   writes where the revision declares them (create, update, delete on the
+//!   stored collections; `POST /profile-import` with Klaviyo's matching
+//!   rules and 409 `duplicate_profile`; `POST /events` with deduplication;
+//!   bulk subscription jobs; list membership), each body checked against
+//!   the revision's request schema with Klaviyo's 400s; declared operations
+//!   it does not carry out answer 501;
 //! - fixed-window rate limits per endpoint with `RateLimit-*` and
 //!   `Retry-After`, exact under concurrency; latency per request, fixed or
 //!   drawn from a range; writes visible only after a delay; faults on demand
-//!   (drops, truncation, Cloudflare HTML, endless or oversized bodies...).
+//!   (drops, truncation, Cloudflare HTML, endless or oversized bodies, a
+//!   failure after a write took effect...).
 //!
-//! How to run it as a process (`klaviyo-fake serve`): docs/stand-in.md.
+//! What it serves and how (endpoints, rules, error bodies), and how to run
+//! it as a process (`klaviyo-fake serve`): docs/stand-in.md.
 //!
 //! ```no_run
 //! use klaviyo_fake::{FakeConfig, FakeKlaviyo};
@@ -38,26 +47,34 @@
 
 mod api;
 mod auth;
+mod body;
 mod config;
 mod cursor;
 mod data;
 mod errors;
+mod events;
 mod faults;
 mod filter;
 mod hooks;
 mod latency;
 mod listing;
+mod members;
+mod profiles;
 mod query;
 mod rate_limit;
+mod read;
 mod request;
 mod request_log;
 mod resources;
 mod response;
 mod revision;
+mod schema;
 mod server;
 mod state;
 mod store;
+mod subscriptions;
 mod time;
+mod write;
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex};
@@ -76,6 +93,7 @@ pub use rate_limit::RateLimitRule;
 pub use request_log::RecordedRequest;
 pub use revision::GA_REVISIONS;
 pub use store::{Store, StoreError};
+pub use subscriptions::{JobProfile, SubscriptionJob, SubscriptionKind};
 
 /// Errors starting the stand-in.
 #[derive(Debug, thiserror::Error)]
@@ -252,6 +270,44 @@ impl FakeKlaviyo {
     pub fn clear_requests(&self) {
         self.shared.lock().log.clear();
     }
+
+    /// How many logged requests had this method (any case) and path
+    /// (`/lists`, `/api/lists/`, with or without `/api` and the trailing
+    /// slash; the query is not compared).
+    pub fn count_requests(&self, method: &str, path: &str) -> usize {
+        let want = store::normalize_path(path);
+        self.shared
+            .lock()
+            .log
+            .entries()
+            .iter()
+            .filter(|r| r.method.eq_ignore_ascii_case(method))
+            .filter(|r| {
+                let p = r.path_and_query.split('?').next().unwrap_or("");
+                store::normalize_path(p) == want
+            })
+            .count()
+    }
+
+    /// The bulk subscription jobs received so far (`POST
+    /// /api/profile-subscription-bulk-create-jobs` and `-delete-jobs`),
+    /// oldest first: Klaviyo answers them 202 with no body and has no
+    /// endpoint to read them back.
+    pub fn subscription_jobs(&self) -> Vec<SubscriptionJob> {
+        self.shared.lock().jobs.clone()
+    }
+
+    /// Confirms every subscription waiting for a double opt-in (as if each
+    /// profile had clicked the confirmation link): consent and list
+    /// membership change now. Returns how many profiles were confirmed.
+    pub fn confirm_pending_subscriptions(&self) -> usize {
+        subscriptions::confirm_pending(&mut self.shared.lock())
+    }
+
+    /// The profile ids of a list's members, in the order they joined.
+    pub fn list_members(&self, list_id: &str) -> Vec<String> {
+        self.with_store(|s| s.list_members(list_id))
+    }
 }
 
 /// The generated account and the controls as configured.
@@ -284,6 +340,8 @@ fn initial_state(config: &FakeConfig, base_url: &str) -> state::State {
         today: config.today,
         log: request_log::RequestLog::new(config.request_log_limit),
         errors: 0,
+        jobs: Vec::new(),
+        event_keys: Default::default(),
     }
 }
 

@@ -92,6 +92,7 @@ fn write_data(st: &State, p: &Place<'_>, q: &ListQuery, page: &PageResult, out: 
         fields: q.fields.as_deref(),
         additional: &q.additional,
         excluded: additional_only(p.coll.resource_type),
+        ..RenderOpts::default()
     };
     out.extend_from_slice(b"{\"data\":[");
     for (i, &slot) in page.slots.iter().enumerate() {

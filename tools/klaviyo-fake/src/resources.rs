@@ -1,218 +1,232 @@
-//! The operations on a collection: list, read, create, update, delete; and
-//! the request bodies they read.
+//! The operations: which handler answers an endpoint, and what they share
+//! (where a collection lives, the single-resource document, errors).
+//!
+//! Every operation the revision declares is routed here. Those on
+//! collections the stand-in stores (get by id, create, update, delete) and
+//! the profile, event, subscription and list-membership endpoints are
+//! served; any other declared operation has its query and body checked
+//! like the rest and is then answered 501, so that a test never mistakes
+//! the stand-in's gap for Klaviyo's behaviour.
 
-use hyper::Method;
-use serde_json::{Map, Value, json};
+use serde_json::Value;
 
-use crate::data::template;
-use crate::data::{additional_only, write_str};
-use crate::errors::{ApiError, Source};
+use crate::body;
+use crate::data::write_str;
+use crate::errors::ApiError;
 use crate::listing;
-use crate::request::{Place, RequestCtx, Target};
+use crate::members;
+use crate::profiles;
+use crate::read;
+use crate::request::{Endpoint, Place, RequestCtx, Target};
 use crate::response::Answer;
 use crate::state::State;
 use crate::store::{RenderOpts, StoreError, percent_path};
+use crate::subscriptions;
+use crate::write;
+use crate::{data::template, events};
 
-/// Runs the operation the method names on the target.
+/// Runs the operation the target names.
 pub(crate) fn operate(st: &mut State, r: &RequestCtx<'_>, t: &Target) -> Result<Answer, ApiError> {
-    let place = locate(st, r, t)?;
-    match (r.method.clone(), place.id) {
-        (Method::GET, None) => listing::list(st, r, &place),
-        (Method::GET, Some(id)) => read_one(st, r, &place, id),
-        (Method::POST, None) => create(st, r, &place),
-        (Method::PATCH | Method::PUT, Some(id)) => update(st, r, &place, id),
-        (Method::DELETE, Some(id)) => delete(st, &place, id),
-        (m, _) => Err(ApiError::method_not_allowed(m.as_str())),
+    match t.endpoint {
+        Endpoint::List(coll) => {
+            let place = locate(st, r, coll, t.rev_idx, None)?;
+            listing::list(st, r, &place)
+        }
+        Endpoint::Members { ids_only } => members::list(st, r, t, ids_only),
+        Endpoint::Op(op) => operation(st, r, t, op),
     }
 }
 
-fn locate<'t>(st: &State, r: &RequestCtx<'_>, t: &'t Target) -> Result<Place<'t>, ApiError> {
+fn operation(
+    st: &mut State,
+    r: &RequestCtx<'_>,
+    t: &Target,
+    op: &'static klaviyo_spec::Operation,
+) -> Result<Answer, ApiError> {
+    use klaviyo_spec::Method as M;
+    refuse_undeclared(op, r.params)?;
+    let doc = body::read(r, op, t)?;
+    match (op.method, op.path) {
+        (M::Post, "/profile-import") => profiles::import(st, r, t, op, &doc),
+        (M::Post, "/profiles") => profiles::create(st, r, t, op, &doc),
+        (M::Patch, "/profiles/{id}") => profiles::update(st, r, t, op, &doc),
+        (M::Post, "/events") => events::create(st, r, t, &doc),
+        (M::Post, "/profile-subscription-bulk-create-jobs") => {
+            subscriptions::subscribe(st, t, op, &doc)
+        }
+        (M::Post, "/profile-subscription-bulk-delete-jobs") => {
+            subscriptions::unsubscribe(st, t, op, &doc)
+        }
+        (M::Post | M::Delete, "/lists/{id}/relationships/profiles") => {
+            members::change(st, t, op, &doc)
+        }
+        _ => on_collection(st, r, t, op, &doc),
+    }
+}
+
+/// `GET`, `PATCH`, `DELETE /x/{id}` and `POST /x` on a collection the
+/// stand-in stores; 501 for anything else.
+fn on_collection(
+    st: &mut State,
+    r: &RequestCtx<'_>,
+    t: &Target,
+    op: &'static klaviyo_spec::Operation,
+    doc: &Value,
+) -> Result<Answer, ApiError> {
+    use klaviyo_spec::Method as M;
+    let segs: Vec<&str> = op.path.split('/').filter(|s| !s.is_empty()).collect();
+    let by_id = matches!(segs.as_slice(), [_, p] if p.starts_with('{'));
+    let key = segs.first().copied().unwrap_or("");
+    let spec = &klaviyo_spec::revisions()[t.rev_idx];
+    let stored = spec
+        .collection(&format!("/{key}"))
+        .filter(|c| st.store.index_of(c.path).is_ok());
+    let Some(coll) = stored.filter(|_| by_id || segs.len() == 1) else {
+        return Err(not_implemented(op, spec.revision));
+    };
+    let place = locate(st, r, coll, t.rev_idx, t.id())?;
+    match (op.method, by_id) {
+        (M::Get, true) => read::one(st, r, op, &place),
+        (M::Post, false) if write::creatable(op, coll) => write::create(st, r, op, &place, doc),
+        (M::Patch, true) => write::update(st, r, op, &place, doc),
+        (M::Delete, true) => write::delete(st, &place),
+        _ => Err(not_implemented(op, spec.revision)),
+    }
+}
+
+/// A declared operation the stand-in does not carry out.
+fn not_implemented(op: &klaviyo_spec::Operation, revision: &str) -> ApiError {
+    ApiError {
+        status: 501,
+        code: "not_implemented",
+        title: "Not implemented by the stand-in.",
+        detail: format!(
+            "Revision {revision} declares {} {} ({}); the stand-in checked the request but does not carry it out.",
+            op.method, op.path, op.operation_id
+        ).into(),
+        source: crate::errors::Source::None,
+        headers: Vec::new(),
+        meta: None,
+    }
+}
+
+/// Any query parameter the operation does not declare is a 400, as on a
+/// list endpoint.
+fn refuse_undeclared(
+    op: &klaviyo_spec::Operation,
+    params: &[(String, String)],
+) -> Result<(), ApiError> {
+    match params.iter().find(|(k, _)| !op.declares(k)) {
+        Some((k, _)) => Err(ApiError::param(
+            k,
+            format!("'{k}' is not a valid query parameter for this endpoint."),
+        )),
+        None => Ok(()),
+    }
+}
+
+pub(crate) fn locate<'t>(
+    st: &State,
+    r: &RequestCtx<'_>,
+    coll: &'static klaviyo_spec::Collection,
+    rev_idx: usize,
+    id: Option<&'t str>,
+) -> Result<Place<'t>, ApiError> {
     let ci = st
         .store
-        .index_of(t.coll.path)
+        .index_of(coll.path)
         .map_err(|_| ApiError::path_not_found(r.path))?;
-    let tpl = template::for_revision(t.rev_idx, t.coll.path)
+    let tpl = template::for_revision(rev_idx, coll.path)
         .ok_or_else(|| ApiError::path_not_found(r.path))?;
     Ok(Place {
-        coll: t.coll,
+        coll,
         ci,
         tpl,
-        rev_idx: t.rev_idx,
-        id: t.id.as_deref(),
+        rev_idx,
+        id,
     })
 }
 
-fn read_one(
-    st: &mut State,
+/// The stored collection at `path` in the serving revision (e.g. the
+/// profiles of `POST /profile-import`).
+pub(crate) fn place_of<'t>(
+    st: &State,
+    r: &RequestCtx<'_>,
+    path: &str,
+    rev_idx: usize,
+) -> Result<Place<'t>, ApiError> {
+    let coll = klaviyo_spec::revisions()[rev_idx]
+        .collection(path)
+        .ok_or_else(|| ApiError::path_not_found(r.path))?;
+    locate(st, r, coll, rev_idx, None)
+}
+
+/// `{"data": <resource>, "links": {"self": …}}` (and from 2026-07-15 the
+/// top-level `meta` those files declare) for the record at `slot`, in its
+/// newest state (what a write answers with; a get by id renders the
+/// visible state through [`document`]).
+pub(crate) fn single(
+    st: &State,
     r: &RequestCtx<'_>,
     p: &Place<'_>,
-    id: &str,
-) -> Result<Answer, ApiError> {
-    let slot = st
-        .store
-        .visible_slot(p.ci, id)
-        .ok_or_else(|| not_found_id(p.coll.resource_type, id))?;
-    Ok(single(st, r, p, slot, 200))
-}
-
-/// POST: events are accepted for processing (202, no body), as Klaviyo
-/// does; other resources are created with server-set timestamps (201).
-fn create(st: &mut State, r: &RequestCtx<'_>, p: &Place<'_>) -> Result<Answer, ApiError> {
-    let data = body_data(r)?;
-    check_type(&data, p.coll.resource_type)?;
-    if p.coll.path == "/events" {
-        st.store
-            .insert_as(p.coll.path, event_from_request(&data), false)
-            .map_err(store_error)?;
-        return Ok(Answer::empty(202));
-    }
-    let id = st
-        .store
-        .insert_as(p.coll.path, data, true)
-        .map_err(store_error)?;
-    let slot = st.store.cols[p.ci].slot_of(&id).unwrap_or(0);
-    Ok(single(st, r, p, slot, 201))
-}
-
-/// PATCH (and PUT): merges the body's attributes into the record.
-fn update(st: &mut State, r: &RequestCtx<'_>, p: &Place<'_>, id: &str) -> Result<Answer, ApiError> {
-    let data = body_data(r)?;
-    check_type(&data, p.coll.resource_type)?;
-    if let Some(body_id) = data.get("id").and_then(Value::as_str)
-        && body_id != id
-    {
-        return Err(ApiError::conflict(
-            "conflict",
-            format!("The id '{body_id}' in the body does not match the id '{id}' in the URL."),
-            "/data/id",
-        ));
-    }
-    let attrs = match data.get("attributes") {
-        Some(Value::Object(m)) => m.clone(),
-        _ => Map::new(),
-    };
-    if st.store.visible_slot(p.ci, id).is_none() {
-        return Err(not_found_id(p.coll.resource_type, id));
-    }
+    slot: u32,
+    status: u16,
+    opts: &RenderOpts<'_>,
+) -> Answer {
+    let mut resource = Vec::with_capacity(2048);
     st.store
-        .update(p.coll.path, id, |a| a.extend(attrs))
-        .map_err(store_error)?;
-    let slot = st.store.cols[p.ci].slot_of(id).unwrap_or(0);
-    Ok(single(st, r, p, slot, 200))
+        .write_latest(&mut resource, p.ci, slot, &p.tpl, opts);
+    Answer::raw_json(status, document(r.base_url, p, slot, st, &resource, None))
 }
 
-fn delete(st: &mut State, p: &Place<'_>, id: &str) -> Result<Answer, ApiError> {
-    if st.store.visible_slot(p.ci, id).is_none() {
-        return Err(not_found_id(p.coll.resource_type, id));
-    }
-    st.store.delete(p.coll.path, id).map_err(store_error)?;
-    Ok(Answer::empty(204))
-}
-
-/// `{"data": <resource>, "links": {"self": …}}` for the record at `slot`,
-/// in its newest state (what a POST or PATCH answers with).
-fn single(st: &State, r: &RequestCtx<'_>, p: &Place<'_>, slot: u32, status: u16) -> Answer {
-    let opts = RenderOpts {
-        fields: None,
-        additional: &[],
-        excluded: additional_only(p.coll.resource_type),
-    };
-    let mut out = Vec::with_capacity(2048);
-    out.extend_from_slice(b"{\"data\":");
-    st.store.write_latest(&mut out, p.ci, slot, &p.tpl, &opts);
+/// The single-resource document around `resource` (already rendered).
+pub(crate) fn document(
+    base_url: &str,
+    p: &Place<'_>,
+    slot: u32,
+    st: &State,
+    resource: &[u8],
+    included: Option<&[Value]>,
+) -> Vec<u8> {
     let col = &st.store.cols[p.ci];
     let id = col.id_at(slot);
+    let mut out = Vec::with_capacity(resource.len() + 256);
+    out.extend_from_slice(b"{\"data\":");
+    out.extend_from_slice(resource);
     out.extend_from_slice(b",\"links\":{\"self\":");
     write_str(
         &mut out,
-        &format!("{}{}/{}/", r.base_url, col.path, percent_path(&id)),
+        &format!("{base_url}{}/{}/", col.path, percent_path(&id)),
     );
-    out.extend_from_slice(b"}}");
-    Answer::raw_json(status, out)
+    out.push(b'}');
+    if let Some(inc) = included {
+        out.extend_from_slice(b",\"included\":");
+        let _ = serde_json::to_writer(&mut out, inc);
+    }
+    if klaviyo_spec::revisions()[p.rev_idx].revision >= "2026-07-15" {
+        out.extend_from_slice(b",\"meta\":{\"agent_hints\":{\"next_steps\":[]}}");
+    }
+    out.push(b'}');
+    out
 }
 
 pub(crate) fn not_found_id(resource_type: &str, id: &str) -> ApiError {
     ApiError::not_found(format!("A {resource_type} with id {id} does not exist."))
 }
 
-fn store_error(e: StoreError) -> ApiError {
+pub(crate) fn store_error(e: StoreError) -> ApiError {
     match e {
         StoreError::NotFound { id, .. } => {
             ApiError::not_found(format!("A resource with id {id} does not exist."))
         }
         StoreError::DuplicateId { id, .. } => ApiError::conflict(
-            "duplicate_profile",
+            "conflict",
             format!("A resource with id {id} already exists."),
             "/data/id",
         ),
-        StoreError::InvalidRecord(m) => ApiError::invalid(m, Source::Pointer("/data/".into())),
+        StoreError::InvalidRecord(m) => {
+            ApiError::invalid(m, crate::errors::Source::Pointer("/data/".into()))
+        }
         StoreError::UnknownCollection(p) => ApiError::path_not_found(&p),
     }
-}
-
-/// The `data` member of a JSON request body.
-fn body_data(r: &RequestCtx<'_>) -> Result<Value, ApiError> {
-    // JSON:API's media type or plain JSON; anything else is 415.
-    let ct = r.content_type.as_deref().unwrap_or("");
-    let media = ct
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    if media != "application/vnd.api+json" && media != "application/json" {
-        return Err(ApiError::unsupported_media_type(ct));
-    }
-    if r.body_too_large {
-        return Err(ApiError::too_large());
-    }
-    let bytes = r.body.unwrap_or_default();
-    let v: Value = serde_json::from_slice(bytes).map_err(|e| {
-        ApiError::invalid(
-            format!("JSON parse error - {e}"),
-            Source::Pointer("/data".into()),
-        )
-    })?;
-    match v.get("data") {
-        Some(d @ Value::Object(_)) => Ok(d.clone()),
-        _ => Err(ApiError::invalid(
-            "The request body must be a JSON:API document with a 'data' object.",
-            Source::Pointer("/data".into()),
-        )),
-    }
-}
-
-fn check_type(data: &Value, resource_type: &str) -> Result<(), ApiError> {
-    match data.get("type").and_then(Value::as_str) {
-        Some(t) if t == resource_type => Ok(()),
-        Some(t) => Err(ApiError::conflict(
-            "conflict",
-            format!(
-                "The type '{t}' does not match the endpoint's resource type '{resource_type}'."
-            ),
-            "/data/type",
-        )),
-        None => Err(ApiError::invalid(
-            "Missing required field 'type'.",
-            Source::Pointer("/data/type".into()),
-        )),
-    }
-}
-
-/// An event-create document as a stored event: its `time` (possibly in the
-/// past: the backdated-event trap) becomes `datetime`.
-fn event_from_request(data: &Value) -> Value {
-    let a = data.get("attributes").cloned().unwrap_or(Value::Null);
-    let mut attrs = Map::new();
-    if let Some(t) = a.get("time").and_then(Value::as_str) {
-        attrs.insert("datetime".into(), Value::String(t.to_owned()));
-    }
-    attrs.insert(
-        "event_properties".into(),
-        a.get("properties").cloned().unwrap_or_else(|| json!({})),
-    );
-    if let Some(u) = a.get("unique_id") {
-        attrs.insert("uuid".into(), u.clone());
-    }
-    json!({ "attributes": attrs })
 }

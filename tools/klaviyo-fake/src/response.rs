@@ -157,7 +157,7 @@ pub(crate) fn build(
     fault: Option<Fault>,
     base_url: &str,
 ) -> Result<Response<RespBody>, DropConnection> {
-    if matches!(fault, Some(Fault::Drop)) {
+    if matches!(fault, Some(Fault::Drop | Fault::DropAfterApplying)) {
         return Err(DropConnection);
     }
     let mut resp =

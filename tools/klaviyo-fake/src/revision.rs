@@ -144,9 +144,11 @@ fn retired(requested: &str, oldest: &str) -> ApiError {
             "Revision {requested} was retired{when}. Use revision {oldest} or newer, or leave out \
              the X-Klaviyo-Revision-Fall-Forward-Opt-Out header to be served revision {oldest} \
              instead."
-        ),
+        )
+        .into(),
         source: Source::Parameter("revision".into()),
         headers: Vec::new(),
+        meta: None,
     }
 }
 

@@ -158,7 +158,14 @@ fn decide(shared: &Shared, req: &Received) -> (Answer, Option<Fault>, Duration, 
         Some(a) => a,
         None => {
             let ctx = req.ctx(now, today(st.today, now), shared);
-            api::respond(st, &ctx).unwrap_or_else(|e| Answer::error(&e, &error_id))
+            let real = api::respond(st, &ctx).unwrap_or_else(|e| Answer::error(&e, &error_id));
+            match &fault {
+                Some(Fault::StatusAfterApplying(code)) => {
+                    Answer::error(&ApiError::for_status(*code), &error_id)
+                }
+                Some(Fault::DropAfterApplying) => Answer::empty(0),
+                _ => real,
+            }
         }
     };
     let slow = match &fault {
@@ -195,7 +202,10 @@ fn today(configured: Option<NaiveDate>, now: Micros) -> NaiveDate {
 /// that deliver the real answer (late, or cut short on the wire).
 fn faulted_answer(fault: &Fault, error_id: &str, authorization: Option<&str>) -> Option<Answer> {
     Some(match fault {
-        Fault::Slow(_) | Fault::Truncated => return None,
+        Fault::Slow(_)
+        | Fault::Truncated
+        | Fault::StatusAfterApplying(_)
+        | Fault::DropAfterApplying => return None,
         Fault::Status429 { retry_after } => {
             Answer::error(&ApiError::throttled(*retry_after), error_id)
         }

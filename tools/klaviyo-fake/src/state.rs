@@ -7,7 +7,9 @@ use crate::latency::Latency;
 use crate::rate_limit::{Limiter, RateLimitRule};
 use crate::request_log::RequestLog;
 use crate::store::Store;
+use crate::subscriptions::SubscriptionJob;
 use crate::{faults, hooks};
+use std::collections::HashSet;
 use std::sync::{Mutex, MutexGuard};
 
 use chrono::NaiveDate;
@@ -44,4 +46,10 @@ pub(crate) struct State {
     pub log: RequestLog,
     /// Requests received so far; numbers error ids.
     pub errors: u64,
+    /// Bulk subscription jobs received, oldest first (Klaviyo has no
+    /// endpoint to read them back).
+    pub jobs: Vec<SubscriptionJob>,
+    /// Events already recorded, by (profile id, metric id, unique id or
+    /// second): what Klaviyo deduplicates on.
+    pub event_keys: HashSet<(String, String, String)>,
 }

@@ -55,6 +55,10 @@ pub(crate) struct CollData {
     /// Live slots sorted by (field value, slot), built on first use and
     /// maintained on every write.
     pub indexes: HashMap<String, Vec<u32>>,
+    /// Live slots by the text of an identifier attribute (a profile's
+    /// `email`, `phone_number`, `external_id`), built on first use and
+    /// maintained on every write.
+    idents: HashMap<&'static str, HashMap<String, Vec<u32>>>,
 }
 
 enum Op {
@@ -80,6 +84,8 @@ pub struct Store {
     /// The revision whose shape [`Store::records`] renders.
     pub(crate) revision: String,
     inserted: u64,
+    /// List id → member profile id → when it joined (`joined_group_at`).
+    members: HashMap<String, HashMap<String, Micros>>,
 }
 
 /// Collections the stand-in fills even when klaviyo-spec does not list them.
@@ -211,6 +217,7 @@ impl Store {
             base_url: cfg.base_url,
             revision: cfg.revision,
             inserted: 0,
+            members: HashMap::new(),
         }
     }
 
@@ -290,6 +297,18 @@ impl Store {
 
     /// Removes `slot` from every built index (before its values change).
     fn unindex(&mut self, ci: usize, slot: u32) {
+        let mut idents = std::mem::take(&mut self.cols[ci].idents);
+        for (field, by_value) in idents.iter_mut() {
+            if let Val::Str(v) = self.field(ci, slot, field, None)
+                && let Some(slots) = by_value.get_mut(&v)
+            {
+                slots.retain(|s| *s != slot);
+                if slots.is_empty() {
+                    by_value.remove(&v);
+                }
+            }
+        }
+        self.cols[ci].idents = idents;
         let mut indexes = std::mem::take(&mut self.cols[ci].indexes);
         for (field, order) in indexes.iter_mut() {
             let key = self.field(ci, slot, field, None);
@@ -305,6 +324,13 @@ impl Store {
 
     /// Inserts `slot` into every built index (after its values changed).
     fn reindex(&mut self, ci: usize, slot: u32) {
+        let mut idents = std::mem::take(&mut self.cols[ci].idents);
+        for (field, by_value) in idents.iter_mut() {
+            if let Val::Str(v) = self.field(ci, slot, field, None) {
+                by_value.entry(v).or_default().push(slot);
+            }
+        }
+        self.cols[ci].idents = idents;
         let mut indexes = std::mem::take(&mut self.cols[ci].indexes);
         for (field, order) in indexes.iter_mut() {
             let key = self.field(ci, slot, field, None);
@@ -345,6 +371,131 @@ impl Store {
         keyed.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         let order = keyed.into_iter().map(|(_, s)| s).collect();
         self.cols[ci].indexes.insert(field.to_owned(), order);
+    }
+
+    /// Slots of the records of `ci` whose `field` is `value` in their
+    /// newest state (writes not yet visible included): how a write finds
+    /// a profile by email, phone number or external id.
+    pub(crate) fn find_by(&mut self, ci: usize, field: &'static str, value: &str) -> Vec<u32> {
+        if !self.cols[ci].idents.contains_key(field) {
+            let mut by_value: HashMap<String, Vec<u32>> = HashMap::new();
+            for &slot in &self.cols[ci].live {
+                if let Val::Str(v) = self.field(ci, slot, field, None) {
+                    by_value.entry(v).or_default().push(slot);
+                }
+            }
+            self.cols[ci].idents.insert(field, by_value);
+        }
+        let mut found: Vec<u32> = self.cols[ci].idents[field]
+            .get(value)
+            .cloned()
+            .unwrap_or_default();
+        found.extend(self.pending.iter().filter(|p| p.ci == ci).map(|p| p.slot));
+        found.sort_unstable();
+        found.dedup();
+        found.retain(|&s| self.latest_text(ci, s, field).as_deref() == Some(value));
+        found
+    }
+
+    /// The text of `field` of the newest state of the record at `slot`.
+    pub(crate) fn latest_text(&self, ci: usize, slot: u32, field: &str) -> Option<String> {
+        let pending = self.pending.iter().any(|p| p.ci == ci && p.slot == slot);
+        if !pending {
+            return match self.field(ci, slot, field, None) {
+                Val::Str(s) => Some(s),
+                _ => None,
+            };
+        }
+        let body = self.latest(ci, slot)?.body.as_ref()?;
+        body.attributes
+            .get(field)
+            .or_else(|| body.hidden.get(field))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    }
+
+    /// Adds profiles to a list (the list's and the profiles' newest states
+    /// must exist); members already there keep their `joined_group_at`.
+    /// Returns how many joined.
+    pub fn add_to_list(
+        &mut self,
+        list_id: &str,
+        profile_ids: &[String],
+    ) -> Result<usize, StoreError> {
+        self.check_membership(list_id, profile_ids)?;
+        let now = seed::whole(time::now_micros());
+        let members = self.members.entry(list_id.to_owned()).or_default();
+        let mut joined = 0;
+        for p in profile_ids {
+            if !members.contains_key(p) {
+                members.insert(p.clone(), now);
+                joined += 1;
+            }
+        }
+        Ok(joined)
+    }
+
+    /// Removes profiles from a list; ids that are not members are ignored.
+    /// Returns how many left.
+    pub fn remove_from_list(
+        &mut self,
+        list_id: &str,
+        profile_ids: &[String],
+    ) -> Result<usize, StoreError> {
+        self.check_membership(list_id, profile_ids)?;
+        let Some(members) = self.members.get_mut(list_id) else {
+            return Ok(0);
+        };
+        Ok(profile_ids
+            .iter()
+            .filter(|p| members.remove(p.as_str()).is_some())
+            .count())
+    }
+
+    fn check_membership(&self, list_id: &str, profile_ids: &[String]) -> Result<(), StoreError> {
+        let lists = self.index_of("/lists")?;
+        self.latest_slot(lists, list_id)?;
+        let profiles = self.index_of("/profiles")?;
+        for p in profile_ids {
+            self.latest_slot(profiles, p)?;
+        }
+        Ok(())
+    }
+
+    /// The profile ids of a list's members, in the order they joined.
+    pub fn list_members(&self, list_id: &str) -> Vec<String> {
+        self.members_since(list_id)
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect()
+    }
+
+    /// A list's members with the instant each joined, oldest first (ties
+    /// by id); members whose profile no longer exists are left out.
+    pub(crate) fn members_since(&self, list_id: &str) -> Vec<(String, Micros)> {
+        let Some(members) = self.members.get(list_id) else {
+            return Vec::new();
+        };
+        let profiles = self.index_of("/profiles").ok();
+        let mut out: Vec<(String, Micros)> = members
+            .iter()
+            .filter(|(p, _)| profiles.is_some_and(|ci| self.latest_slot(ci, p).is_ok()))
+            .map(|(p, t)| (p.clone(), *t))
+            .collect();
+        out.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+        out
+    }
+
+    /// The ids of the lists `profile_id` is a member of, sorted.
+    pub(crate) fn lists_of(&self, profile_id: &str) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .members
+            .iter()
+            .filter(|(_, m)| m.contains_key(profile_id))
+            .map(|(l, _)| l.clone())
+            .collect();
+        out.sort();
+        out
     }
 
     /// Index of revision `rev` or the newest revision listing the collection
@@ -447,6 +598,7 @@ impl Store {
             fields: None,
             additional: &[],
             excluded: additional_only(&self.cols[ci].resource_type),
+            ..RenderOpts::default()
         };
         let mut out = Vec::new();
         for &slot in &self.cols[ci].live {
@@ -497,6 +649,7 @@ impl Store {
             fields: None,
             additional: &[],
             excluded: additional_only(&self.cols[ci].resource_type),
+            ..RenderOpts::default()
         };
         self.write_resource(&mut buf, ci, slot, &tpl, &opts);
         Ok(serde_json::from_slice(&buf).ok())
@@ -663,11 +816,14 @@ impl Store {
         let ci = self.index_of(path)?;
         let slot = self.latest_slot(ci, id)?;
         self.submit(ci, slot, Op::Delete);
+        if self.cols[ci].path == "/lists" {
+            self.members.remove(id);
+        }
         Ok(())
     }
 
     /// The slot of `id` if its latest state (pending writes included) exists.
-    fn latest_slot(&self, ci: usize, id: &str) -> Result<u32, StoreError> {
+    pub(crate) fn latest_slot(&self, ci: usize, id: &str) -> Result<u32, StoreError> {
         let not_found = || StoreError::NotFound {
             collection: self.cols[ci].path.to_owned(),
             id: id.to_owned(),
@@ -694,11 +850,32 @@ impl Store {
             .and_then(Option::as_ref)
     }
 
+    /// Changes a record's whole body (attributes, relationships,
+    /// filter-only values) and sets its updated timestamp(s) to now.
+    pub(crate) fn update_body(
+        &mut self,
+        path: &str,
+        id: &str,
+        f: impl FnOnce(&mut Body),
+    ) -> Result<(), StoreError> {
+        self.modify_body(path, id, f, true)
+    }
+
     fn modify(
         &mut self,
         path: &str,
         id: &str,
         f: impl FnOnce(&mut Map<String, Value>),
+        bump: bool,
+    ) -> Result<(), StoreError> {
+        self.modify_body(path, id, |b| f(&mut b.attributes), bump)
+    }
+
+    fn modify_body(
+        &mut self,
+        path: &str,
+        id: &str,
+        f: impl FnOnce(&mut Body),
         bump: bool,
     ) -> Result<(), StoreError> {
         let ci = self.index_of(path)?;
@@ -719,7 +896,7 @@ impl Store {
                 self.materialize(ci, slot, &current)
             }
         };
-        f(&mut body.attributes);
+        f(&mut body);
         let tf = self.cols[ci].tf;
         let mut rec = Record {
             created: current.created,
@@ -886,6 +1063,7 @@ impl Store {
                         fields: None,
                         additional: &[],
                         excluded: additional_only(t),
+                        ..RenderOpts::default()
                     };
                     self.write_resource(&mut buf, rci, rslot, &tpl, &opts);
                     if let Ok(v) = serde_json::from_slice(&buf) {
@@ -926,7 +1104,7 @@ impl Store {
         self_url.push(b'/');
         if !tpl.rels.is_empty() {
             out.extend_from_slice(b",\"relationships\":");
-            write_relationships(out, &ctx, tpl, &self_url);
+            write_relationships(out, &ctx, tpl, &self_url, opts.rel_data);
         }
         out.extend_from_slice(b",\"links\":{\"self\":");
         out.extend_from_slice(&self_url);
@@ -958,12 +1136,27 @@ fn write_attributes(out: &mut Vec<u8>, ctx: &Ctx<'_>, tpl: &Template, opts: &Ren
             },
         }
     }
+    for (name, v) in opts.extra_attrs.iter().filter(|(n, _)| opts.wants_extra(n)) {
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        write_str(out, name);
+        out.push(b':');
+        let _ = serde_json::to_writer(&mut *out, v);
+    }
     out.push(b'}');
 }
 
 /// Each relationship of the shape: its data where known, and its links
 /// under `open_url` (the record's self URL, quote opened, not closed).
-fn write_relationships(out: &mut Vec<u8>, ctx: &Ctx<'_>, tpl: &Template, open_url: &[u8]) {
+fn write_relationships(
+    out: &mut Vec<u8>,
+    ctx: &Ctx<'_>,
+    tpl: &Template,
+    open_url: &[u8],
+    given: &[(&str, Value)],
+) {
     out.push(b'{');
     for (i, rel) in tpl.rels.iter().enumerate() {
         if i > 0 {
@@ -971,7 +1164,11 @@ fn write_relationships(out: &mut Vec<u8>, ctx: &Ctx<'_>, tpl: &Template, open_ur
         }
         write_str(out, &rel.name);
         out.extend_from_slice(b":{");
-        let data = match &ctx.rec.body {
+        let overridden = given
+            .iter()
+            .find(|(n, _)| *n == &*rel.name)
+            .map(|(_, v)| v.clone());
+        let data = overridden.or_else(|| match &ctx.rec.body {
             Some(b) => b
                 .relationships
                 .as_ref()
@@ -979,7 +1176,7 @@ fn write_relationships(out: &mut Vec<u8>, ctx: &Ctx<'_>, tpl: &Template, open_ur
                 .and_then(|v| v.get("data"))
                 .cloned(),
             None => semantic::relationship_data(ctx, &rel.name),
-        };
+        });
         if let Some(d) = data {
             out.extend_from_slice(b"\"data\":");
             let _ = serde_json::to_writer(&mut *out, &d);
@@ -1050,6 +1247,7 @@ impl GivenRecord {
 }
 
 /// What to render of a resource.
+#[derive(Default)]
 pub(crate) struct RenderOpts<'a> {
     /// Sparse fieldset (`fields[type]=a,b`), if requested.
     pub fields: Option<&'a [String]>,
@@ -1057,6 +1255,12 @@ pub(crate) struct RenderOpts<'a> {
     pub additional: &'a [String],
     /// Attributes served only when requested via `additional-fields`.
     pub excluded: &'a [&'a str],
+    /// Attributes the shape does not have, appended (e.g. a list's
+    /// `profile_count`, a member's `joined_group_at`).
+    pub extra_attrs: &'a [(&'a str, Value)],
+    /// Relationship data to serve instead of the stored or generated one
+    /// (e.g. a profile's `lists` when they are included).
+    pub rel_data: &'a [(&'a str, Value)],
 }
 
 impl RenderOpts<'_> {
@@ -1070,6 +1274,12 @@ impl RenderOpts<'_> {
                 .any(|w| w == name || w.split('.').next() == Some(name)),
             None => !self.excluded.contains(&name) || self.additional.iter().any(|x| x == name),
         }
+    }
+
+    /// Whether an appended attribute is served: a sparse fieldset must name
+    /// it too.
+    fn wants_extra(&self, name: &str) -> bool {
+        self.fields.is_none_or(|f| f.iter().any(|w| w == name))
     }
 }
 
@@ -1144,6 +1354,7 @@ impl CollData {
             id_overflow: HashMap::new(),
             live: (0..n as u32).collect(),
             indexes: HashMap::new(),
+            idents: HashMap::new(),
         };
         col.map_generated_ids();
         col

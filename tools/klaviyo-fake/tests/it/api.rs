@@ -46,13 +46,16 @@ fn get_post_patch_put_delete() {
     );
     assert_eq!(patched.status, 200, "{}", patched.text);
     assert_eq!(patched.json()["data"]["attributes"]["name"], "VIP 2");
+    // No file declares PUT; the stand-in answers it as the path's PATCH.
     let put = api.call(
         "PUT",
         &format!("/lists/{new_id}/"),
         REV,
-        Some(r#"{"data":{"type":"list","attributes":{"name":"VIP 3"}}}"#),
+        Some(&format!(
+            r#"{{"data":{{"type":"list","id":"{new_id}","attributes":{{"name":"VIP 3"}}}}}}"#
+        )),
     );
-    assert_eq!(put.status, 200);
+    assert_eq!(put.status, 200, "{}", put.text);
     assert_eq!(
         api.fake.get("lists", &new_id).unwrap()["attributes"]["name"],
         "VIP 3"

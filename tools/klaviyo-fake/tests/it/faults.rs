@@ -224,3 +224,100 @@ fn echo_key_quotes_the_authorization_header_back() {
     assert_eq!(r.status, 401);
     assert!(r.detail().contains("no Authorization header"), "{}", r.text);
 }
+
+#[test]
+fn a_fault_after_applying_lets_the_write_happen_then_fails() {
+    let api = Api::small();
+    let lists_before = api.fake.ids("lists").len();
+    api.fake.push_fault(
+        FaultRule::new(Fault::StatusAfterApplying(503))
+            .method(Method::POST)
+            .path("/lists"),
+    );
+    let body = serde_json::json!({"data": {"type": "list", "attributes": {"name": "Applied"}}});
+    let r = api.send("POST", "/lists", REV, &body);
+    assert_eq!(r.status, 503);
+    assert_eq!(r.error()["code"], "service_unavailable");
+    assert_eq!(
+        api.fake.ids("lists").len(),
+        lists_before + 1,
+        "the list was created"
+    );
+    assert_eq!(api.fake.count_requests("POST", "/lists"), 1);
+    // Status(…) fails before the write: nothing is created.
+    api.fake
+        .push_fault(FaultRule::new(Fault::Status(500)).method(Method::POST));
+    assert_eq!(api.send("POST", "/lists", REV, &body).status, 500);
+    assert_eq!(api.fake.ids("lists").len(), lists_before + 1);
+    // A dropped connection after the write.
+    api.fake
+        .push_fault(FaultRule::new(Fault::DropAfterApplying).path("/profile-import"));
+    let import = serde_json::json!({"data": {"type": "profile", "attributes": {"email": "dropped@example.com"}}});
+    let sent = api
+        .http
+        .post(api.url("/profile-import"))
+        .header(
+            "authorization",
+            format!("Klaviyo-API-Key {}", api.fake.api_key()),
+        )
+        .header("revision", REV)
+        .header("content-type", "application/vnd.api+json")
+        .body(import.to_string())
+        .send();
+    assert!(sent.is_err(), "no answer");
+    let again = api.send("POST", "/profile-import", REV, &import);
+    assert_eq!(
+        again.status, 200,
+        "the first attempt created it: {}",
+        again.text
+    );
+    assert_eq!(api.fake.count_requests("post", "/api/profile-import/"), 2);
+}
+
+#[test]
+fn rate_limits_and_faults_apply_to_every_endpoint() {
+    let api = Api::small();
+    api.fake.set_rate_limit(Some(klaviyo_fake::RateLimitRule {
+        burst_per_second: 100,
+        steady_per_minute: 2,
+    }));
+    let list = api.fake.ids("lists")[0].clone();
+    let profile = api.fake.ids("profiles")[0].clone();
+    let path = format!("/lists/{list}/relationships/profiles");
+    let body = serde_json::json!({"data": [{"type": "profile", "id": profile}]});
+    assert_eq!(api.send("POST", &path, REV, &body).status, 204);
+    let r = api.send("POST", &path, REV, &body);
+    assert_eq!(r.status, 204);
+    assert_eq!(r.header("ratelimit-remaining"), Some("0"));
+    let r = api.send("POST", &path, REV, &body);
+    assert_eq!(r.status, 429);
+    assert!(r.header("retry-after").is_some());
+    // Counted per method and path template: another list's members are the
+    // same endpoint, DELETE is another.
+    let other = api.fake.ids("lists")[1].clone();
+    let r = api.send(
+        "POST",
+        &format!("/lists/{other}/relationships/profiles"),
+        REV,
+        &body,
+    );
+    assert_eq!(r.status, 429, "the same endpoint");
+    assert_eq!(
+        api.send("DELETE", &path, REV, &body).status,
+        204,
+        "another endpoint"
+    );
+    api.fake.set_rate_limit(None);
+    api.fake.push_fault(
+        FaultRule::new(Fault::Status429 {
+            retry_after: Some(1),
+        })
+        .method(Method::POST)
+        .path("/events"),
+    );
+    let event = serde_json::json!({"data": {"type": "event", "attributes": {"properties": {},
+        "metric": {"data": {"type": "metric", "attributes": {"name": "M"}}},
+        "profile": {"data": {"type": "profile", "attributes": {"email": "r@example.com"}}}}}});
+    assert_eq!(api.send("POST", "/events", REV, &event).status, 429);
+    assert_eq!(api.send("POST", "/events", REV, &event).status, 202);
+}

@@ -2,12 +2,19 @@
 #![allow(clippy::unwrap_used)]
 
 mod api;
+mod bodies;
 mod cli;
 mod concurrency;
+mod events;
 mod faults;
+mod get_by_id;
+mod members;
 mod paging;
+mod profile_import;
 mod revisions;
+mod subscriptions;
 mod validation;
+mod writes;
 
 use std::time::Duration;
 
@@ -15,6 +22,10 @@ use klaviyo_fake::{FakeConfig, FakeKlaviyo};
 use serde_json::Value;
 
 pub const REV: &str = "2024-10-15";
+
+/// What [`REV`] is served as on [`TODAY`]: retired on 2026-10-15, it falls
+/// forward to the oldest revision still supported.
+pub const SERVED: &str = "2025-01-15";
 
 /// A stand-in and a client for it.
 pub struct Api {
@@ -141,6 +152,11 @@ impl Api {
         self.call("GET", pq, REV, None)
     }
 
+    /// `method pq` with `body` as JSON:API, in revision `rev`.
+    pub fn send(&self, method: &str, pq: &str, rev: &str, body: &Value) -> Resp {
+        self.call(method, pq, rev, Some(&body.to_string()))
+    }
+
     pub fn get_rev(&self, pq: &str, rev: &str) -> Resp {
         self.call("GET", pq, rev, None)
     }
@@ -161,6 +177,11 @@ impl Api {
         }
         panic!("paging did not end");
     }
+}
+
+/// An id as a path segment (catalog ids hold `$` and `:`).
+pub fn seg(id: &str) -> String {
+    url::form_urlencoded::byte_serialize(id.as_bytes()).collect()
 }
 
 /// `filter=...` percent-encoded the way careful clients do.

@@ -68,6 +68,64 @@ fn key_without_the_scope_is_403_naming_it() {
 }
 
 #[test]
+fn every_operation_needs_its_own_scopes() {
+    let api = Api::new(
+        FakeConfig::default()
+            .key_with_scopes("pk_lists_w", &["lists:write"])
+            .key_with_scopes("pk_both_w", &["lists:write", "profiles:write"]),
+    );
+    let list = api.fake.ids("lists")[0].clone();
+    let profile = api.fake.ids("profiles")[0].clone();
+    let body = format!(r#"{{"data":[{{"type":"profile","id":"{profile}"}}]}}"#);
+    let path = format!("/lists/{list}/relationships/profiles");
+    let h = |key: &'static str| [("authorization", key), ("revision", REV)];
+    let r = api.request("POST", &path, &h("Klaviyo-API-Key pk_lists_w"), Some(&body));
+    assert_eq!(r.status, 403);
+    assert_eq!(
+        r.detail(),
+        "You do not have permission to perform this action. This API key is missing required scopes: profiles:write."
+    );
+    assert_eq!(r.header("x-klaviyo-api-revision"), Some(crate::SERVED));
+    let r = api.request("POST", &path, &h("Klaviyo-API-Key pk_both_w"), Some(&body));
+    assert_eq!(r.status, 204, "{}", r.text);
+    // A :write scope grants reading: GET by id and the members.
+    let r = api.request(
+        "GET",
+        &format!("/lists/{list}"),
+        &h("Klaviyo-API-Key pk_lists_w"),
+        None,
+    );
+    assert_eq!(r.status, 200);
+    let r = api.request(
+        "GET",
+        &format!("/lists/{list}/profiles"),
+        &h("Klaviyo-API-Key pk_lists_w"),
+        None,
+    );
+    assert_eq!(r.status, 403, "profiles:read too");
+    let r = api.request(
+        "GET",
+        &format!("/lists/{list}/profiles"),
+        &h("Klaviyo-API-Key pk_both_w"),
+        None,
+    );
+    assert_eq!(r.status, 200);
+    // Subscribing needs subscriptions:write besides.
+    let r = api.request(
+        "POST",
+        "/profile-subscription-bulk-create-jobs",
+        &h("Klaviyo-API-Key pk_both_w"),
+        Some(r#"{"data":{"type":"profile-subscription-bulk-create-job","attributes":{"profiles":{"data":[]}}}}"#),
+    );
+    assert_eq!(r.status, 403);
+    assert!(
+        r.detail().ends_with("subscriptions:write."),
+        "{}",
+        r.detail()
+    );
+}
+
+#[test]
 fn revision_header_is_required_and_checked() {
     let api = Api::small();
     let auth = format!("Klaviyo-API-Key {}", api.fake.api_key());
