@@ -143,7 +143,6 @@ fn an_event_through_the_runner() {
 }
 
 #[test]
-#[ignore = "needs the stand-in's POST /profile-import"]
 fn a_profile_upsert_through_the_runner() {
     let fake = stand_in(FakeConfig::empty());
     let out = data(&act(
@@ -158,7 +157,6 @@ fn a_profile_upsert_through_the_runner() {
 }
 
 #[test]
-#[ignore = "needs the stand-in's bulk subscription jobs"]
 fn subscriptions_through_the_runner() {
     let fake = stand_in(FakeConfig::empty());
     for id in ["subscribeProfiles", "unsubscribeProfiles"] {
@@ -181,7 +179,6 @@ fn subscriptions_through_the_runner() {
 }
 
 #[test]
-#[ignore = "needs the stand-in's /lists/{id}/relationships/profiles"]
 fn list_membership_through_the_runner() {
     let fake = stand_in(FakeConfig::empty().size("profiles", 2));
     let list = fake

@@ -250,10 +250,11 @@ pub fn with_labels(mut error: ApiError, document: &Value) -> ApiError {
         if !pointer.starts_with("/data/") || pointer.trim_end_matches('/') == "/data" {
             continue;
         }
-        if let Some(path) = jsonapi::input_path(pointer, document)
-            && !path.is_empty()
-        {
-            source.pointer = Some(jsonapi::field_name(&path));
+        match jsonapi::input_path(pointer, document) {
+            // `/data/attributes`: the whole input, which says nothing more.
+            Some(path) if path.is_empty() => source.pointer = None,
+            Some(path) => source.pointer = Some(jsonapi::field_name(&path)),
+            None => {}
         }
     }
     error

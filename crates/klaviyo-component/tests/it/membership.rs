@@ -19,7 +19,6 @@ fn sizes(h: &Harness) -> Vec<usize> {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs the stand-in's /lists/{id}/relationships/profiles"]
 async fn add_and_remove_at_both_revisions() {
     let h = Harness::new(FakeConfig::empty().size("profiles", 3));
     let list = h
@@ -61,7 +60,6 @@ async fn add_and_remove_at_both_revisions() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs the stand-in's /lists/{id}/relationships/profiles"]
 async fn more_ids_than_a_request_takes_are_split() {
     let h = Harness::new(FakeConfig::empty().size("profiles", 2_500));
     let list = h
@@ -81,7 +79,6 @@ async fn more_ids_than_a_request_takes_are_split() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs the stand-in's /lists/{id}/relationships/profiles"]
 async fn membership_is_repeated_after_a_5xx() {
     let h = Harness::new(FakeConfig::empty().size("profiles", 1));
     let list = h

@@ -23,22 +23,45 @@ fn profiles(n: usize) -> Value {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs the stand-in's bulk subscription jobs"]
 async fn one_profile_is_subscribed_at_both_revisions() {
     let h = Harness::new(FakeConfig::empty());
+    let list = h
+        .fake
+        .insert(
+            "lists",
+            json!({"attributes": {"name": "News", "opt_in_process": "single_opt_in"}}),
+        )
+        .expect("list");
     for revision in REVISIONS {
         h.fake.clear_requests();
+        let jobs_before = h.fake.subscription_jobs().len();
         let out = h
             .action(
                 SUBSCRIBE_PROFILES,
-                json!({"revision": revision, "channel": "email", "listId": "Y6nRLr"}),
+                json!({"revision": revision, "channel": "email", "listId": list}),
                 json!({"email": "ada@example.com", "phone_number": ""}),
             )
             .await;
         let body = out.only_body();
         assert_eq!(body["statusCode"], 202, "{revision}");
         assert_eq!(body["profileCount"], 1);
-        assert_eq!(body["listId"], "Y6nRLr");
+        assert_eq!(body["listId"], json!(list));
+        assert_eq!(
+            body["jobs"],
+            json!([{"statusCode": 202, "profileCount": 1, "jobId": null}])
+        );
+        let jobs = h.fake.subscription_jobs();
+        assert_eq!(jobs.len(), jobs_before + 1);
+        let job = jobs.last().expect("a job");
+        assert_eq!(job.list_id.as_deref(), Some(list.as_str()));
+        assert_eq!(job.profiles.len(), 1);
+        assert_eq!(job.profiles[0].email.as_deref(), Some("ada@example.com"));
+        assert_eq!(job.profiles[0].channels, vec!["email.marketing".to_owned()]);
+        let member = job.profiles[0].profile_id.clone().expect("a profile");
+        assert!(
+            h.fake.list_members(&list).contains(&member),
+            "joined the list"
+        );
         assert_eq!(body["jobs"].as_array().map(Vec::len), Some(1));
         assert_eq!(
             h.request_lines(),
@@ -51,13 +74,12 @@ async fn one_profile_is_subscribed_at_both_revisions() {
                     "email": "ada@example.com",
                     "subscriptions": {"email": {"marketing": {"consent": "SUBSCRIBED"}}}
                 }}]}
-            }, "relationships": {"list": {"data": {"type": "list", "id": "Y6nRLr"}}}}})
+            }, "relationships": {"list": {"data": {"type": "list", "id": list}}}}})
         );
     }
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs the stand-in's bulk subscription jobs"]
 async fn sms_consent_and_its_time() {
     let h = Harness::new(FakeConfig::empty());
     let out = h
@@ -81,7 +103,6 @@ async fn sms_consent_and_its_time() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs the stand-in's bulk subscription jobs"]
 async fn more_profiles_than_a_job_takes_are_sent_as_several_jobs() {
     let h = Harness::new(FakeConfig::empty());
     let out = h
@@ -115,7 +136,7 @@ async fn more_profiles_than_a_job_takes_are_sent_as_several_jobs() {
     let out = h
         .action(
             UNSUBSCRIBE_PROFILES,
-            json!({"channel": "email", "listId": "L1"}),
+            json!({"channel": "email"}),
             json!({"profiles": profiles(250)}),
         )
         .await;
@@ -137,7 +158,6 @@ async fn more_profiles_than_a_job_takes_are_sent_as_several_jobs() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs the stand-in's bulk subscription jobs"]
 async fn a_job_is_repeated_after_a_5xx_and_rebounds_when_throttled() {
     let h = Harness::new(FakeConfig::empty());
     h.fake
