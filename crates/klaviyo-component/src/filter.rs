@@ -91,10 +91,6 @@ impl fmt::Display for Filter {
 
 impl fmt::Display for Condition {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // `has(profile)`: a relationship exists; the operator takes no value.
-        if self.operator == Operator::Has {
-            return write!(f, "has({})", self.field);
-        }
         write!(
             f,
             "{}({},{})",
@@ -201,10 +197,8 @@ mod tests {
                 r"any(email,['a@example.com','b\'c@example.com'])",
             ),
             (
-                Filter::new()
-                    .and(Operator::GreaterOrEqual, "rating", Literal::Number(4.5))
-                    .and(Operator::Has, "profile", Literal::Bool(true)),
-                "and(greater-or-equal(rating,4.5),has(profile))",
+                Filter::new().and(Operator::GreaterOrEqual, "rating", Literal::Number(4.5)),
+                "greater-or-equal(rating,4.5)",
             ),
             (
                 Filter::new().and(

@@ -228,13 +228,48 @@ pub fn meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error> {
     })
 }
 
+/// The conditions of a lookup: those with a value, as a [`Filter`], and the
+/// relationships that must exist (`has(profile)`, which takes no value).
+#[derive(Debug, Default)]
+struct Conditions {
+    filter: Filter,
+    has: Vec<&'static str>,
+}
+
+impl Conditions {
+    fn is_empty(&self) -> bool {
+        self.filter.is_empty() && self.has.is_empty()
+    }
+
+    /// The `filter` parameter: one condition alone, several in `and(…)`.
+    fn render(&self) -> String {
+        let mut parts: Vec<String> = self
+            .filter
+            .conditions()
+            .iter()
+            .map(|c| c.to_string())
+            .collect();
+        parts.extend(self.has.iter().map(|field| format!("has({field})")));
+        match parts.as_slice() {
+            [] => String::new(),
+            [one] => one.clone(),
+            many => format!("and({})", many.join(",")),
+        }
+    }
+
+    /// Whether the condition on `field` is among them.
+    fn names(&self, field: &str) -> bool {
+        self.has.contains(&field) || self.filter.conditions().iter().any(|c| c.field == field)
+    }
+}
+
 /// The conditions of the message body, checked against what the revision
-/// allows, as a filter.
+/// allows.
 fn conditions(
     members: &Map<String, Value>,
     collection: &'static Collection,
     spec: &'static RevisionSpec,
-) -> Result<Filter, Error> {
+) -> Result<Conditions, Error> {
     let revision = spec.revision;
     let fields: Vec<&'static FilterField> = collection
         .filter
@@ -242,6 +277,7 @@ fn conditions(
         .flat_map(|f| f.fields.iter())
         .collect();
     let mut filter = Filter::new();
+    let mut has = Vec::new();
     for (name, given) in members {
         let Some(field) = fields.iter().find(|f| f.name == name) else {
             let names: Vec<&str> = fields.iter().map(|f| f.name).collect();
@@ -291,7 +327,8 @@ fn conditions(
                     _ => None,
                 };
                 match on {
-                    Some(true) => filter = filter.and(op, field.name, Literal::Bool(true)),
+                    Some(true) if !has.contains(&field.name) => has.push(field.name),
+                    Some(true) => {}
                     Some(false) => {}
                     None => {
                         return Err(Error::input(format!(
@@ -323,13 +360,9 @@ fn conditions(
             }
         }
     }
+    let conditions = Conditions { filter, has };
     let needed = required_fields(collection);
-    if !needed.is_empty()
-        && !filter
-            .conditions()
-            .iter()
-            .any(|c| needed.contains(&c.field.as_str()))
-    {
+    if !needed.is_empty() && !needed.iter().any(|n| conditions.names(n)) {
         return Err(Error::input(format!(
             "Klaviyo's revision {revision} lists {} only with a condition on {}: map one, e.g. msg.body.{}",
             collection.path,
@@ -337,7 +370,14 @@ fn conditions(
             needed[0]
         )));
     }
-    let refused = filter.unsupported_by(collection);
+    let mut refused = conditions.filter.unsupported_by(collection);
+    refused.extend(
+        conditions
+            .has
+            .iter()
+            .filter(|f| !collection.allows(f, Operator::Has))
+            .map(|f| format!("'has' on '{f}'")),
+    );
     if !refused.is_empty() {
         return Err(Error::internal(format!(
             "{} does not allow {} in revision {revision}",
@@ -345,7 +385,7 @@ fn conditions(
             refused.join(", ")
         )));
     }
-    Ok(filter)
+    Ok(conditions)
 }
 
 /// One value of `field`: `None` when not set.
@@ -419,9 +459,9 @@ async fn run(input: StepInput, out: &mut dyn Sink) -> Result<(), Error> {
     let spec = client.revision().spec();
     let settings = Settings::read(&input.cfg, spec)?;
     let members = body(&input, "the conditions, one object per field")?;
-    let filter = conditions(&members, settings.collection, spec)?;
+    let conditions = conditions(&members, settings.collection, spec)?;
     let collection = settings.collection;
-    let text = filter.to_string();
+    let text = conditions.render();
     let size = collection.page_size.map(|p| {
         let wanted = (settings.max as u64 + 1)
             .min(u64::from(p.max))
@@ -429,7 +469,7 @@ async fn run(input: StepInput, out: &mut dyn Sink) -> Result<(), Error> {
         wanted.to_string()
     });
     let mut query: Vec<(&str, &str)> = Vec::new();
-    if !filter.is_empty() {
+    if !conditions.is_empty() {
         query.push(("filter", &text));
     }
     if let Some(sort) = settings.sort {
@@ -530,7 +570,7 @@ mod tests {
         let spec = spec(revision);
         let collection = spec.collection(path).expect("collection");
         conditions(body.as_object().expect("object"), collection, spec)
-            .map(|f| f.to_string())
+            .map(|c| c.render())
             .map_err(|e| e.to_string())
     }
 
@@ -557,7 +597,7 @@ mod tests {
                 "/events",
                 json!({"profile": {"has": "on"}, "timestamp": {"greater-or-equal": "978354000"}})
             ),
-            Ok("and(has(profile),greater-or-equal(timestamp,978354000))".to_owned())
+            Ok("and(greater-or-equal(timestamp,978354000),has(profile))".to_owned())
         );
         assert_eq!(
             filter_of(
