@@ -23,7 +23,7 @@ fn profiles(n: usize) -> Value {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn one_profile_is_subscribed_at_both_revisions() {
+async fn one_profile_is_subscribed_and_unsubscribed_at_both_revisions() {
     let h = Harness::new(FakeConfig::empty());
     let list = h
         .fake
@@ -75,6 +75,34 @@ async fn one_profile_is_subscribed_at_both_revisions() {
                     "subscriptions": {"email": {"marketing": {"consent": "SUBSCRIBED"}}}
                 }}]}
             }, "relationships": {"list": {"data": {"type": "list", "id": list}}}}})
+        );
+
+        // And out again: a member of the list leaves it.
+        h.fake.clear_requests();
+        let out = h
+            .action(
+                UNSUBSCRIBE_PROFILES,
+                json!({"revision": revision, "channel": "email", "listId": list}),
+                json!({"email": "ada@example.com"}),
+            )
+            .await;
+        assert_eq!(out.only_body()["statusCode"], 202, "{revision}");
+        assert_eq!(
+            h.request_lines(),
+            vec!["POST /api/profile-subscription-bulk-delete-jobs"]
+        );
+        assert_eq!(
+            sent(&h)[0],
+            json!({"data": {"type": "profile-subscription-bulk-delete-job", "attributes": {
+                "profiles": {"data": [{"type": "profile", "attributes": {
+                    "email": "ada@example.com",
+                    "subscriptions": {"email": {"marketing": {"consent": "UNSUBSCRIBED"}}}
+                }}]}
+            }, "relationships": {"list": {"data": {"type": "list", "id": list}}}}})
+        );
+        assert!(
+            !h.fake.list_members(&list).contains(&member),
+            "left the list"
         );
     }
 }
