@@ -355,9 +355,12 @@ fn a_poll_killed_at_random_moments_loses_and_repeats_nothing() {
         json!({"objectType": "profiles", "pollConfig": "updated",
                "emitBehavior": "emitPage", "pageSize": rng.range(1, 100).to_string()})
     };
+    // Reads in flight: from one page at a time to many slices at once, so
+    // kills land in the middle of concurrent backfills.
+    let in_flight = rng.range(1, 12);
     eprintln!(
         "kill test: KILL_TEST_SEED={seed} KILL_TEST_RECORDS={records} KILL_TEST_KILLS={kills} \
-         (pages of {page_cap}, {fields})"
+         (pages of {page_cap}, {in_flight} read(s) in flight, {fields})"
     );
 
     let fake = FakeKlaviyo::start(FakeConfig {
@@ -383,8 +386,10 @@ fn a_poll_killed_at_random_moments_loses_and_repeats_nothing() {
         .as_str()
         .map_or(1, |s| s.parse::<u64>().expect("page size"));
     let expected_lines = existed.len() as u64 / per_line + existed.len() as u64 / page_cap as u64;
+    let mut env = env_for(&fake);
+    env.insert("KLAVIYO_MAX_IN_FLIGHT".into(), in_flight.to_string());
     let mut session = Session {
-        env: env_for(&fake),
+        env,
         fields,
         ledger: Ledger::default(),
         snapshot: json!({}),

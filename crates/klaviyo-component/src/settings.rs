@@ -98,9 +98,7 @@ impl Settings {
                 1 << 30,
                 defaults.max_response_bytes as u64,
             ) as usize,
-            max_in_flight: env
-                .get("KLAVIYO_MAX_IN_FLIGHT")
-                .map(|_| number(env, "KLAVIYO_MAX_IN_FLIGHT", 1, 64, 1) as usize),
+            max_in_flight: in_flight(env),
         })
     }
 }
@@ -129,6 +127,21 @@ pub fn parse_base_url(raw: &str) -> Result<Url, Error> {
     let path = url.path().trim_end_matches('/').to_owned();
     url.set_path(&path);
     Ok(url)
+}
+
+/// `KLAVIYO_MAX_IN_FLIGHT`, when set to a usable value; otherwise the
+/// endpoint's tier decides.
+fn in_flight(env: &Env) -> Option<usize> {
+    let raw = env.get("KLAVIYO_MAX_IN_FLIGHT")?;
+    match raw.trim().parse::<usize>() {
+        Ok(n) if (1..=64).contains(&n) => Some(n),
+        _ => {
+            tracing::warn!(
+                "KLAVIYO_MAX_IN_FLIGHT={raw:?} is not a whole number from 1 to 64; the object type's rate-limit tier decides"
+            );
+            None
+        }
+    }
 }
 
 fn number(env: &Env, name: &str, min: u64, max: u64, default: u64) -> u64 {
@@ -173,6 +186,13 @@ mod tests {
         assert_eq!(s.request_timeout, Duration::from_millis(1500));
         assert_eq!(s.retry_delay, Duration::from_secs(1), "bad value → default");
         assert_eq!(s.poll_lag, Duration::from_secs(5), "out of range → default");
+        assert_eq!(s.max_in_flight, None, "unset → the endpoint's tier");
+        let limited =
+            |v: &str| Settings::from_env(&Env::default().with("KLAVIYO_MAX_IN_FLIGHT", v));
+        assert_eq!(limited("1").expect("reads").max_in_flight, Some(1));
+        assert_eq!(limited("64").expect("reads").max_in_flight, Some(64));
+        assert_eq!(limited("0").expect("reads").max_in_flight, None);
+        assert_eq!(limited("lots").expect("reads").max_in_flight, None);
     }
 
     #[test]

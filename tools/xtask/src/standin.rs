@@ -8,7 +8,6 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::bench::REVISION;
 use crate::http::Conn;
 
 pub struct StandIn {
@@ -77,18 +76,18 @@ impl StandIn {
         format!("http://{}", self.addr())
     }
 
-    /// The headers the runner sends.
-    pub fn headers(&self) -> Vec<(&'static str, String)> {
+    /// The headers the runner sends, with `revision`.
+    pub fn headers(&self, revision: &str) -> Vec<(&'static str, String)> {
         vec![
             ("authorization", format!("Klaviyo-API-Key {}", self.api_key)),
-            ("revision", REVISION.to_owned()),
+            ("revision", revision.to_owned()),
             ("accept", "application/vnd.api+json".to_owned()),
         ]
     }
 
     /// One GET with a plain client; the status.
-    pub fn get(&self, path: &str) -> Result<u16, String> {
-        let headers = self.headers();
+    pub fn get(&self, path: &str, revision: &str) -> Result<u16, String> {
+        let headers = self.headers(revision);
         let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
         Conn::connect(self.addr())?
             .get(path, &headers)

@@ -151,10 +151,11 @@ impl Schedule {
         };
         self.nodes[index].status = Status::Ended;
         self.reading -= 1;
-        let (End::From(last), Work::Slice(slice)) = (end, self.nodes[index].work.clone()) else {
+        let (End::More { first, last }, Work::Slice(slice)) = (end, self.nodes[index].work.clone())
+        else {
             return;
         };
-        let pieces = self.pieces(slice, last);
+        let pieces = self.pieces(first, last, slice.to);
         let rest: Vec<Node> = cut(slice, last, pieces)
             .into_iter()
             .map(|s| self.node(Work::Slice(s)))
@@ -164,14 +165,17 @@ impl Schedule {
         }
     }
 
-    /// How many pieces to cut the rest of `slice` into after a full page
-    /// that reached `last`: as many pages as the page's density says the
-    /// rest holds, no more than may be read at once.
-    fn pieces(&self, slice: Slice, last: DateTime<Utc>) -> usize {
-        let covered = (last - slice.from).max(Duration::seconds(1));
-        let rest = slice.to - last;
+    /// How many pieces to cut the rest up to `to` into after a full page
+    /// of records from `first` to `last`: as many pages as its density says the
+    /// rest holds, but no more than the reads that can start now. When all
+    /// may not start, more pieces would only mean more half-full pages:
+    /// the rest is then read on, full page after full page.
+    fn pieces(&self, first: DateTime<Utc>, last: DateTime<Utc>, to: DateTime<Utc>) -> usize {
+        let covered = (last - first).max(Duration::seconds(1));
+        let rest = to - last;
         let pages = (rest.num_milliseconds() as f64 / covered.num_milliseconds() as f64).ceil();
-        (pages as usize).clamp(1, self.max_reading)
+        let free = self.max_reading.saturating_sub(self.reading);
+        (pages as usize).clamp(1, free.max(1))
     }
 
     fn find(&mut self, id: NodeId) -> Option<&mut Node> {
@@ -264,17 +268,43 @@ mod tests {
         assert!(s.next_read(true).is_none(), "nothing else yet");
         // The first page covered 10 s of a 1000 s slice: dense, cut into
         // as many pieces as may be read at once.
-        s.ended(root, End::From(t(10)));
+        s.ended(
+            root,
+            End::More {
+                first: t(0),
+                last: t(10),
+            },
+        );
         let (a, wa) = s.next_read(true).expect("a");
         let (b, wb) = s.next_read(true).expect("b");
         assert!(s.next_read(true).is_none(), "two at once");
         assert_eq!(wa, Work::Slice(slice(10, 505)));
         assert_eq!(wb, Work::Slice(slice(505, 1000)));
+        // With every read busy, a full page's rest is not cut: it is read
+        // on in full pages.
+        let mut busy = Schedule::new(1, [Work::Slice(slice(0, 1000))]);
+        let (r, _) = busy.next_read(false).expect("root");
+        busy.ended(
+            r,
+            End::More {
+                first: t(0),
+                last: t(10),
+            },
+        );
+        busy.pop_head();
+        let (_, rest) = busy.next_read(false).expect("the rest");
+        assert_eq!(rest, Work::Slice(slice(10, 1000)), "one piece");
         assert_eq!(s.head().map(|h| h.2), Some(Status::Ended));
         s.pop_head();
         // The later piece ends first, complete; the earlier goes on.
         s.ended(b, End::Complete);
-        s.ended(a, End::From(t(400)));
+        s.ended(
+            a,
+            End::More {
+                first: t(0),
+                last: t(400),
+            },
+        );
         assert_eq!(s.head(), Some((a, 0, Status::Ended)));
         s.pop_head();
         let (c, wc) = s.next_read(true).expect("the rest of a");
@@ -287,7 +317,13 @@ mod tests {
         let mut s = Schedule::new(8, [Work::Slice(slice(0, 100))]);
         let (root, _) = s.next_read(false).expect("root");
         // The page covered 90 s and 10 s are left: about one more page.
-        s.ended(root, End::From(t(90)));
+        s.ended(
+            root,
+            End::More {
+                first: t(0),
+                last: t(90),
+            },
+        );
         s.pop_head();
         let (_, w) = s.next_read(true).expect("rest");
         assert_eq!(w, Work::Slice(slice(90, 100)));
@@ -298,7 +334,13 @@ mod tests {
     fn without_room_only_the_head_is_read() {
         let mut s = Schedule::new(8, [Work::Slice(slice(0, 1000))]);
         let (root, _) = s.next_read(false).expect("root");
-        s.ended(root, End::From(t(10)));
+        s.ended(
+            root,
+            End::More {
+                first: t(0),
+                last: t(10),
+            },
+        );
         s.pop_head();
         assert!(s.next_read(false).is_some(), "the new head");
         assert!(s.next_read(false).is_none(), "no room for more");
@@ -309,7 +351,13 @@ mod tests {
     fn a_failure_stops_new_reads() {
         let mut s = Schedule::new(4, [Work::Slice(slice(0, 1000))]);
         let (root, _) = s.next_read(false).expect("root");
-        s.ended(root, End::From(t(10)));
+        s.ended(
+            root,
+            End::More {
+                first: t(0),
+                last: t(10),
+            },
+        );
         let (a, _) = s.next_read(true).expect("a");
         s.failed(a);
         assert!(s.next_read(true).is_none());

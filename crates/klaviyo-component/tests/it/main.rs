@@ -13,5 +13,6 @@ mod membership;
 mod polling;
 mod query_shapes;
 mod raw_request;
+mod slices;
 mod subscriptions;
 mod upsert_object;

@@ -7,6 +7,8 @@
 //! 2. Throughput and memory: a first poll of N profiles in both emit modes.
 //! 3. Baseline: the same poll with Klaviyo's official Python SDK.
 //! 4. Rate-limit ceiling: a long backfill under a scaled-down rate limit.
+//! 5. Latency-bound backfills: Klaviyo's limits scaled down, slow answers.
+//! 6. Through the platform: raw requests and a poll through sailor.
 //!
 //! Benchmarks report; they never fail on a timing. The command fails only
 //! when a benchmark could not run or its output was wrong (a missing or
@@ -36,18 +38,20 @@ use crate::cargo::{RUNNER_AND_STAND_IN, cargo, target_dir};
 pub const REVISION: &str = "2026-10-15";
 
 pub const USAGE: &str = "usage: cargo xtask bench [--smoke] [--only LIST] [--runs N] [--sizes LIST]\n\
-    \x20                        [--repeat N] [--baseline-size N] [--ratelimit-secs S] [--debug]\n\
+    \x20                        [--repeat N] [--baseline-size N] [--ratelimit-secs S]\n\
+    \x20                        [--latencies LIST] [--debug]\n\
     \n\
     Builds klaviyo-runner and the Klaviyo stand-in (release), runs the benchmarks and\n\
     prints a table; also writes it to <target>/bench/results.md and results.json.\n\
     \n\
     --smoke            a tiny version (debug build, seconds; CI runs it as a test)\n\
-    --only LIST        some of: startup,throughput,baseline,ratelimit,platform (default all)\n\
+    --only LIST        some of: startup,throughput,baseline,ratelimit,latency,platform (default all)\n\
     --runs N           start-up runs of each command (default 200)\n\
     --sizes LIST       profiles per throughput run (default 10000,100000,1000000)\n\
     --repeat N         runs of each throughput case, the median is shown (default 3)\n\
     --baseline-size N  profiles for the Python SDK baseline (default 100000)\n\
     --ratelimit-secs S length of the rate-limit backfill (default 240)\n\
+    --latencies LIST   ms per request of the latency-bound backfills (default 100,300,500)\n\
     --debug            use a debug build";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,15 +60,17 @@ pub enum Bench {
     Throughput,
     Baseline,
     RateLimit,
+    Latency,
     Platform,
 }
 
 impl Bench {
-    pub const ALL: [Bench; 5] = [
+    pub const ALL: [Bench; 6] = [
         Bench::Startup,
         Bench::Throughput,
         Bench::Baseline,
         Bench::RateLimit,
+        Bench::Latency,
         Bench::Platform,
     ];
 
@@ -74,6 +80,7 @@ impl Bench {
             Bench::Throughput => "throughput",
             Bench::Baseline => "baseline",
             Bench::RateLimit => "ratelimit",
+            Bench::Latency => "latency",
             Bench::Platform => "platform",
         }
     }
@@ -90,6 +97,10 @@ pub struct Options {
     pub repeat: usize,
     pub baseline_size: usize,
     pub ratelimit_secs: u64,
+    /// Milliseconds per request of the latency-bound backfills.
+    pub latencies: Vec<u64>,
+    /// The longest a latency-bound backfill may take.
+    pub latency_cap: Duration,
 }
 
 impl Options {
@@ -104,6 +115,8 @@ impl Options {
             repeat: 3,
             baseline_size: 100_000,
             ratelimit_secs: 240,
+            latencies: vec![100, 300, 500],
+            latency_cap: Duration::from_secs(300),
         }
     }
 
@@ -118,6 +131,8 @@ impl Options {
             repeat: 1,
             baseline_size: 300,
             ratelimit_secs: 3,
+            latencies: vec![20],
+            latency_cap: Duration::from_secs(3),
         }
     }
 
@@ -160,6 +175,12 @@ impl Options {
                 "--baseline-size" => o.baseline_size = number(&value("--baseline-size")?)?,
                 "--ratelimit-secs" => {
                     o.ratelimit_secs = number(&value("--ratelimit-secs")?)?.max(1) as u64;
+                }
+                "--latencies" => {
+                    o.latencies = value("--latencies")?
+                        .split(',')
+                        .map(|s| number(s).map(|n| n as u64))
+                        .collect::<Result<_, _>>()?;
                 }
                 other => return Err(format!("unknown argument {other:?}")),
             }
@@ -409,6 +430,41 @@ pub fn run(root: &Path, o: &Options, command: &str, verbose: bool) -> Result<Rep
             eprintln!("[{:>4.0} s] {msg}", started.elapsed().as_secs_f64());
         }
     };
+    let ctx = build(root, o, &progress)?;
+    let mut machine = machine();
+    machine.push(format!(
+        "build: {}",
+        if o.release { "release" } else { "debug" }
+    ));
+    let (sections, mut errors) = run_benches(&ctx, o, &progress);
+    for s in &sections {
+        if let Err(e) = s.check() {
+            errors.push(format!("a malformed table: {e}"));
+        }
+    }
+    machine.push(format!("load average at the end: {}", load_average()));
+    let report = Report {
+        machine,
+        command: command.to_owned(),
+        sections,
+        errors,
+        elapsed: started.elapsed(),
+    };
+    let _ = std::fs::write(ctx.work.join("results.md"), report.markdown());
+    let _ = std::fs::write(
+        ctx.work.join("results.json"),
+        serde_json::to_string_pretty(&report.json()).unwrap_or_default(),
+    );
+    progress(&format!(
+        "done; tables also in {}",
+        ctx.work.join("results.md").display()
+    ));
+    Ok(report)
+}
+
+/// Build the runner, the stand-in, the measuring helper and the platform
+/// harness, and say where everything is.
+fn build(root: &Path, o: &Options, progress: &dyn Fn(&str)) -> Result<Ctx, String> {
     let profile = if o.release { "release" } else { "debug" };
     progress(&format!(
         "building klaviyo-runner, klaviyo-fake and the measuring helper ({profile})"
@@ -440,22 +496,23 @@ pub fn run(root: &Path, o: &Options, command: &str, verbose: bool) -> Result<Rep
     let bin = target.join(profile);
     let work = target.join(if o.smoke { "bench-smoke" } else { "bench" });
     std::fs::create_dir_all(work.join("out")).map_err(|e| format!("{}: {e}", work.display()))?;
-    let ctx = Ctx {
+    Ok(Ctx {
         runner: bin.join("klaviyo-runner"),
         fake: bin.join("klaviyo-fake"),
         helper: bin.join("xtask"),
-        work: work.clone(),
+        work,
         root: root.to_owned(),
-    };
-    let mut machine = machine();
-    machine.push(format!("build: {profile}"));
+    })
+}
+
+/// Run the chosen benchmarks: their tables, and what could not run.
+fn run_benches(ctx: &Ctx, o: &Options, progress: &dyn Fn(&str)) -> (Vec<Section>, Vec<String>) {
     let mut sections = Vec::new();
     let mut errors = Vec::new();
     let mut record = |bench: Bench, result: Result<Vec<Section>, String>| match result {
         Ok(s) => sections.extend(s),
         Err(e) => errors.push(format!("{}: {e}", bench.name())),
     };
-
     if o.runs(Bench::Startup) {
         progress(&format!(
             "start-up: {} runs of each command",
@@ -463,15 +520,13 @@ pub fn run(root: &Path, o: &Options, command: &str, verbose: bool) -> Result<Rep
         ));
         record(
             Bench::Startup,
-            startup::run(&ctx, o.startup_runs).map(|s| vec![s]),
+            startup::run(ctx, o.startup_runs).map(|s| vec![s]),
         );
     }
-    let python = if o.runs(Bench::Baseline) {
+    let python = o.runs(Bench::Baseline).then(|| {
         progress("baseline: preparing the Python SDK's venv");
-        Some(baseline::prepare(&ctx))
-    } else {
-        None
-    };
+        baseline::prepare(ctx)
+    });
     if o.runs(Bench::Throughput) || o.runs(Bench::Baseline) {
         let sizes = if o.runs(Bench::Throughput) {
             o.sizes.clone()
@@ -481,7 +536,7 @@ pub fn run(root: &Path, o: &Options, command: &str, verbose: bool) -> Result<Rep
         let baseline = python.as_ref().map(|p| (o.baseline_size, p.clone()));
         record(
             Bench::Throughput,
-            throughput::run(&ctx, &sizes, o.repeat, baseline, &progress),
+            throughput::run(ctx, &sizes, o.repeat, baseline, progress),
         );
     }
     if o.runs(Bench::RateLimit) {
@@ -491,43 +546,33 @@ pub fn run(root: &Path, o: &Options, command: &str, verbose: bool) -> Result<Rep
         ));
         record(
             Bench::RateLimit,
-            ratelimit::run(&ctx, Duration::from_secs(o.ratelimit_secs)).map(|s| vec![s]),
+            ratelimit::ceiling(ctx, Duration::from_secs(o.ratelimit_secs)).map(|s| vec![s]),
+        );
+    }
+    if o.runs(Bench::Latency) {
+        progress(&format!(
+            "latency-bound backfills at {:?} ms per request",
+            o.latencies
+        ));
+        record(
+            Bench::Latency,
+            ratelimit::latency(ctx, &o.latencies, o.latency_cap).map(|s| vec![s]),
         );
     }
     if o.runs(Bench::Platform) {
         progress("platform: raw requests and a first poll through RabbitMQ and sailor");
-        record(Bench::Platform, platform::run(&ctx, o.smoke));
+        record(Bench::Platform, platform::run(ctx, o.smoke));
     }
-    for s in &sections {
-        if let Err(e) = s.check() {
-            errors.push(format!("a malformed table: {e}"));
-        }
-    }
+    (sections, errors)
+}
+
+/// `/proc/loadavg`'s three numbers.
+fn load_average() -> String {
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
-    machine.push(format!(
-        "load average at the end: {}",
-        load.split_whitespace()
-            .take(3)
-            .collect::<Vec<_>>()
-            .join(" ")
-    ));
-    let report = Report {
-        machine,
-        command: command.to_owned(),
-        sections,
-        errors,
-        elapsed: started.elapsed(),
-    };
-    let _ = std::fs::write(work.join("results.md"), report.markdown());
-    let _ = std::fs::write(
-        work.join("results.json"),
-        serde_json::to_string_pretty(&report.json()).unwrap_or_default(),
-    );
-    progress(&format!(
-        "done; tables also in {}",
-        work.join("results.md").display()
-    ));
-    Ok(report)
+    load.split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Which machine this is: cores, CPU, memory, load.
@@ -545,16 +590,9 @@ fn machine() -> Vec<String> {
         .find_map(|l| l.strip_prefix("MemTotal:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(0.0, |kb| kb / 1024.0 / 1024.0);
-    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     vec![
         format!("machine: {cores} cores (nproc), {cpu}, {mem_gib:.0} GiB RAM"),
-        format!(
-            "load average at the start: {}",
-            load.split_whitespace()
-                .take(3)
-                .collect::<Vec<_>>()
-                .join(" ")
-        ),
+        format!("load average at the start: {}", load_average()),
     ]
 }
 

@@ -1,38 +1,91 @@
-//! Benchmark 4, the rate-limit ceiling: the stand-in enforces a scaled-down
-//! Klaviyo limit (burst 10/s, steady 120/min) with 20 ms latency per
-//! request, and the runner backfills profiles (100 per page) for a set
-//! time. The steady limit allows 120 requests × 100 records a minute, 200
-//! records/s; the benchmark compares what the runner achieved with that,
-//! counts the stand-in's 429 answers and the runner's retries, and says
-//! whether the run failed.
+//! Backfills against a rate-limited stand-in: how close the trigger gets
+//! to the steady limit, which is what a long first poll is bound by.
 //!
-//! The stand-in holds more profiles than the limit lets anyone read in
-//! that time, so the run is stopped (killed) at the end of the duration;
-//! its output up to then is what counts. The limiter's windows start at
-//! the first request, so with a duration of whole minutes the limit allows
-//! exactly 120 requests per minute of it.
+//! 4. The rate-limit ceiling: the stand-in enforces a scaled-down limit
+//!    (burst 10/s, steady 120/min) with 20 ms latency, and the runner
+//!    backfills profiles (100 per page) for a set time, on bulk-imported and
+//!    on spread-out records. The stand-in holds more profiles than the limit
+//!    lets anyone read in that time, so the run is stopped at the end; the
+//!    limiter's windows start at the first request, so with whole minutes
+//!    the limit allows exactly 120 requests per minute of it.
+//! 5. Latency-bound backfills: Klaviyo's own limits scaled down ten times,
+//!    and 100, 300 or 500 ms per request, for events and profiles. Each
+//!    backfill holds a little more than one window's allowance, so it
+//!    spends the first window and finishes in the second: the first
+//!    window's answers say how much of the limit the trigger used, the
+//!    finished output says whether any record was lost or repeated.
+//!
+//! Requests and 429s are counted from the stand-in's request log, retries
+//! from the runner's warn lines.
 
+use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
-use super::measure::Job;
+use serde_json::Value;
+
+use super::measure::{Job, JobResult};
 use super::{Bench, Ctx, Section, mib, thousands, verdict};
 use crate::standin::StandIn;
 
-const BURST_PER_SECOND: u32 = 10;
-const STEADY_PER_MINUTE: u32 = 120;
-const LATENCY_MS: u64 = 20;
-const PAGE: u32 = 100;
 const TARGET: f64 = 0.9;
 
-pub fn run(ctx: &Ctx, duration: Duration) -> Result<Section, String> {
+/// One backfill: what the stand-in holds, how it limits and answers, what
+/// the runner polls, and for how long at most.
+struct Backfill<'a> {
+    name: String,
+    collection: &'a str,
+    field: &'a str,
+    revision: &'a str,
+    records: usize,
+    bulk: bool,
+    latency_ms: u64,
+    burst: u32,
+    steady: u32,
+    duration: Duration,
+}
+
+/// What a backfill did.
+struct Outcome {
+    usage: JobResult,
+    output: Scanned,
+    /// Answers of the stand-in: all, 429s, and 200s in the first minute
+    /// window.
+    requests: usize,
+    throttled: usize,
+    first_window: usize,
+    retries: usize,
+}
+
+impl Outcome {
+    fn secs(&self) -> f64 {
+        self.usage.wall.as_secs_f64()
+    }
+
+    fn finished(&self) -> bool {
+        !self.usage.killed
+            && self.usage.success()
+            && self.output.error.is_none()
+            && self.output.ended
+    }
+
+    fn failed(&self) -> bool {
+        (!self.usage.killed && !self.finished()) || self.output.error.is_some()
+    }
+}
+
+pub fn ceiling(ctx: &Ctx, duration: Duration) -> Result<Section, String> {
+    const BURST: u32 = 10;
+    const STEADY: u32 = 120;
+    const LATENCY_MS: u64 = 20;
+    const PAGE: u32 = 100;
     let mut section = Section::new(
         Bench::RateLimit,
         &format!(
-            "4. Rate-limit ceiling: {BURST_PER_SECOND}/s burst, {STEADY_PER_MINUTE}/min steady, {LATENCY_MS} ms latency, profiles backfill"
+            "4. Rate-limit ceiling: {BURST}/s burst, {STEADY}/min steady, {LATENCY_MS} ms latency, profiles backfill"
         ),
         &[
             "data",
@@ -49,11 +102,60 @@ pub fn run(ctx: &Ctx, duration: Duration) -> Result<Section, String> {
             "target (≥ 90%, no failure)",
         ],
     );
-    let mut profiles = 0;
+    let steady_rate = f64::from(STEADY * PAGE) / 60.0;
+    // More than the limit lets through in `duration`: the run is still
+    // going when it is stopped.
+    let profiles = ((duration.as_secs_f64() * steady_rate * 1.5) as usize + 1000).max(5000);
     for bulk in [true, false] {
-        let (row, n) = backfill(ctx, duration, bulk)?;
-        section.row(row);
-        profiles = n;
+        let o = backfill(
+            ctx,
+            &Backfill {
+                name: if bulk {
+                    "ratelimit"
+                } else {
+                    "ratelimit-spread"
+                }
+                .to_owned(),
+                collection: "profiles",
+                field: "updated",
+                revision: super::REVISION,
+                records: profiles,
+                bulk,
+                latency_ms: LATENCY_MS,
+                burst: BURST,
+                steady: STEADY,
+                duration,
+            },
+        )?;
+        let secs = o.secs();
+        let ratio = o.output.records as f64 / secs / steady_rate;
+        let per_ok = o.output.records as f64 / o.requests.saturating_sub(o.throttled).max(1) as f64;
+        section.row(vec![
+            (if bulk { "bulk imports" } else { "spread out" }).to_owned(),
+            format!("{secs:.0} s"),
+            thousands(o.output.records as f64),
+            format!("{:.1}", o.output.records as f64 / secs),
+            format!("{:.1}%", ratio * 100.0),
+            format!("{:.1}", o.requests as f64 / secs * 60.0),
+            format!(
+                "{} ({:.0}% of requests)",
+                o.throttled,
+                percent(o.throttled, o.requests)
+            ),
+            format!("{per_ok:.1}"),
+            o.retries.to_string(),
+            how(&o),
+            mib(o.usage.maxrss),
+            format!(
+                "rate {}, {}",
+                verdict(ratio >= TARGET),
+                if o.failed() {
+                    "failed"
+                } else {
+                    "no failure: met"
+                }
+            ),
+        ]);
     }
     section.notes.push(format!(
         "{} profiles on the stand-in, page size {PAGE}, emitIndividually. \"bulk imports\" is the stand-in's \
@@ -61,46 +163,136 @@ pub fn run(ctx: &Ctx, duration: Duration) -> Result<Section, String> {
          `updated` second; \"spread out\" (`klaviyo-fake serve --no-bulk`) has records one by one. Where more \
          records share a second than fit on a page, the trigger proves with one more query that none moved out \
          of an offset cursor's reach while it followed it (docs/polling.md), and each query from a watermark \
-         re-reads the records at it: those are the requests that carry fewer new records. Requests and 429s \
-         are counted from the stand-in's request log (a 429 counts against the steady limit too, as at \
-         Klaviyo), retries from the runner's warn lines. With a duration of whole minutes the limit allows \
-         exactly {STEADY_PER_MINUTE} requests per minute of it.",
+         re-reads the records at it: those are the requests that carry fewer new records. A 429 uses none of \
+         the quota (as in Django REST framework's throttling, whose words Klaviyo's 429 uses). With a duration \
+         of whole minutes the limit allows exactly {STEADY} requests per minute of it.",
         thousands(profiles as f64),
     ));
     Ok(section)
 }
 
-/// One backfill: the row and the number of profiles on the stand-in.
-fn backfill(ctx: &Ctx, duration: Duration, bulk: bool) -> Result<(Vec<String>, usize), String> {
-    let steady_rate = f64::from(STEADY_PER_MINUTE * PAGE) / 60.0;
-    // More than the limit lets through in `duration`, so the run is still
-    // going when it is stopped.
-    let profiles = ((duration.as_secs_f64() * steady_rate * 1.5) as usize + 1000).max(5000);
-    let name = if bulk {
-        "ratelimit"
-    } else {
-        "ratelimit-spread"
-    };
-    let fake_log = ctx.work.join(format!("{name}-standin.log"));
+/// Klaviyo's limits of the two collections, scaled down ten times: burst
+/// per second, steady per minute, records per page (events on a revision
+/// without `page[size]`, where Klaviyo's fixed page of 200 applies).
+const LATENCY_CASES: &[(&str, &str, &str, u32, u32, u32)] = &[
+    ("events", "datetime", "2025-10-15", 35, 350, 200),
+    ("profiles", "updated", "2026-10-15", 7, 75, 100),
+];
+
+pub fn latency(ctx: &Ctx, latencies: &[u64], cap: Duration) -> Result<Section, String> {
+    let mut section = Section::new(
+        Bench::Latency,
+        "5. Latency-bound backfill: Klaviyo's limits ÷ 10 (events 35/s, 350/min; profiles 7/s, 75/min)",
+        &[
+            "collection",
+            "latency",
+            "records",
+            "wall",
+            "requests (429s)",
+            "200s in the first minute (of the limit)",
+            "records per request (of a page)",
+            "of the steady limit",
+            "lost / repeated / out of order",
+            "peak RSS",
+            "target (≥ 90%, none lost or repeated)",
+        ],
+    );
+    for &(collection, field, revision, burst, steady, page) in LATENCY_CASES {
+        // A little more than one window's allowance: the backfill spends
+        // the first window and finishes in the second.
+        let records = (f64::from(steady * page) * 1.3) as usize;
+        for &latency_ms in latencies {
+            let o = backfill(
+                ctx,
+                &Backfill {
+                    name: format!("latency-{collection}-{latency_ms}ms"),
+                    collection,
+                    field,
+                    revision,
+                    records,
+                    bulk: false,
+                    latency_ms,
+                    burst,
+                    steady,
+                    duration: cap,
+                },
+            )?;
+            let used = o.first_window as f64 / f64::from(steady);
+            let fill = o.output.records as f64
+                / o.requests.saturating_sub(o.throttled).max(1) as f64
+                / f64::from(page);
+            let share = used.min(1.0) * fill.min(1.0);
+            let lost = records.saturating_sub(o.output.unique.len());
+            let clean =
+                o.finished() && lost == 0 && o.output.repeats == 0 && o.output.backwards == 0;
+            section.row(vec![
+                collection.to_owned(),
+                format!("{latency_ms} ms"),
+                thousands(o.output.records as f64),
+                format!(
+                    "{:.0} s{}",
+                    o.secs(),
+                    if o.finished() { "" } else { " (stopped)" }
+                ),
+                format!("{} ({})", o.requests, o.throttled),
+                format!("{} ({:.0}%)", o.first_window, used * 100.0),
+                format!("{:.0} ({:.0}%)", fill * f64::from(page), fill * 100.0),
+                format!("{:.0}%", share * 100.0),
+                format!("{lost} / {} / {}", o.output.repeats, o.output.backwards),
+                mib(o.usage.maxrss),
+                format!(
+                    "rate {}, {}",
+                    verdict(share >= TARGET),
+                    if clean {
+                        "none lost or repeated: met"
+                    } else {
+                        "records: MISSED"
+                    }
+                ),
+            ]);
+        }
+    }
+    section.notes.push(
+        "Spread-out records (`--no-bulk`), emitIndividually, the default reads in flight (32 for events, 10 for \
+         profiles). Each backfill holds 1.3 windows' allowance of records; the run spends the first minute \
+         window and finishes in the second. \"200s in the first minute\" counts the stand-in's successful \
+         answers in the 60 s after the first request, against the steady limit; \"records per request\" is the \
+         records emitted over the successful answers, against a full page; their product is the share of the \
+         steady limit a long backfill reaches. Each output was checked: every record once (by id and \
+         timestamp), in ascending order, the end line."
+            .to_owned(),
+    );
+    Ok(section)
+}
+
+/// Run one backfill and read what it did.
+fn backfill(ctx: &Ctx, b: &Backfill) -> Result<Outcome, String> {
+    let fake_log = ctx.work.join(format!("{}-standin.log", b.name));
     let mut args = vec![
-        "--profiles".to_owned(),
-        profiles.to_string(),
+        format!("--{}", b.collection),
+        b.records.to_string(),
         "--rate-limit".to_owned(),
-        format!("{BURST_PER_SECOND}/s,{STEADY_PER_MINUTE}/m"),
+        format!("{}/s,{}/m", b.burst, b.steady),
         "--latency-ms".to_owned(),
-        LATENCY_MS.to_string(),
+        b.latency_ms.to_string(),
         // Logs every request with its status.
         "--verbose".to_owned(),
     ];
-    if !bulk {
+    if !b.bulk {
         args.push("--no-bulk".to_owned());
     }
     let fake = StandIn::start(&ctx.fake, &args, Some(&fake_log))?;
-    let out_path = ctx.work.join("out").join(format!("{name}.jsonl"));
-    let log_path = ctx.work.join("out").join(format!("{name}.log"));
+    let out_path = ctx.work.join("out").join(format!("{}.jsonl", b.name));
+    let log_path = ctx.work.join("out").join(format!("{}.log", b.name));
     let create = |p: &Path| File::create(p).map_err(|e| format!("{}: {e}", p.display()));
+    let stdin = serde_json::json!({"cfg": {
+        "apiKey": fake.api_key,
+        "revision": b.revision,
+        "objectType": b.collection,
+        "pollConfig": b.field,
+    }});
     let usage = ctx.measure(
-        name,
+        &b.name,
         Job {
             program: &ctx.runner,
             args: vec![
@@ -108,68 +300,54 @@ fn backfill(ctx: &Ctx, duration: Duration, bulk: bool) -> Result<(Vec<String>, u
                 "getNewAndUpdatedObjectsPolling".to_owned(),
             ],
             env: vec![("KLAVIYO_BASE_URL", fake.base_url.clone())],
-            stdin: Ctx::poll_input(&fake.api_key, "profiles", "emitIndividually"),
+            stdin: stdin.to_string().into_bytes(),
             stdout: Stdio::from(create(&out_path)?),
             stderr: Stdio::from(create(&log_path)?),
-            limit: Some(duration),
+            limit: Some(b.duration),
         },
     )?;
-    let exited_early = !usage.killed;
-    let elapsed = usage.wall;
     drop(fake);
-
-    let out = scan_output(&out_path)?;
+    let output = scan_output(&out_path, b.field)?;
     let runner_log = std::fs::read_to_string(&log_path).unwrap_or_default();
     let retries = runner_log
         .lines()
         .filter(|l| l.contains("\"level\":40") && l.contains("retrying"))
         .count();
-    let fake_log = std::fs::read_to_string(&fake_log).unwrap_or_default();
-    let (requests, throttled) = count_requests(&fake_log);
+    let log = std::fs::read_to_string(&fake_log).unwrap_or_default();
+    let answers = answers(&log);
+    let first = answers.first().map(|a| a.0);
+    let first_window = answers
+        .iter()
+        .filter(|(at, status)| *status == 200 && first.is_some_and(|f| *at < f + 60.0))
+        .count();
+    Ok(Outcome {
+        usage,
+        output,
+        requests: answers.len(),
+        throttled: answers.iter().filter(|a| a.1 == 429).count(),
+        first_window,
+        retries,
+    })
+}
 
-    let secs = elapsed.as_secs_f64();
-    let per_ok = out.records as f64 / requests.saturating_sub(throttled).max(1) as f64;
-    let rate = out.records as f64 / secs;
-    let ratio = rate / steady_rate;
-    let finished = exited_early && usage.success() && out.error.is_none() && out.ended;
-    let failed = (exited_early && !finished) || out.error.is_some();
-    let how = if failed {
+/// How a stopped or finished run ended, for the "run failed" column.
+fn how(o: &Outcome) -> String {
+    let secs = o.secs();
+    if o.failed() {
         format!(
             "FAILED after {secs:.0} s ({}{})",
-            usage.describe(),
-            out.error
+            o.usage.describe(),
+            o.output
+                .error
                 .as_deref()
                 .map(|e| format!(", {e}"))
                 .unwrap_or_default()
         )
-    } else if finished {
+    } else if o.finished() {
         format!("no: finished the backfill in {secs:.0} s")
     } else {
         "no (still running, stopped at the end)".to_owned()
-    };
-
-    let row = vec![
-        (if bulk { "bulk imports" } else { "spread out" }).to_owned(),
-        format!("{secs:.0} s"),
-        thousands(out.records as f64),
-        format!("{rate:.1}"),
-        format!("{:.1}%", ratio * 100.0),
-        format!("{:.1}", requests as f64 / secs * 60.0),
-        format!(
-            "{throttled} ({:.0}% of requests)",
-            percent(throttled, requests)
-        ),
-        format!("{per_ok:.1}"),
-        retries.to_string(),
-        how,
-        mib(usage.maxrss),
-        format!(
-            "rate {}, {}",
-            verdict(ratio >= TARGET),
-            if failed { "failed" } else { "no failure: met" }
-        ),
-    ];
-    Ok((row, profiles))
+    }
 }
 
 fn percent(part: usize, whole: usize) -> f64 {
@@ -180,21 +358,32 @@ fn percent(part: usize, whole: usize) -> f64 {
     }
 }
 
+/// A run's stdout, checked record by record.
 struct Scanned {
     records: usize,
+    /// (id, polled value) of every record, once.
+    unique: HashSet<(String, String)>,
+    repeats: usize,
+    /// Records whose polled value is before the one emitted before them.
+    backwards: usize,
     ended: bool,
     error: Option<String>,
 }
 
-/// Counts complete data lines; notes an error event and the end line.
-fn scan_output(path: &Path) -> Result<Scanned, String> {
+/// Reads the complete data lines: counts records, repeats and records out
+/// of order by `field`; notes an error event and the end line.
+fn scan_output(path: &Path, field: &str) -> Result<Scanned, String> {
     let file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut reader = BufReader::with_capacity(1 << 20, file);
     let mut s = Scanned {
         records: 0,
+        unique: HashSet::new(),
+        repeats: 0,
+        backwards: 0,
         ended: false,
         error: None,
     };
+    let mut last: Option<chrono::DateTime<chrono::Utc>> = None;
     let mut line = Vec::new();
     loop {
         line.clear();
@@ -207,6 +396,24 @@ fn scan_output(path: &Path) -> Result<Scanned, String> {
         }
         if line.starts_with(b"{\"event\":\"data\"") {
             s.records += 1;
+            let event: Value =
+                serde_json::from_slice(&line).map_err(|e| format!("a data line: {e}"))?;
+            let body = &event["payload"]["body"];
+            let id = body["id"].as_str().unwrap_or_default().to_owned();
+            let at = body["attributes"][field]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let when = chrono::DateTime::parse_from_rfc3339(&at.replacen(' ', "T", 1))
+                .ok()
+                .map(|t| t.with_timezone(&chrono::Utc));
+            if when.is_some_and(|w| last.is_some_and(|l| w < l)) {
+                s.backwards += 1;
+            }
+            last = when.or(last);
+            if !s.unique.insert((id, at)) {
+                s.repeats += 1;
+            }
         } else if line.starts_with(b"{\"event\":\"end\"}") {
             s.ended = true;
         } else if line.starts_with(b"{\"event\":\"error\"") {
@@ -217,20 +424,18 @@ fn scan_output(path: &Path) -> Result<Scanned, String> {
     Ok(s)
 }
 
-/// Requests and 429 answers in the stand-in's `--verbose` log (one
-/// `request method=… path=… status=…` line per request).
-fn count_requests(log: &str) -> (usize, usize) {
-    let mut requests = 0;
-    let mut throttled = 0;
-    for line in log.lines().filter(|l| l.contains(" request ")) {
-        if let Some(rest) = line.split(" status=").nth(1) {
-            requests += 1;
-            if rest.starts_with("429") {
-                throttled += 1;
-            }
-        }
-    }
-    (requests, throttled)
+/// Every answer in the stand-in's `--verbose` log (a timestamped
+/// `request method=… path=… status=…` line per request): seconds since the
+/// epoch, and the status.
+fn answers(log: &str) -> Vec<(f64, u16)> {
+    log.lines()
+        .filter(|l| l.contains(" request "))
+        .filter_map(|line| {
+            let at = chrono::DateTime::parse_from_rfc3339(line.split_whitespace().next()?).ok()?;
+            let status = line.split(" status=").nth(1)?.get(..3)?.parse().ok()?;
+            Some((at.timestamp_micros() as f64 / 1e6, status))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -238,10 +443,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn counts_requests_in_the_standin_log() {
+    fn reads_answers_from_the_standin_log() {
         let log = "2026-11-28T08:00:00Z DEBUG klaviyo_fake::server: request method=GET path=/api/profiles status=200 fault=None
-2026-11-28T08:00:00Z DEBUG klaviyo_fake::server: request method=GET path=/api/profiles status=429 fault=None
-2026-11-28T08:00:00Z  INFO klaviyo_fake: serving base_url=http://127.0.0.1:1/api";
-        assert_eq!(count_requests(log), (2, 1));
+2026-11-28T08:00:01.5Z DEBUG klaviyo_fake::server: request method=GET path=/api/profiles status=429 fault=None
+klaviyo-fake: listening on http://127.0.0.1:1/api";
+        let got = answers(log);
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[1].1, 429);
+        assert!((got[1].0 - got[0].0 - 1.5).abs() < 1e-6);
     }
 }

@@ -7,15 +7,19 @@
 //! …) so that load from elsewhere on the machine falls on all of them alike.
 
 use std::process::{Command, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use super::measure::{self, median, ms, quantile};
-use super::{Bench, Ctx, Section, verdict};
+use super::measure::{self, Measured, median, ms, quantile};
+use super::{Bench, Ctx, REVISION, Section, verdict};
 use crate::http::Conn;
 use crate::standin::StandIn;
 
 /// The target for the poll's own overhead.
 const OVERHEAD_TARGET_MS: f64 = 10.0;
+
+/// Other programs' start-up, for comparison; a row is skipped where the
+/// program is missing or fails.
+const OTHERS: [(&str, &[&str]); 2] = [("node", &["-e", "0"]), ("python3", &["-c", "0"])];
 
 struct Series {
     what: String,
@@ -32,6 +36,12 @@ impl Series {
             cpu_ms: Vec::new(),
             skipped: None,
         }
+    }
+
+    /// Keeps a measured process's wall and CPU time.
+    fn push(&mut self, m: &Measured) {
+        self.wall_ms.push(ms(m.wall));
+        self.cpu_ms.push(ms(m.cpu));
     }
 
     fn row(&self, section: &mut Section) {
@@ -63,17 +73,50 @@ pub fn run(ctx: &Ctx, runs: usize) -> Result<Section, String> {
         Some(&ctx.work.join("startup-standin.log")),
     )?;
     let input = Ctx::poll_input(&fake.api_key, "lists", "emitIndividually");
-    let poll = || {
-        let mut cmd = Command::new(&ctx.runner);
-        cmd.args(["process", "getNewAndUpdatedObjectsPolling"])
-            .env_clear()
-            .env("KLAVIYO_BASE_URL", &fake.base_url);
-        cmd
+    let paths = probe(ctx, &fake, &input)?;
+    let headers = fake.headers(REVISION);
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let round = Round {
+        ctx,
+        fake: &fake,
+        input: &input,
+        paths: &paths,
+        headers: &headers,
     };
+    let mut series = Comparison::new(paths.len());
+    let warmup = 5.min(runs);
+    let mut failures = 0;
+    for i in 0..runs + warmup {
+        if !round.measure(&mut series, i >= warmup)? {
+            failures += 1;
+        }
+    }
+    if failures > 0 {
+        return Err(format!("{failures} of {} polls failed", runs + warmup));
+    }
+    Ok(series.table(warmup, &paths))
+}
 
-    // One poll with debug logs: it must emit the one list, and its log
-    // names the requests it made, which the stand-in's share replays.
-    let out = poll()
+/// The runner's first poll of the stand-in, with nothing else in its
+/// environment.
+fn poll_command(ctx: &Ctx, fake: &StandIn) -> Command {
+    let mut cmd = Command::new(&ctx.runner);
+    cmd.args(["process", "getNewAndUpdatedObjectsPolling"])
+        .env_clear()
+        .env("KLAVIYO_BASE_URL", &fake.base_url);
+    cmd
+}
+
+/// `cmd` with its stdout and stderr to /dev/null.
+fn quiet(cmd: &mut Command) -> &mut Command {
+    cmd.stdout(Stdio::null()).stderr(Stdio::null())
+}
+
+/// One poll with debug logs, untimed: it must emit the one list, and its
+/// log names the requests it made, which the stand-in's share replays.
+/// Gives those requests' paths.
+fn probe(ctx: &Ctx, fake: &StandIn, input: &[u8]) -> Result<Vec<String>, String> {
+    let out = poll_command(ctx, fake)
         .env("LOG_LEVEL", "debug")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -81,7 +124,7 @@ pub fn run(ctx: &Ctx, runs: usize) -> Result<Section, String> {
         .spawn()
         .and_then(|mut child| {
             if let Some(mut stdin) = child.stdin.take() {
-                std::io::Write::write_all(&mut stdin, &input)?;
+                std::io::Write::write_all(&mut stdin, input)?;
             }
             child.wait_with_output()
         })
@@ -102,118 +145,138 @@ pub fn run(ctx: &Ctx, runs: usize) -> Result<Section, String> {
     if paths.is_empty() {
         return Err("the poll's debug log names no request".to_owned());
     }
-    let headers = fake.headers();
-    let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    Ok(paths)
+}
 
-    let mut series = [
-        Series::new("`klaviyo-runner process getNewAndUpdatedObjectsPolling`, first poll, 1 list"),
-        Series::new(&format!(
-            "stand-in's share: the poll's {} GET(s), bare HTTP client, new connection",
-            paths.len()
-        )),
-        Series::new("`klaviyo-runner --version`"),
-        Series::new("`node -e 0`"),
-        Series::new("`python3 -c 0`"),
-    ];
-    let others: [(&str, &[&str]); 2] = [("node", &["-e", "0"]), ("python3", &["-c", "0"])];
-    for (i, (program, _)) in others.iter().enumerate() {
-        let s = &mut series[3 + i];
-        match Command::new(program)
-            .args(others[i].1)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-        {
-            Ok(st) if st.success() => {}
-            Ok(st) => s.skipped = Some(format!("`{program}` exited with {st}")),
-            Err(e) => s.skipped = Some(format!("`{program}` not found ({e})")),
+/// The commands compared, one series each.
+struct Comparison {
+    poll: Series,
+    share: Series,
+    version: Series,
+    /// One per [`OTHERS`].
+    others: [Series; 2],
+}
+
+impl Comparison {
+    /// Empty series for a poll that makes `requests` requests. The other
+    /// programs are tried once here, so that a missing one skips its row
+    /// rather than failing the benchmark.
+    fn new(requests: usize) -> Comparison {
+        Comparison {
+            poll: Series::new(
+                "`klaviyo-runner process getNewAndUpdatedObjectsPolling`, first poll, 1 list",
+            ),
+            share: Series::new(&format!(
+                "stand-in's share: the poll's {requests} GET(s), bare HTTP client, new connection"
+            )),
+            version: Series::new("`klaviyo-runner --version`"),
+            others: OTHERS.map(|(program, args)| {
+                let mut s = Series::new(&format!("`{program} {}`", args.join(" ")));
+                s.skipped = unavailable(program, args);
+                s
+            }),
         }
     }
 
-    let warmup = 5.min(runs);
-    let mut failures = 0;
-    for round in 0..runs + warmup {
-        let keep = round >= warmup;
-        // The poll, as the platform runs it: stdout read, logs at info.
-        let m = measure::run(poll().stdout(Stdio::null()).stderr(Stdio::null()), &input)?;
-        if !m.status.success() {
-            failures += 1;
+    /// The table: each series, and after the poll and its share, the
+    /// poll's own overhead, which is what the target is for.
+    fn table(&self, warmup: usize, paths: &[String]) -> Section {
+        let mut section = Section::new(
+            Bench::Startup,
+            "1. Start-up (wall time from spawn to exit)",
+            &["what", "runs", "median", "p90", "CPU (median)", "target"],
+        );
+        self.poll.row(&mut section);
+        self.share.row(&mut section);
+        let overhead = median(&self.poll.wall_ms) - median(&self.share.wall_ms);
+        section.row(vec![
+            "poll overhead = poll − stand-in's share (medians)".to_owned(),
+            "—".to_owned(),
+            format!("{overhead:.2} ms"),
+            "—".to_owned(),
+            "—".to_owned(),
+            format!(
+                "< {OVERHEAD_TARGET_MS:.0} ms: {}",
+                verdict(overhead < OVERHEAD_TARGET_MS)
+            ),
+        ]);
+        self.version.row(&mut section);
+        for s in &self.others {
+            s.row(&mut section);
         }
-        if keep {
-            series[0].wall_ms.push(ms(m.wall));
-            series[0].cpu_ms.push(ms(m.cpu));
-        }
+        section.notes.push(note(warmup, paths));
+        section
+    }
+}
 
+/// Why `program args` cannot be measured here, if it cannot.
+fn unavailable(program: &str, args: &[&str]) -> Option<String> {
+    match quiet(Command::new(program).args(args)).status() {
+        Ok(st) if st.success() => None,
+        Ok(st) => Some(format!("`{program}` exited with {st}")),
+        Err(e) => Some(format!("`{program}` not found ({e})")),
+    }
+}
+
+/// What every round runs.
+struct Round<'a> {
+    ctx: &'a Ctx,
+    fake: &'a StandIn,
+    input: &'a [u8],
+    /// The requests the poll made, which the stand-in's share replays.
+    paths: &'a [String],
+    headers: &'a [(&'a str, &'a str)],
+}
+
+impl Round<'_> {
+    /// Runs each command once, in turn, and keeps the times unless this is
+    /// a warm-up round. Whether the poll succeeded: a failed poll is
+    /// counted, and reported after the last round.
+    fn measure(&self, series: &mut Comparison, keep: bool) -> Result<bool, String> {
+        // The poll, as the platform runs it: stdout read, logs at info.
+        let poll = measure::run(quiet(&mut poll_command(self.ctx, self.fake)), self.input)?;
+        if keep {
+            series.poll.push(&poll);
+        }
+        let share = self.standin_share()?;
+        if keep {
+            series.share.wall_ms.push(ms(share));
+        }
+        let m = measure::run(quiet(Command::new(&self.ctx.runner).arg("--version")), b"")?;
+        if keep {
+            series.version.push(&m);
+        }
+        for (s, (program, args)) in series.others.iter_mut().zip(OTHERS) {
+            if s.skipped.is_some() {
+                continue;
+            }
+            let m = measure::run(quiet(Command::new(program).args(args)), b"")?;
+            if keep {
+                s.push(&m);
+            }
+        }
+        Ok(poll.status.success())
+    }
+
+    /// The poll's requests, replayed over a new connection: how long the
+    /// stand-in takes to answer them, the part of the poll that is not ours.
+    fn standin_share(&self) -> Result<Duration, String> {
         let t = Instant::now();
-        let mut conn = Conn::connect(fake.addr())?;
-        for path in &paths {
-            let (status, _) = conn.get(path, &headers)?;
+        let mut conn = Conn::connect(self.fake.addr())?;
+        for path in self.paths {
+            let (status, _) = conn.get(path, self.headers)?;
             if status != 200 {
                 return Err(format!("the stand-in answered {status} to GET {path}"));
             }
         }
         drop(conn);
-        if keep {
-            series[1].wall_ms.push(ms(t.elapsed()));
-        }
+        Ok(t.elapsed())
+    }
+}
 
-        let m = measure::run(
-            Command::new(&ctx.runner)
-                .arg("--version")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null()),
-            b"",
-        )?;
-        if keep {
-            series[2].wall_ms.push(ms(m.wall));
-            series[2].cpu_ms.push(ms(m.cpu));
-        }
-
-        for (i, (program, args)) in others.iter().enumerate() {
-            if series[3 + i].skipped.is_some() {
-                continue;
-            }
-            let m = measure::run(
-                Command::new(program)
-                    .args(*args)
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null()),
-                b"",
-            )?;
-            if keep {
-                series[3 + i].wall_ms.push(ms(m.wall));
-                series[3 + i].cpu_ms.push(ms(m.cpu));
-            }
-        }
-    }
-    if failures > 0 {
-        return Err(format!("{failures} of {} polls failed", runs + warmup));
-    }
-
-    let mut section = Section::new(
-        Bench::Startup,
-        "1. Start-up (wall time from spawn to exit)",
-        &["what", "runs", "median", "p90", "CPU (median)", "target"],
-    );
-    for s in &series[..2] {
-        s.row(&mut section);
-    }
-    let overhead = median(&series[0].wall_ms) - median(&series[1].wall_ms);
-    section.row(vec![
-        "poll overhead = poll − stand-in's share (medians)".to_owned(),
-        "—".to_owned(),
-        format!("{overhead:.2} ms"),
-        "—".to_owned(),
-        "—".to_owned(),
-        format!(
-            "< {OVERHEAD_TARGET_MS:.0} ms: {}",
-            verdict(overhead < OVERHEAD_TARGET_MS)
-        ),
-    ]);
-    for s in &series[2..] {
-        s.row(&mut section);
-    }
-    section.notes.push(format!(
+/// How the table was measured, and the requests replayed.
+fn note(warmup: usize, paths: &[String]) -> String {
+    format!(
         "{warmup} untimed rounds first. The poll's stdin is `{{\"cfg\":{{\"objectType\":\"lists\",\"pollConfig\":\"updated\",…}}}}` \
          (no snapshot, so every run is a first poll that finds the one list), stdout and stderr to /dev/null, logs at info. \
          The stand-in's share replays the request(s) the poll's debug log names: {}.",
@@ -222,8 +285,7 @@ pub fn run(ctx: &Ctx, runs: usize) -> Result<Section, String> {
             .map(|p| format!("`GET {p}`"))
             .collect::<Vec<_>>()
             .join(", ")
-    ));
-    Ok(section)
+    )
 }
 
 /// The paths of the requests a debug log of the runner names

@@ -14,7 +14,7 @@ use std::process::Stdio;
 
 use super::baseline::{self, Python};
 use super::measure::{self, Job, JobResult, median};
-use super::{Bench, Ctx, Section, mib, thousands, verdict};
+use super::{Bench, Ctx, REVISION, Section, mib, thousands, verdict};
 use crate::standin::StandIn;
 
 const RATE_TARGET: f64 = 50_000.0;
@@ -38,6 +38,16 @@ impl Poll {
 
     pub fn cpu_rate(&self) -> f64 {
         self.records as f64 / self.m.cpu.as_secs_f64()
+    }
+
+    /// The median of repeated polls' rates.
+    pub fn median_rate(polls: &[Poll]) -> f64 {
+        median(&polls.iter().map(Poll::rate).collect::<Vec<_>>())
+    }
+
+    /// The largest peak memory of repeated polls.
+    pub fn peak(polls: &[Poll]) -> u64 {
+        polls.iter().map(|p| p.m.maxrss).max().unwrap_or(0)
     }
 
     /// The table cells of repeated polls: median wall time, median CPU
@@ -66,15 +76,55 @@ pub fn run(
     baseline: Option<(usize, Result<Python, String>)>,
     progress: &dyn Fn(&str),
 ) -> Result<Vec<Section>, String> {
+    let mut table = table();
+    let mut base_section = None;
+    let mut peaks = Vec::new();
+    for n in sizes_to_run(sizes, baseline.as_ref().map(|(n, _)| *n)) {
+        let in_table = sizes.contains(&n);
+        let reps = if in_table { repeat } else { 1 };
+        let fake = start_standin(ctx, n, progress)?;
+        let by_mode = poll_modes(ctx, &fake, n, reps, progress)?;
+        if in_table {
+            for (mode, polls) in MODES.iter().zip(&by_mode) {
+                peaks.push(Poll::peak(polls));
+                table.row(row(n, mode, polls));
+            }
+        }
+        if let Some((_, python)) = baseline.as_ref().filter(|(size, _)| *size == n) {
+            progress(&format!(
+                "baseline: the Python SDK polls {} profiles",
+                thousands(n as f64)
+            ));
+            // The baseline compares with emitIndividually, MODES[0].
+            base_section = Some(baseline::run(ctx, &fake, n, python, &by_mode[0])?);
+        }
+    }
+    let mut sections = Vec::new();
+    if !table.rows.is_empty() {
+        table.notes.extend(peak_note(&peaks));
+        table.notes.push(method_note(repeat));
+        sections.push(table);
+    }
+    sections.extend(base_section);
+    Ok(sections)
+}
+
+/// The sizes to start a stand-in for, smallest first: the table's, and the
+/// baseline's if the table does not have it.
+fn sizes_to_run(sizes: &[usize], baseline: Option<usize>) -> Vec<usize> {
     let mut all: Vec<usize> = sizes.to_vec();
-    if let Some((n, _)) = &baseline
-        && !all.contains(n)
+    if let Some(n) = baseline
+        && !all.contains(&n)
     {
-        all.push(*n);
+        all.push(n);
     }
     all.sort_unstable();
+    all
+}
 
-    let mut table = Section::new(
+/// The throughput table, without rows.
+fn table() -> Section {
+    Section::new(
         Bench::Throughput,
         "2. Throughput and memory: first poll of N profiles, stdout to a file",
         &[
@@ -89,110 +139,114 @@ pub fn run(
             "stand-in CPU",
             "target (≥ 50,000/s, < 30 MiB)",
         ],
-    );
-    let mut base_section = None;
-    let mut peaks = Vec::new();
-    for &n in &all {
-        let in_table = sizes.contains(&n);
-        let do_baseline = baseline.as_ref().filter(|(size, _)| *size == n);
-        let reps = if in_table { repeat } else { 1 };
-        progress(&format!(
-            "throughput: starting the stand-in with {} profiles",
-            thousands(n as f64)
-        ));
-        let fake = StandIn::start(
-            &ctx.fake,
-            &["--profiles".to_owned(), n.to_string()],
-            Some(&ctx.work.join(format!("standin-{n}.log"))),
-        )?;
-        progress(&format!(
-            "throughput: the stand-in was ready in {:.1} s",
-            fake.ready_in.as_secs_f64()
-        ));
-        // The first sorted query builds the stand-in's index; not ours.
-        let status = fake.get(
-            "/api/profiles?filter=greater-than%28updated%2C1970-01-01T00%3A00%3A00Z%29&sort=updated&page%5Bsize%5D=1",
-        )?;
-        if status != 200 {
-            return Err(format!("the stand-in's warm-up request answered {status}"));
-        }
-        let mut by_mode: Vec<Vec<Poll>> = vec![Vec::new(); MODES.len()];
-        for rep in 0..reps {
-            for (i, mode) in MODES.iter().enumerate() {
-                progress(&format!(
-                    "throughput: {} profiles, {mode}, run {} of {reps}",
-                    thousands(n as f64),
-                    rep + 1
-                ));
-                by_mode[i].push(poll(ctx, &fake, n, mode)?);
-            }
-        }
-        if in_table {
-            for (i, mode) in MODES.iter().enumerate() {
-                let polls = &by_mode[i];
-                let rate = median(&polls.iter().map(Poll::rate).collect::<Vec<_>>());
-                let cpu_rate = median(&polls.iter().map(Poll::cpu_rate).collect::<Vec<_>>());
-                let peak = polls.iter().map(|p| p.m.maxrss).max().unwrap_or(0);
-                peaks.push(peak);
-                let [wall, cpu, requests] = Poll::cells(polls);
-                table.row(vec![
-                    thousands(n as f64),
-                    (*mode).to_owned(),
-                    thousands(rate),
-                    wall,
-                    cpu,
-                    thousands(cpu_rate),
-                    mib(peak),
-                    requests,
-                    format!(
-                        "{:.2} s",
-                        median(&polls.iter().map(|p| p.standin_cpu).collect::<Vec<_>>())
-                    ),
-                    format!(
-                        "wall {}, CPU {}, memory {}",
-                        verdict(rate >= RATE_TARGET),
-                        verdict(cpu_rate >= RATE_TARGET),
-                        verdict(peak < MEMORY_TARGET)
-                    ),
-                ]);
-            }
-        }
-        if let Some((_, python)) = do_baseline {
+    )
+}
+
+/// A stand-in with `n` profiles, its index built.
+fn start_standin(ctx: &Ctx, n: usize, progress: &dyn Fn(&str)) -> Result<StandIn, String> {
+    progress(&format!(
+        "throughput: starting the stand-in with {} profiles",
+        thousands(n as f64)
+    ));
+    let fake = StandIn::start(
+        &ctx.fake,
+        &["--profiles".to_owned(), n.to_string()],
+        Some(&ctx.work.join(format!("standin-{n}.log"))),
+    )?;
+    progress(&format!(
+        "throughput: the stand-in was ready in {:.1} s",
+        fake.ready_in.as_secs_f64()
+    ));
+    // The first sorted query builds the stand-in's index; not ours.
+    let status = fake.get(
+        "/api/profiles?filter=greater-than%28updated%2C1970-01-01T00%3A00%3A00Z%29&sort=updated&page%5Bsize%5D=1",
+        REVISION,
+    )?;
+    if status != 200 {
+        return Err(format!("the stand-in's warm-up request answered {status}"));
+    }
+    Ok(fake)
+}
+
+/// `reps` polls of all `n` profiles in each mode, the modes taking turns so
+/// that load from elsewhere falls on both alike; one list per mode, in
+/// [`MODES`]' order.
+fn poll_modes(
+    ctx: &Ctx,
+    fake: &StandIn,
+    n: usize,
+    reps: usize,
+    progress: &dyn Fn(&str),
+) -> Result<Vec<Vec<Poll>>, String> {
+    let mut by_mode: Vec<Vec<Poll>> = vec![Vec::new(); MODES.len()];
+    for rep in 0..reps {
+        for (i, mode) in MODES.iter().enumerate() {
             progress(&format!(
-                "baseline: the Python SDK polls {} profiles",
-                thousands(n as f64)
+                "throughput: {} profiles, {mode}, run {} of {reps}",
+                thousands(n as f64),
+                rep + 1
             ));
-            base_section = Some(baseline::run(ctx, &fake, n, python, &by_mode[0])?);
+            by_mode[i].push(poll(ctx, fake, n, mode)?);
         }
     }
-    let mut sections = Vec::new();
-    if !table.rows.is_empty() {
-        if let (Some(lo), Some(hi)) = (peaks.iter().min(), peaks.iter().max()) {
-            table.notes.push(format!(
-                "Peak RSS from {} to {} across sizes and modes ({:+.1} MiB): {}.",
-                mib(*lo),
-                mib(*hi),
-                (*hi as f64 - *lo as f64) / 1024.0 / 1024.0,
-                if hi - lo < 2 * 1024 * 1024 {
-                    "flat"
-                } else {
-                    "it grows"
-                }
-            ));
+    Ok(by_mode)
+}
+
+/// The table's row for `n` profiles in `mode`: medians of the polls, and
+/// the largest peak memory.
+fn row(n: usize, mode: &str, polls: &[Poll]) -> Vec<String> {
+    let rate = Poll::median_rate(polls);
+    let cpu_rate = median(&polls.iter().map(Poll::cpu_rate).collect::<Vec<_>>());
+    let peak = Poll::peak(polls);
+    let [wall, cpu, requests] = Poll::cells(polls);
+    vec![
+        thousands(n as f64),
+        mode.to_owned(),
+        thousands(rate),
+        wall,
+        cpu,
+        thousands(cpu_rate),
+        mib(peak),
+        requests,
+        format!(
+            "{:.2} s",
+            median(&polls.iter().map(|p| p.standin_cpu).collect::<Vec<_>>())
+        ),
+        format!(
+            "wall {}, CPU {}, memory {}",
+            verdict(rate >= RATE_TARGET),
+            verdict(cpu_rate >= RATE_TARGET),
+            verdict(peak < MEMORY_TARGET)
+        ),
+    ]
+}
+
+/// Whether peak memory stays flat (within 2 MiB) across sizes and modes:
+/// the runner fetches one page at a time, so it should not grow with N.
+fn peak_note(peaks: &[u64]) -> Option<String> {
+    let (lo, hi) = (peaks.iter().min()?, peaks.iter().max()?);
+    Some(format!(
+        "Peak RSS from {} to {} across sizes and modes ({:+.1} MiB): {}.",
+        mib(*lo),
+        mib(*hi),
+        (*hi as f64 - *lo as f64) / 1024.0 / 1024.0,
+        if hi - lo < 2 * 1024 * 1024 {
+            "flat"
+        } else {
+            "it grows"
         }
-        table.notes.push(format!(
-            "Median of {repeat} run(s) each (peak RSS: the largest). Wall time includes the stand-in's work: the runner \
-             fetches one page at a time, so runner and stand-in take turns. \"records/s per runner CPU-s\" is what one \
-             core of the runner alone would do; \"requests\" counts every GET (the trigger re-reads the last second of \
-             each page, see docs/polling.md). Each output file was checked: exit 0, no error event, the end line, \
-             exactly N distinct profiles."
-        ));
-        sections.push(table);
-    }
-    if let Some(s) = base_section {
-        sections.push(s);
-    }
-    Ok(sections)
+    ))
+}
+
+/// How the table was measured, and what its columns count.
+fn method_note(repeat: usize) -> String {
+    format!(
+        "Median of {repeat} run(s) each (peak RSS: the largest). Wall time includes the stand-in's work: the runner \
+         fetches one page at a time, so runner and stand-in take turns. \"records/s per runner CPU-s\" is what one \
+         core of the runner alone would do; \"requests\" counts every GET (the trigger re-reads the last second of \
+         each page, see docs/polling.md). Each output file was checked: exit 0, no error event, the end line, \
+         exactly N distinct profiles."
+    )
 }
 
 /// One first poll of all `n` profiles in `mode`, checked.

@@ -68,14 +68,16 @@ async fn read_once(src: &Source, slice: Slice, out: &Chunks) -> Result<End, Erro
             None => return Ok(End::Complete),
         }
     }
-    let end = match page
-        .records
-        .iter()
-        .map(|r| r.at)
-        .filter(|at| *at < slice.to)
-        .max()
-    {
-        Some(last) if page.next.is_some() && !page.reaches(slice.to) => End::From(last),
+    let before = || {
+        page.records
+            .iter()
+            .map(|r| r.at)
+            .filter(|at| *at < slice.to)
+    };
+    let end = match (before().min(), before().max()) {
+        (Some(first), Some(last)) if page.next.is_some() && !page.reaches(slice.to) => {
+            End::More { first, last }
+        }
         // Nothing before `to` on a page that goes on: the rest lies at or
         // after `to` (a filter without an upper bound).
         _ => End::Complete,

@@ -86,9 +86,13 @@ impl Start {
 pub enum End {
     /// Everything it was asked for was sent.
     Complete,
-    /// What lies from this instant to the end of the range is left for
-    /// other reads.
-    From(DateTime<Utc>),
+    /// What lies from `last` to the end of the range is left for other
+    /// reads; the page read held records from `first` to `last`, which says
+    /// how dense the rest may be.
+    More {
+        first: DateTime<Utc>,
+        last: DateTime<Utc>,
+    },
 }
 
 /// Where a reader sends its chunks. A closed channel means the poller
