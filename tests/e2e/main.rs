@@ -5,6 +5,7 @@
 mod stand_in;
 mod support;
 
+mod actions;
 mod cases;
 mod contract;
 mod docs;

@@ -1,7 +1,7 @@
 //! Every field of `component.json` the code reads, by id and label. The
 //! readers name fields only through these, and a test checks each against
-//! `component.json`, so an error message always quotes the label the user
-//! sees.
+//! the step of `component.json` that declares it, so an error message always
+//! quotes the label the user sees.
 
 use component_sdk::Field;
 
@@ -9,62 +9,123 @@ use component_sdk::Field;
 pub const API_KEY: Field = Field::new("apiKey", "API key");
 pub const REVISION: Field = Field::new("revision", "Revision");
 
-// Get New and Updated Objects Polling.
+// Get New and Updated Objects Polling (and the actions, where they choose
+// an object type or how to emit).
 pub const OBJECT_TYPE: Field = Field::new("objectType", "Object Type");
 pub const POLL_CONFIG: Field = Field::new("pollConfig", "Timestamp field to poll on");
 pub const EMIT_BEHAVIOR: Field = Field::new("emitBehavior", "Emit behavior");
 pub const PAGE_SIZE: Field = Field::new("pageSize", "Size of Polling Page");
 pub const START_TIME: Field = Field::new("startTime", "Start Time");
 
-// Make Raw Request.
+// Make Raw Request (and Delete Object).
 pub const DO_NOT_THROW_404: Field =
     Field::new("doNotThrow404", "Don't throw error on 404 Response");
 
-/// Every field above.
+// Lookup Object (at most one).
+pub const LOOKUP_BY: Field = Field::new("lookupBy", "Lookup by");
+pub const INCLUDE: Field = Field::new("include", "Include related resources");
+pub const ALLOW_ZERO_RESULTS: Field = Field::new("allowZeroResults", "Allow zero results");
+
+// Lookup Objects (plural).
+pub const SORT: Field = Field::new("sort", "Sort");
+/// The same id as the trigger's "Size of Polling Page", another label: here
+/// it is the size of the pages Lookup Objects emits.
+pub const LOOKUP_PAGE_SIZE: Field = Field::new("pageSize", "Page Size");
+pub const MAX_RESULTS: Field = Field::new("maxResults", "Maximum number of results");
+
+// Subscribe / Unsubscribe Profiles, Add / Remove Profiles to / from List.
+pub const LIST_ID: Field = Field::new("listId", "List ID");
+pub const CHANNEL: Field = Field::new("channel", "Channel");
+
+/// The credential's fields, which every step reads.
 #[cfg(test)]
-pub const ALL: &[Field] = &[
-    API_KEY,
-    REVISION,
-    OBJECT_TYPE,
-    POLL_CONFIG,
-    EMIT_BEHAVIOR,
-    PAGE_SIZE,
-    START_TIME,
-    DO_NOT_THROW_404,
+pub const CREDENTIAL: &[Field] = &[API_KEY, REVISION];
+
+/// The fields each step reads besides the credential's, by function id.
+#[cfg(test)]
+pub const BY_FUNCTION: &[(&str, &[Field])] = &[
+    (
+        "getNewAndUpdatedObjectsPolling",
+        &[
+            OBJECT_TYPE,
+            POLL_CONFIG,
+            EMIT_BEHAVIOR,
+            PAGE_SIZE,
+            START_TIME,
+        ],
+    ),
+    ("makeRawRequest", &[DO_NOT_THROW_404]),
+    (
+        "lookupObject",
+        &[OBJECT_TYPE, LOOKUP_BY, INCLUDE, ALLOW_ZERO_RESULTS],
+    ),
+    (
+        "lookupObjects",
+        &[
+            OBJECT_TYPE,
+            SORT,
+            EMIT_BEHAVIOR,
+            LOOKUP_PAGE_SIZE,
+            MAX_RESULTS,
+        ],
+    ),
+    ("upsertObject", &[OBJECT_TYPE]),
+    ("deleteObject", &[OBJECT_TYPE, DO_NOT_THROW_404]),
+    ("createEvent", &[]),
+    ("subscribeProfiles", &[LIST_ID, CHANNEL]),
+    ("unsubscribeProfiles", &[LIST_ID, CHANNEL]),
+    ("addProfilesToList", &[LIST_ID]),
+    ("removeProfilesFromList", &[LIST_ID]),
 ];
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use component_sdk::descriptor::Descriptor;
 
     use super::*;
 
     #[test]
-    fn every_field_read_is_in_component_json_with_its_label() {
+    fn every_field_read_is_declared_by_its_step_with_its_label() {
         let descriptor = Descriptor::parse(crate::registry::COMPONENT_JSON).expect("parses");
-        let declared = |key: &str| {
-            let credentials = descriptor.credentials.iter().flat_map(|c| &c.fields);
-            let steps = descriptor
-                .triggers
-                .values()
-                .chain(descriptor.actions.values())
-                .flat_map(|f| &f.fields);
-            credentials
-                .chain(steps)
-                .filter(|(k, _)| k.as_str() == key)
-                .filter_map(|(_, f)| f.label.clone())
-                .collect::<Vec<_>>()
-        };
-        for field in ALL {
-            let labels = declared(field.key);
-            assert!(
-                !labels.is_empty(),
-                "{} is read but not declared in component.json",
+        let credentials = descriptor.credentials.clone().unwrap_or_default().fields;
+        for field in CREDENTIAL {
+            let declared = credentials.get(field.key).and_then(|f| f.label.as_deref());
+            assert_eq!(
+                declared,
+                Some(field.label),
+                "credential field {}",
                 field.key
             );
-            for label in labels {
-                assert_eq!(label, field.label, "the label of {}", field.key);
+        }
+        for (id, read) in BY_FUNCTION {
+            let (function, _) = descriptor
+                .function(id)
+                .unwrap_or_else(|| panic!("{id} is not in component.json"));
+            for field in *read {
+                let declared = function
+                    .fields
+                    .get(field.key)
+                    .and_then(|f| f.label.as_deref());
+                assert_eq!(
+                    declared,
+                    Some(field.label),
+                    "{id}: the label of {}",
+                    field.key
+                );
             }
+            let read: BTreeSet<&str> = read.iter().map(|f| f.key).collect();
+            for key in function.fields.keys() {
+                assert!(
+                    read.contains(key.as_str()),
+                    "{id} declares {key}, which the code never reads"
+                );
+            }
+        }
+        let listed: BTreeSet<&str> = BY_FUNCTION.iter().map(|(id, _)| *id).collect();
+        for id in descriptor.function_ids() {
+            assert!(listed.contains(id), "{id}: list the fields it reads");
         }
     }
 }

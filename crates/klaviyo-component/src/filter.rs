@@ -15,6 +15,10 @@ pub enum Literal {
     Text(String),
     Bool(bool),
     Integer(i64),
+    /// A number with a fraction (`4.5`); whole numbers are [`Literal::Integer`].
+    Number(f64),
+    /// `["a","b"]`, for `any`, `contains-any` and `contains-all`.
+    List(Vec<Literal>),
 }
 
 /// One `operator(field,value)`.
@@ -113,6 +117,17 @@ impl fmt::Display for Literal {
             }
             Literal::Bool(b) => write!(f, "{b}"),
             Literal::Integer(n) => write!(f, "{n}"),
+            Literal::Number(n) => write!(f, "{n}"),
+            Literal::List(items) => {
+                f.write_char('[')?;
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        f.write_char(',')?;
+                    }
+                    write!(f, "{item}")?;
+                }
+                f.write_char(']')
+            }
         }
     }
 }
@@ -169,6 +184,21 @@ mod tests {
                     Literal::Text(r"it's a \ test".into()),
                 ),
                 r"equals(name,'it\'s a \\ test')",
+            ),
+            (
+                Filter::new().and(
+                    Operator::Any,
+                    "email",
+                    Literal::List(vec![
+                        Literal::Text("a@example.com".into()),
+                        Literal::Text("b'c@example.com".into()),
+                    ]),
+                ),
+                r"any(email,['a@example.com','b\'c@example.com'])",
+            ),
+            (
+                Filter::new().and(Operator::GreaterOrEqual, "rating", Literal::Number(4.5)),
+                "greater-or-equal(rating,4.5)",
             ),
             (
                 Filter::new().and(

@@ -1,12 +1,14 @@
 //! The Klaviyo component: the "Get New and Updated Objects Polling" trigger,
-//! the "Make Raw Request" action and credential verification, all talking to
-//! Klaviyo through one client.
+//! the "Make Raw Request" action, the typed actions (lookups, upserts,
+//! deletes, events, subscriptions, list membership) and credential
+//! verification, all talking to Klaviyo through one client.
 //!
 //! The API is [`COMPONENT`]: `component.json` and the code behind each of
 //! its ids, which `klaviyo-runner` runs. Nothing here touches stdin, stdout
 //! or the process environment: settings arrive in a
 //! [`component_sdk::Env`], events leave through a [`component_sdk::Sink`].
 
+mod actions;
 mod client;
 mod context;
 mod error;

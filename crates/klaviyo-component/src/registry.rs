@@ -2,6 +2,7 @@
 
 use component_sdk::{Component, Config, Env, Function, LocalBoxFuture, Verification};
 
+use crate::actions::{delete, event, lookup, lookup_many, membership, subscriptions, upsert};
 use crate::{polling, raw_request, verify};
 
 /// `component.json`, the published descriptor, compiled in so the binary
@@ -33,6 +34,76 @@ static FUNCTIONS: &[Function] = &[
         select_models: &[],
         meta_model: None,
         static_metadata: Some(raw_request::metadata),
+    },
+    Function {
+        id: "lookupObject",
+        step: &lookup::LookupObject,
+        select_models: &[
+            ("getObjectTypes", lookup::object_types_model),
+            ("getLookupCriteria", lookup::criteria_model),
+            ("getIncludes", lookup::includes_model),
+        ],
+        meta_model: Some(lookup::meta_model),
+        static_metadata: None,
+    },
+    Function {
+        id: "lookupObjects",
+        step: &lookup_many::LookupObjects,
+        select_models: &[
+            ("getObjectTypes", lookup_many::object_types_model),
+            ("getSortValues", lookup_many::sort_model),
+        ],
+        meta_model: Some(lookup_many::meta_model),
+        static_metadata: None,
+    },
+    Function {
+        id: "upsertObject",
+        step: &upsert::UpsertObject,
+        select_models: &[("getObjectTypes", upsert::object_types_model)],
+        meta_model: Some(upsert::meta_model),
+        static_metadata: None,
+    },
+    Function {
+        id: "deleteObject",
+        step: &delete::DeleteObject,
+        select_models: &[("getObjectTypes", delete::object_types_model)],
+        meta_model: Some(delete::meta_model),
+        static_metadata: None,
+    },
+    Function {
+        id: "createEvent",
+        step: &event::CreateEvent,
+        select_models: &[],
+        meta_model: Some(event::meta_model),
+        static_metadata: None,
+    },
+    Function {
+        id: "subscribeProfiles",
+        step: &subscriptions::SubscribeProfiles,
+        select_models: &[],
+        meta_model: Some(subscriptions::subscribe_meta_model),
+        static_metadata: None,
+    },
+    Function {
+        id: "unsubscribeProfiles",
+        step: &subscriptions::UnsubscribeProfiles,
+        select_models: &[],
+        meta_model: Some(subscriptions::unsubscribe_meta_model),
+        static_metadata: None,
+    },
+    Function {
+        id: "addProfilesToList",
+        step: &membership::AddProfilesToList,
+        select_models: &[],
+        meta_model: Some(membership::add_meta_model),
+        static_metadata: None,
+    },
+    Function {
+        id: "removeProfilesFromList",
+        step: &membership::RemoveProfilesFromList,
+        select_models: &[],
+        meta_model: Some(membership::remove_meta_model),
+        static_metadata: None,
     },
 ];
 

@@ -98,6 +98,36 @@ fn demo(root: &Path) -> Result<(), String> {
         &[("ELASTICIO_FLOW_TYPE", "debug")],
     )?;
 
+    demo.section(
+        "Upsert Object: a profile by email, created or updated by Klaviyo's profile import",
+    );
+    demo.invoke(
+        "upsert-profile",
+        &["process", "upsertObject"],
+        &json!({"cfg": {"apiKey": API_KEY, "objectType": "profiles"},
+                "msg": {"body": {"email": "ada@example.com", "first_name": "Ada",
+                                 "location": {"city": "London"}}}}),
+        &[],
+    )?;
+
+    demo.section("Lookup Object: the same profile, by email");
+    demo.invoke(
+        "lookup-profile",
+        &["process", "lookupObject"],
+        &json!({"cfg": {"apiKey": API_KEY, "objectType": "profiles", "lookupBy": "email"},
+                "msg": {"body": {"email": "ada@example.com"}}}),
+        &[],
+    )?;
+
+    demo.section("Upsert Object with a mistake: refused before any request, naming the field");
+    demo.invoke(
+        "upsert-list-without-name",
+        &["process", "upsertObject"],
+        &json!({"cfg": {"apiKey": API_KEY, "objectType": "lists"},
+                "msg": {"body": {"opt_in_process": "triple"}}}),
+        &[],
+    )?;
+
     demo.section("Make Raw Request: GET /profiles?page[size]=1");
     demo.invoke(
         "raw-get",

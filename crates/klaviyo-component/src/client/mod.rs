@@ -22,8 +22,9 @@ use url::Url;
 pub use self::credentials::Credentials;
 pub use self::error::{ApiError, CHECK_THE_KEY, Failure, TransportError, TransportKind};
 use self::pacing::Pacer;
-pub use self::page::{Page, is_under};
-use self::retry::{Decision, Outcome, Policy, Repeatability};
+pub use self::page::{Page, is_under, minify};
+pub use self::retry::Repeatability;
+use self::retry::{Decision, Outcome, Policy};
 use crate::Error;
 use crate::revision::Revision;
 use crate::settings::Settings;
@@ -128,12 +129,33 @@ impl Client {
     }
 
     /// Send a request and return the answer, whatever its status, after the
-    /// retries the policy allows. Refuses URLs outside the base URL.
+    /// retries the policy allows for its method. Refuses URLs outside the
+    /// base URL.
     pub async fn send(
         &self,
         method: Method,
         url: &Url,
         body: Option<&[u8]>,
+    ) -> Result<Response, Error> {
+        let repeatability = Repeatability::of(&method);
+        self.send_as(method, url, body, repeatability).await
+    }
+
+    /// [`Client::send`], with the caller declaring whether repeating the
+    /// request can do harm, where the method alone does not tell:
+    /// `Repeatability::Idempotent` for a POST that Klaviyo applies once
+    /// however often it arrives (a create-or-update through
+    /// `/profile-import`, an event with a `unique_id`, list membership,
+    /// subscription jobs), so it is retried after a 5xx or a timeout like a
+    /// PUT; `Repeatability::Unsafe` for a write that may act twice (a POST
+    /// that creates, a PATCH), retried only when Klaviyo cannot have acted
+    /// (a 429, a connection that was never made). See `retry::decide`.
+    pub async fn send_as(
+        &self,
+        method: Method,
+        url: &Url,
+        body: Option<&[u8]>,
+        repeatability: Repeatability,
     ) -> Result<Response, Error> {
         if !is_under(url, &self.base) {
             return Err(Error::input(format!(
@@ -142,7 +164,6 @@ impl Client {
                 self.base
             )));
         }
-        let repeatability = Repeatability::of(&method);
         let label = format!("{method} {}", url.path());
         let mut attempt = 0;
         loop {

@@ -3,18 +3,25 @@
 
 use std::time::Duration;
 
-/// Whether repeating a request can do harm.
+/// Whether repeating a request can do harm. [`Repeatability::of`] tells it
+/// from the method; a caller that knows better declares it
+/// (`Client::send_as`): a POST that Klaviyo applies once however often it
+/// arrives is `Idempotent`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Repeatability {
     /// GET, HEAD, OPTIONS: no effect on the server.
     Safe,
-    /// PUT, DELETE: the same effect however often it is applied.
+    /// PUT, DELETE, and the POSTs declared so: the same effect however
+    /// often it is applied (a create-or-update matched by identifiers, an
+    /// event with a `unique_id`, list membership, subscription jobs).
     Idempotent,
-    /// POST, PATCH: each one may act again (create a second record).
+    /// POST, PATCH: each one may act again (create a second record, apply
+    /// an update over a later one).
     Unsafe,
 }
 
 impl Repeatability {
+    /// What the method alone says.
     pub fn of(method: &reqwest::Method) -> Repeatability {
         match *method {
             reqwest::Method::GET | reqwest::Method::HEAD | reqwest::Method::OPTIONS => {
@@ -186,6 +193,21 @@ mod tests {
             (1, Idempotent, Outcome::ConnectionLost, 0.0, Retry(ms(500))),
             (1, Unsafe, Outcome::TimedOut, 0.0, Stop),
             (1, Unsafe, Outcome::ConnectionLost, 0.0, Stop),
+            // a POST its caller declares idempotent (an upsert through
+            // /profile-import, an event with a unique_id, list membership, a
+            // subscription job) is retried like a PUT…
+            (1, Idempotent, status(500), 0.0, Retry(ms(500))),
+            (2, Idempotent, status(503), 1.0, Retry(s(2))),
+            (1, Idempotent, Outcome::TimedOut, 0.0, Retry(ms(500))),
+            (1, Idempotent, after(429, 3), 0.0, Retry(s(3))),
+            (1, Idempotent, status(409), 0.0, Stop),
+            // …while one that creates or updates (POST /lists, PATCH) stops
+            // once Klaviyo may have acted, and retries only when it cannot
+            // have
+            (1, Unsafe, status(502), 0.0, Stop),
+            (1, Unsafe, status(524), 0.0, Stop),
+            (1, Unsafe, after(429, 1), 0.0, Retry(s(1))),
+            (2, Unsafe, Outcome::NotConnected, 1.0, Retry(s(2))),
             // the budget: three retries, then the outcome stands
             (3, Safe, status(500), 0.0, Retry(s(2))),
             (4, Safe, status(500), 0.0, Stop),

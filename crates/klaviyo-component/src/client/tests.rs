@@ -210,6 +210,22 @@ async fn retries_follow_the_policy() {
         .expect("an answer");
     assert_eq!(response.status, 201);
     assert_eq!(h.fake.requests().len(), 2);
+    // A POST its caller declares idempotent is repeated after a 5xx, like a
+    // PUT: the same list is named twice, the stand-in counts both attempts.
+    h.fake.clear_requests();
+    h.fake
+        .push_fault(FaultRule::new(Fault::Status(503)).method(Method::POST));
+    let response = c
+        .send_as(
+            reqwest::Method::POST,
+            &post,
+            Some(br#"{"data":{"type":"list","attributes":{"name":"z"}}}"#),
+            super::Repeatability::Idempotent,
+        )
+        .await
+        .expect("an answer");
+    assert_eq!(response.status, 201);
+    assert_eq!(h.fake.requests().len(), 2, "503, then the retry");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -83,6 +83,27 @@ fn the_fields_the_issues_pin() {
         action.fields["doNotThrow404"].view_class.as_deref(),
         Some("CheckBoxView")
     );
+    let actions = [
+        ("lookupObject", "Lookup Object (at most one)"),
+        ("lookupObjects", "Lookup Objects (plural)"),
+        ("upsertObject", "Upsert Object"),
+        ("deleteObject", "Delete Object"),
+        ("createEvent", "Create Event"),
+        ("subscribeProfiles", "Subscribe Profiles"),
+        ("unsubscribeProfiles", "Unsubscribe Profiles"),
+        ("addProfilesToList", "Add Profiles to List"),
+        ("removeProfilesFromList", "Remove Profiles from List"),
+    ];
+    for (id, title) in actions {
+        let (action, is_trigger) = d.function(id).unwrap_or_else(|| panic!("{id}"));
+        assert!(!is_trigger, "{id}");
+        assert_eq!(action.title.as_deref(), Some(title), "{id}");
+        assert_eq!(
+            action.dynamic_metadata,
+            Some(serde_json::Value::Bool(true)),
+            "{id}"
+        );
+    }
     let credentials = d.credentials.expect("credentials");
     assert_eq!(
         credentials.fields["apiKey"].view_class.as_deref(),

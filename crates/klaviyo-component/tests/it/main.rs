@@ -4,8 +4,15 @@
 mod support;
 
 mod component_json;
+mod create_event;
 mod credentials;
+mod delete_object;
+mod lookup_object;
+mod lookup_objects;
+mod membership;
 mod polling;
 mod query_shapes;
 mod raw_request;
 mod slices;
+mod subscriptions;
+mod upsert_object;

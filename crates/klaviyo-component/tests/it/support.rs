@@ -12,6 +12,19 @@ use klaviyo_fake::{FakeConfig, FakeKlaviyo};
 
 pub const POLLING: &str = "getNewAndUpdatedObjectsPolling";
 pub const RAW_REQUEST: &str = "makeRawRequest";
+pub const LOOKUP_OBJECT: &str = "lookupObject";
+pub const LOOKUP_OBJECTS: &str = "lookupObjects";
+pub const UPSERT_OBJECT: &str = "upsertObject";
+pub const DELETE_OBJECT: &str = "deleteObject";
+pub const CREATE_EVENT: &str = "createEvent";
+pub const SUBSCRIBE_PROFILES: &str = "subscribeProfiles";
+pub const UNSUBSCRIBE_PROFILES: &str = "unsubscribeProfiles";
+pub const ADD_PROFILES_TO_LIST: &str = "addProfilesToList";
+pub const REMOVE_PROFILES_FROM_LIST: &str = "removeProfilesFromList";
+
+/// The revisions every action's happy path runs at: the oldest file (which
+/// Klaviyo now falls forward from) and the newest.
+pub const REVISIONS: &[&str] = &["2024-10-15", "2026-10-15"];
 
 /// Run the function `id` of the component once.
 pub async fn run(id: &str, input: StepInput) -> Outcome {
@@ -19,6 +32,15 @@ pub async fn run(id: &str, input: StepInput) -> Outcome {
     let mut recorder = Recorder::default();
     let result = function.step.process_boxed(input, &mut recorder).await;
     Outcome::new(recorder.events, result.err())
+}
+
+/// The metadata `getMetaModel` answers for `cfg`.
+pub fn meta(id: &str, cfg: serde_json::Value) -> component_sdk::MetaModel {
+    let model = COMPONENT
+        .function(id)
+        .and_then(|f| f.meta_model)
+        .expect("a getMetaModel");
+    model(&Config::new(cfg.as_object().cloned().unwrap_or_default())).expect("metadata")
 }
 
 /// The keys a select model offers for `cfg`.
@@ -108,6 +130,34 @@ impl Harness {
         run(RAW_REQUEST, input).await
     }
 
+    /// Run the action `id` once with `body` as the message body.
+    pub async fn action(&self, id: &str, fields: Value, body: Value) -> Outcome {
+        self.action_msg(id, fields, "3f1d2a4e-0000-4000-8000-000000000001", body)
+            .await
+    }
+
+    /// Run the action `id` once with a message of this id and body.
+    pub async fn action_msg(&self, id: &str, fields: Value, msg_id: &str, body: Value) -> Outcome {
+        let mut msg = Message::with_body(&body).expect("body");
+        msg.id = msg_id.to_owned();
+        let input = StepInput {
+            cfg: self.cfg(fields),
+            msg,
+            snapshot: json!({}),
+            env: self.env.clone(),
+        };
+        run(id, input).await
+    }
+
+    /// The requests the stand-in received, as `METHOD path?query`.
+    pub fn request_lines(&self) -> Vec<String> {
+        self.fake
+            .requests()
+            .iter()
+            .map(|r| format!("{} {}", r.method, r.path_and_query))
+            .collect()
+    }
+
     /// Poll until a run emits nothing (at most `runs` runs), waiting past the
     /// lag between runs; returns every run.
     pub async fn poll_until_quiet(
@@ -182,6 +232,47 @@ impl Outcome {
                 _ => vec![b],
             })
             .collect()
+    }
+
+    /// The one data body of a run that succeeded.
+    #[track_caller]
+    pub fn only_body(&self) -> Value {
+        self.assert_ok();
+        let bodies = self.bodies();
+        assert_eq!(bodies.len(), 1, "one message, got {bodies:?}");
+        bodies.into_iter().next().expect("one")
+    }
+
+    /// The data bodies as their JSON text, as emitted.
+    pub fn raw_bodies(&self) -> Vec<String> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Data(m) => Some(m.body.get().to_owned()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The reasons of the rebound events.
+    pub fn rebounds(&self) -> Vec<String> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::Rebound { reason } => Some(reason.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The error's kind and message.
+    #[track_caller]
+    pub fn failure(&self) -> (&'static str, String) {
+        let e = self
+            .error
+            .as_ref()
+            .unwrap_or_else(|| panic!("the step succeeded, emitting {:?}", self.bodies()));
+        (e.kind().name(), e.to_string())
     }
 
     pub fn snapshots(&self) -> Vec<&Value> {

@@ -1,0 +1,374 @@
+//! "Subscribe Profiles" and "Unsubscribe Profiles": Klaviyo's bulk
+//! subscription jobs (`POST /profile-subscription-bulk-create-jobs` and
+//! `…-delete-jobs`), for one profile or a list of them, on the email or SMS
+//! channel, optionally for a list. A list longer than the job's limit
+//! (1,000 to subscribe, 100 to unsubscribe) is sent as several jobs. Setting
+//! a consent is idempotent, so the jobs are retried like a PUT, and a
+//! message delivered again sends the same jobs again to no effect.
+
+use component_sdk::{Config, MetaModel, Sink, Step, StepInput};
+use klaviyo_spec::{Method as SpecMethod, Operation, RevisionSpec};
+use reqwest::Method;
+use serde_json::{Map, Value, json};
+
+use super::{body, emit_json, finish, jsonapi, metadata, prepare, values, write};
+use crate::Error;
+use crate::client::Repeatability;
+use crate::context::Context;
+use crate::fields;
+use crate::revision::Revision;
+
+/// The channels the actions set consent on, with their labels.
+pub const CHANNELS: &[(&str, &str)] = &[("email", "Email"), ("sms", "SMS")];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Subscribe,
+    Unsubscribe,
+}
+
+impl Direction {
+    fn path(self) -> &'static str {
+        match self {
+            Direction::Subscribe => "/profile-subscription-bulk-create-jobs",
+            Direction::Unsubscribe => "/profile-subscription-bulk-delete-jobs",
+        }
+    }
+
+    fn consent(self) -> &'static str {
+        match self {
+            Direction::Subscribe => "SUBSCRIBED",
+            Direction::Unsubscribe => "UNSUBSCRIBED",
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Direction::Subscribe => "Subscribe Profiles",
+            Direction::Unsubscribe => "Unsubscribe Profiles",
+        }
+    }
+}
+
+pub struct SubscribeProfiles;
+pub struct UnsubscribeProfiles;
+
+impl Step for SubscribeProfiles {
+    async fn process(
+        &self,
+        input: StepInput,
+        out: &mut dyn Sink,
+    ) -> Result<(), component_sdk::Error> {
+        let result = run(Direction::Subscribe, input, out).await;
+        finish(result, out)
+    }
+}
+
+impl Step for UnsubscribeProfiles {
+    async fn process(
+        &self,
+        input: StepInput,
+        out: &mut dyn Sink,
+    ) -> Result<(), component_sdk::Error> {
+        let result = run(Direction::Unsubscribe, input, out).await;
+        finish(result, out)
+    }
+}
+
+/// The job's endpoint and request schema in `spec`.
+fn job(
+    spec: &'static RevisionSpec,
+    direction: Direction,
+) -> Result<(&'static Operation, Value), Error> {
+    let path = direction.path();
+    let op = spec.operation(SpecMethod::Post, path);
+    let schema = spec.request_schema(SpecMethod::Post, path);
+    match (op, schema) {
+        (Some(op), Some(schema)) => Ok((op, schema)),
+        _ => Err(Error::config(format!(
+            "Klaviyo's revision {} has no POST {path}",
+            spec.revision
+        ))),
+    }
+}
+
+/// The channel chosen in `cfg`.
+fn channel(cfg: &Config) -> Result<&'static str, Error> {
+    let keys: Vec<&str> = CHANNELS.iter().map(|(k, _)| *k).collect();
+    match cfg.choice(fields::CHANNEL, &keys)? {
+        Some(chosen) => Ok(CHANNELS
+            .iter()
+            .map(|(k, _)| *k)
+            .find(|k| *k == chosen)
+            .unwrap_or("email")),
+        None => Err(Error::config(format!(
+            "\"{}\" is required: choose Email or SMS",
+            fields::CHANNEL.label
+        ))),
+    }
+}
+
+/// What identifies a profile on `channel`.
+fn identifier(channel: &str) -> &'static str {
+    match channel {
+        "sms" => "phone_number",
+        _ => "email",
+    }
+}
+
+/// The flattened schemas of the job: the job's own members (without the
+/// profiles and the list, which the action fills in) and one profile's
+/// (without its subscriptions, which the channel decides; with
+/// `consented_at` where the channel's consent takes one).
+fn flattened(schema: &Value, channel: &str) -> (Map<String, Value>, Map<String, Value>) {
+    let flat = jsonapi::input_schema(schema).unwrap_or_default();
+    let mut job: Map<String, Value> = flat["properties"].as_object().cloned().unwrap_or_default();
+    job.remove("relationships");
+    let profile_schema = job.remove("profiles").unwrap_or_default();
+    let mut profile: Map<String, Value> = profile_schema["items"]["properties"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let consent = profile
+        .remove("subscriptions")
+        .map(|s| s["properties"][channel]["properties"]["marketing"].clone())
+        .unwrap_or_default();
+    if let Some(at) = consent["properties"].get("consented_at") {
+        profile.insert("consented_at".into(), at.clone());
+    }
+    (job, profile)
+}
+
+fn meta_model(cfg: &Config, direction: Direction) -> Result<MetaModel, component_sdk::Error> {
+    let spec = Revision::from_config(cfg)?.spec();
+    let (op, schema) = job(spec, direction)?;
+    let channel = channel(cfg).unwrap_or("email");
+    let (job, profile) = flattened(&schema, channel);
+    let limit = op.max_batch.map_or(String::new(), |b| {
+        format!(
+            " Klaviyo takes up to {} a job; more are sent as several jobs.",
+            b.max
+        )
+    });
+    let mut properties = profile.clone();
+    properties.insert(
+        "profiles".into(),
+        json!({"type": "array", "description": format!("Several profiles, each with the fields above; instead of them.{limit}"), "items": {"type": "object", "properties": profile}}),
+    );
+    properties.extend(job);
+    let input = metadata::titled(
+        json!({"type": "object", "description": format!("One profile ({} on {}), or several in profiles.", identifier(channel), channel), "properties": properties}),
+        direction.title(),
+    );
+    Ok(MetaModel {
+        input,
+        output: metadata::object(
+            "Subscription jobs",
+            &[
+                (
+                    "statusCode",
+                    "number",
+                    "202: Klaviyo accepted every job.",
+                    true,
+                ),
+                ("channel", "string", "email or sms.", true),
+                (
+                    "listId",
+                    "string",
+                    "The list, when one is configured.",
+                    false,
+                ),
+                (
+                    "profileCount",
+                    "number",
+                    "How many profiles were sent.",
+                    true,
+                ),
+                (
+                    "jobs",
+                    "array",
+                    "One entry per job sent: its statusCode, profileCount and the jobId Klaviyo gave, if any.",
+                    true,
+                ),
+            ],
+        ),
+    })
+}
+
+pub fn subscribe_meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error> {
+    meta_model(cfg, Direction::Subscribe)
+}
+
+pub fn unsubscribe_meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error> {
+    meta_model(cfg, Direction::Unsubscribe)
+}
+
+async fn run(direction: Direction, input: StepInput, out: &mut dyn Sink) -> Result<(), Error> {
+    let Context { client, .. } = Context::new(&input.cfg, &input.env)?;
+    let spec = client.revision().spec();
+    let (op, schema) = job(spec, direction)?;
+    let channel = channel(&input.cfg)?;
+    let list_id = input.cfg.text(fields::LIST_ID)?;
+    let (_, profile_fields) = flattened(&schema, channel);
+    let mut members = body(&input, "a profile's email or phone_number, or profiles")?;
+
+    // One profile at the top, or several in `profiles`.
+    let single: Map<String, Value> = profile_fields
+        .keys()
+        .filter_map(|k| members.remove_entry(k))
+        .collect();
+    let listed = members
+        .remove("profiles")
+        .filter(|p| !p.is_null() && p != "");
+    let from_list = listed.is_some();
+    let profiles: Vec<Value> = match (
+        listed,
+        single
+            .values()
+            .any(|v| !matches!(values::text(Some(v)), Ok(None))),
+    ) {
+        (Some(_), true) => {
+            return Err(Error::input(
+                "give either one profile's fields (msg.body.email, msg.body.phone_number, …) or msg.body.profiles, not both",
+            ));
+        }
+        (Some(Value::Array(items)), false) => items,
+        (Some(one), false) => vec![one],
+        (None, true) => vec![Value::Object(single)],
+        (None, false) => {
+            return Err(Error::input(format!(
+                "{} needs a profile: give {} (or msg.body.profiles, a list of profiles)",
+                direction.title(),
+                jsonapi::field_name(identifier(channel))
+            )));
+        }
+    };
+    let wanted = identifier(channel);
+    let mut prepared = Vec::with_capacity(profiles.len());
+    for (i, profile) in profiles.into_iter().enumerate() {
+        let Value::Object(mut profile) = profile else {
+            return Err(Error::input(format!(
+                "msg.body.profiles[{i}] must be an object with the profile's {wanted}, got {}",
+                super::validate::describe(&profile)
+            )));
+        };
+        if matches!(values::text(profile.get(wanted)), Ok(None)) {
+            let at = if from_list {
+                format!("profiles[{i}].{wanted}")
+            } else {
+                wanted.to_owned()
+            };
+            return Err(Error::input(format!(
+                "{} is required to {} on {}: map a value to it",
+                jsonapi::field_name(&at),
+                direction
+                    .title()
+                    .split(' ')
+                    .next()
+                    .unwrap_or("subscribe")
+                    .to_lowercase(),
+                channel
+            )));
+        }
+        let mut marketing = Map::new();
+        marketing.insert(
+            "consent".into(),
+            Value::String(direction.consent().to_owned()),
+        );
+        if let Some(at) = profile.remove("consented_at")
+            && !matches!(values::text(Some(&at)), Ok(None))
+        {
+            marketing.insert("consented_at".into(), at);
+        }
+        profile.insert(
+            "subscriptions".into(),
+            json!({channel: {"marketing": marketing}}),
+        );
+        prepared.push(Value::Object(profile));
+    }
+    let count = prepared.len();
+    let mut job_input = members;
+    job_input.insert("profiles".into(), Value::Array(prepared));
+    if let Some(list) = &list_id {
+        job_input.insert("relationships".into(), json!({"list": list}));
+    }
+    // The whole list is checked before any job is sent, so that a bad
+    // profile stops the step before anything changed.
+    let document = prepare(
+        &Value::Object(job_input),
+        &schema,
+        &format!(
+            "The message body is not what {} takes in revision {}",
+            direction.title(),
+            spec.revision
+        ),
+    )?;
+    let all = document["data"]["attributes"]["profiles"]["data"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let size = op.max_batch.map_or(all.len().max(1), |b| b.max as usize);
+    tracing::info!(
+        "\"{}\" action started: {count} profile(s) on {channel} in {} job(s)",
+        direction.title(),
+        all.len().div_ceil(size)
+    );
+    let mut jobs = Vec::new();
+    let mut status = 202;
+    for chunk in all.chunks(size) {
+        let mut part = document.clone();
+        part["data"]["attributes"]["profiles"]["data"] = Value::Array(chunk.to_vec());
+        // Setting a consent again leaves it as it is: safe to repeat.
+        let response = write(
+            &client,
+            Method::POST,
+            direction.path(),
+            &part,
+            &schema,
+            Repeatability::Idempotent,
+        )
+        .await?;
+        status = response.status;
+        let job_id = serde_json::from_slice::<Value>(&response.body)
+            .ok()
+            .and_then(|b| b["data"]["id"].as_str().map(str::to_owned));
+        jobs.push(
+            json!({"statusCode": response.status, "profileCount": chunk.len(), "jobId": job_id}),
+        );
+    }
+    emit_json(
+        out,
+        &json!({"statusCode": status, "channel": channel, "listId": list_id, "profileCount": count, "jobs": jobs}),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(value: Value) -> Config {
+        Config::new(value.as_object().cloned().unwrap_or_default())
+    }
+
+    #[test]
+    fn metadata_per_channel_and_revision() {
+        for revision in ["2024-10-15", "2026-10-15"] {
+            let model =
+                subscribe_meta_model(&cfg(json!({"revision": revision, "channel": "email"})))
+                    .expect("model");
+            let p = &model.input["properties"];
+            assert_eq!(p["email"]["title"], "Email", "{revision}");
+            assert_eq!(p["consented_at"]["format"], "date-time", "{revision}");
+            assert_eq!(
+                p["profiles"]["items"]["properties"]["email"]["type"],
+                "string"
+            );
+            assert!(p.get("subscriptions").is_none() && p.get("relationships").is_none());
+            assert!(p["historical_import"].is_object(), "{revision}");
+            let un = unsubscribe_meta_model(&cfg(json!({"revision": revision, "channel": "sms"})))
+                .expect("model");
+            assert!(un.input["properties"]["phone_number"].is_object());
+            assert!(un.input["properties"].get("consented_at").is_none());
+        }
+    }
+}

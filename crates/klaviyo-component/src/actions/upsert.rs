@@ -1,0 +1,243 @@
+//! "Upsert Object": profiles are created or updated through
+//! `POST /profile-import`, which matches them by id, email, phone number or
+//! external id; every other writable type is created (`POST /x`) when no id
+//! is given and updated (`PATCH /x/{id}`) when one is. The input is the
+//! revision's request schema, flattened; the action builds the envelope.
+
+use component_sdk::{Config, MetaModel, SelectModel, Sink, Step, StepInput};
+use klaviyo_spec::{Method as SpecMethod, Resource, RevisionSpec};
+use reqwest::Method;
+use serde_json::{Map, Value, json};
+
+use super::catalog::{self, PROFILE_IMPORT, Purpose};
+use super::lookup::{fill, record_schema};
+use super::{
+    Single, body, emit_json, emit_raw, finish, humanize, jsonapi, metadata, prepare, segment,
+    values, write,
+};
+use crate::Error;
+use crate::client::Repeatability;
+use crate::context::Context;
+use crate::revision::Revision;
+
+/// The members of a profile, any of which identifies it for
+/// `/profile-import`.
+pub const PROFILE_IDENTIFIERS: &[&str] =
+    &["id", "email", "phone_number", "external_id", "anonymous_id"];
+
+pub struct UpsertObject;
+
+impl Step for UpsertObject {
+    async fn process(
+        &self,
+        input: StepInput,
+        out: &mut dyn Sink,
+    ) -> Result<(), component_sdk::Error> {
+        let result = run(input, out).await;
+        finish(result, out)
+    }
+}
+
+pub fn object_types_model(cfg: &Config) -> Result<SelectModel, component_sdk::Error> {
+    catalog::model(cfg, Purpose::Upsert)
+}
+
+/// The request schemas of the type's create and update, as far as it has
+/// them (profiles: `/profile-import` for both).
+struct Schemas {
+    create: Option<(String, Value)>,
+    update: Option<(String, Value)>,
+}
+
+fn schemas(spec: &'static RevisionSpec, resource: &Resource<'static>) -> Schemas {
+    if resource.key == "profiles" {
+        let import = spec
+            .request_schema(SpecMethod::Post, PROFILE_IMPORT)
+            .map(|s| (PROFILE_IMPORT.to_owned(), s));
+        return Schemas {
+            create: import,
+            update: None,
+        };
+    }
+    let schema = |op: Option<&klaviyo_spec::Operation>| {
+        op.and_then(|op| {
+            spec.request_schema(op.method, op.path)
+                .map(|s| (op.path.to_owned(), s))
+        })
+    };
+    let t = catalog::resource_type(resource);
+    let fits = |op: &&klaviyo_spec::Operation| op.body.and_then(|b| b.data_type) == t;
+    Schemas {
+        create: schema(resource.create.filter(|op| fits(op) && op.returns == t)),
+        update: schema(resource.update.filter(fits)),
+    }
+}
+
+pub fn meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error> {
+    let spec = Revision::from_config(cfg)?.spec();
+    let resource = catalog::chosen(cfg, spec, Purpose::Upsert)?;
+    let schemas = schemas(spec, &resource);
+    let name = humanize(resource.key);
+    let flat = match (&schemas.create, &schemas.update) {
+        (Some((_, create)), None) => jsonapi::input_schema(create),
+        (None, Some((_, update))) => jsonapi::input_schema(update),
+        (Some((_, create)), Some((_, update))) => {
+            let mut merged =
+                jsonapi::input_schema(create).unwrap_or_else(|| json!({"type": "object"}));
+            let update = jsonapi::input_schema(update).unwrap_or_default();
+            if let (Some(Value::Object(into)), Some(Value::Object(from))) =
+                (merged.get_mut("properties"), update.get("properties"))
+            {
+                for (key, schema) in from {
+                    into.entry(key.clone()).or_insert_with(|| schema.clone());
+                }
+                if let Some(Value::Object(id)) = into.get_mut("id") {
+                    id.insert(
+                        "description".into(),
+                        Value::String(format!(
+                            "The id of the {} to update; leave it empty to create one.",
+                            catalog::singular(&resource)
+                        )),
+                    );
+                }
+            }
+            Some(merged)
+        }
+        (None, None) => None,
+    }
+    .unwrap_or_else(|| json!({"type": "object"}));
+    let input = metadata::titled(flat, &format!("{name} to create or update"));
+    Ok(MetaModel {
+        input,
+        output: record_schema(spec, &resource),
+    })
+}
+
+async fn run(input: StepInput, out: &mut dyn Sink) -> Result<(), Error> {
+    let Context { client, .. } = Context::new(&input.cfg, &input.env)?;
+    let spec = client.revision().spec();
+    let resource = catalog::chosen(&input.cfg, spec, Purpose::Upsert)?;
+    let schemas = schemas(spec, &resource);
+    let mut members = body(&input, "the fields of the object")?;
+    let name = humanize(resource.key);
+    let revision = spec.revision;
+    let id = values::text(members.get("id"))
+        .map_err(|kind| Error::input(format!("\"ID\" (msg.body.id) must be text, got {kind}")))?;
+    let (method, path, schema, repeatability) = if resource.key == "profiles" {
+        let Some((path, schema)) = schemas.create else {
+            return Err(Error::internal("profiles without /profile-import"));
+        };
+        let identifiers: Vec<&str> = PROFILE_IDENTIFIERS
+            .iter()
+            .copied()
+            .filter(|k| values::text(members.get(*k)).ok().flatten().is_some())
+            .collect();
+        if identifiers.is_empty() {
+            let named: Vec<String> = PROFILE_IDENTIFIERS
+                .iter()
+                .map(|k| jsonapi::field_name(k))
+                .collect();
+            return Err(Error::input(format!(
+                "a profile is matched by its identifiers: give at least one of {}",
+                named.join(", ")
+            )));
+        }
+        // Matched by its identifiers, the same profile is created once and
+        // updated with the same values however often the request arrives.
+        (Method::POST, path, schema, Repeatability::Idempotent)
+    } else {
+        match (id, schemas.create, schemas.update) {
+            (Some(id), _, Some((template, schema))) => {
+                members.insert("id".into(), Value::String(id.clone()));
+                (
+                    Method::PATCH,
+                    fill(&template, &segment(&id, "ID")?),
+                    schema,
+                    Repeatability::Unsafe,
+                )
+            }
+            (Some(_), _, None) => {
+                return Err(Error::input(format!(
+                    "{name} cannot be updated: Klaviyo's revision {revision} has no PATCH for them. Leave \"ID\" (msg.body.id) empty to create one"
+                )));
+            }
+            (None, Some((path, schema)), _) => {
+                members.remove("id");
+                (Method::POST, path, schema, Repeatability::Unsafe)
+            }
+            (None, None, _) => {
+                return Err(Error::input(format!(
+                    "{name} can only be updated in revision {revision}: give the \"ID\" (msg.body.id) of the one to update"
+                )));
+            }
+        }
+    };
+    let document = prepare(
+        &Value::Object(members),
+        &schema,
+        &format!(
+            "The message body is not a {} that revision {revision} accepts",
+            catalog::singular(&resource)
+        ),
+    )?;
+    tracing::info!("\"Upsert Object\" action started: {method} {path}");
+    let response = write(&client, method, &path, &document, &schema, repeatability).await?;
+    match Single::parse(&response)?.data {
+        Some(record) => emit_raw(out, record),
+        None => {
+            let mut answer = Map::new();
+            answer.insert("statusCode".into(), response.status.into());
+            if let Some(id) = document["data"].get("id") {
+                answer.insert("id".into(), id.clone());
+            }
+            emit_json(out, &Value::Object(answer))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(value: Value) -> Config {
+        Config::new(value.as_object().cloned().unwrap_or_default())
+    }
+
+    #[test]
+    fn profiles_are_their_import_schema_flattened() {
+        for revision in ["2024-10-15", "2026-10-15"] {
+            let model = meta_model(&cfg(
+                json!({"revision": revision, "objectType": "profiles"}),
+            ))
+            .expect("model");
+            let p = &model.input["properties"];
+            assert_eq!(p["email"]["title"], "Email", "{revision}");
+            assert_eq!(p["id"]["type"], "string", "{revision}");
+            assert!(
+                p["location"]["properties"]["city"].is_object(),
+                "{revision}"
+            );
+            assert!(
+                p.get("attributes").is_none() && p.get("type").is_none(),
+                "{revision}"
+            );
+            assert_eq!(model.output["title"], "Profiles");
+            assert!(model.output["properties"]["attributes"].is_object());
+        }
+    }
+
+    #[test]
+    fn other_types_merge_create_and_update() {
+        let model = meta_model(&cfg(json!({"objectType": "lists"}))).expect("model");
+        let p = &model.input["properties"];
+        assert_eq!(p["name"]["required"], json!(true), "required to create");
+        assert!(
+            p["id"]["description"]
+                .as_str()
+                .is_some_and(|d| d.contains("leave it empty to create")),
+            "{}",
+            p["id"]
+        );
+        assert!(p["id"].get("required").is_none());
+    }
+}
