@@ -52,10 +52,10 @@ pub fn envelope(bytes: &[u8]) {
             // As text: parsing a float twice need not give the same float.
             let body = serde_json::to_string(&want.body).expect("json");
             assert_eq!(envelope.msg.body.get(), body, "msg.body");
-            match want.id {
-                Some(id) => assert_eq!(envelope.msg.id, id, "msg.id"),
-                None => assert!(!envelope.msg.id.is_empty(), "a missing msg.id is made up"),
-            }
+            // A missing id stays missing: a made-up one would differ on
+            // each delivery of the same message.
+            let id = want.id.unwrap_or_default();
+            assert_eq!(envelope.msg.id, id, "msg.id");
             assert_eq!(envelope.msg.headers, want.headers, "msg.headers");
             assert_eq!(
                 envelope.msg.attachments, want.attachments,

@@ -21,12 +21,16 @@ fn stand_in(config: FakeConfig) -> FakeKlaviyo {
 
 /// Run the action `id` once, with the message `msg_id` and `body`.
 fn act(fake: &FakeKlaviyo, id: &str, fields: Value, msg_id: &str, body: Value) -> Run {
+    act_on(fake, id, fields, json!({"id": msg_id, "body": body}))
+}
+
+/// Run the action `id` once on the message `msg`.
+fn act_on(fake: &FakeKlaviyo, id: &str, fields: Value, msg: Value) -> Run {
     let mut cfg = json!({"apiKey": API_KEY});
     cfg.as_object_mut()
         .expect("object")
         .extend(fields.as_object().cloned().unwrap_or_default());
-    let stdin = serde_json::to_vec(&json!({"cfg": cfg, "msg": {"id": msg_id, "body": body}}))
-        .expect("json");
+    let stdin = serde_json::to_vec(&json!({"cfg": cfg, "msg": msg})).expect("json");
     let env: BTreeMap<String, String> = env_for(fake);
     let out = run(
         Bin::Klaviyo,
@@ -140,6 +144,30 @@ fn an_event_through_the_runner() {
     assert_eq!(out[0]["statusCode"], 202);
     assert_eq!(out[0]["uniqueId"], "5f1c2b7e-message");
     assert_eq!(lines(&fake), vec!["POST /api/events"]);
+}
+
+#[test]
+fn a_message_without_an_id_delivered_again_records_one_event() {
+    // On elastic.io, what an action or a mapper emits carries no id: the
+    // event's unique_id then comes from the body, the same on every
+    // delivery, and different for a different body.
+    let fake = stand_in(FakeConfig::empty());
+    let order = |n: &str| {
+        json!({"body": {"metric": {"name": "Placed Order"}, "profile": {"email": "ada@example.com"},
+                        "properties": {"order": n}}})
+    };
+    let mut unique_ids = Vec::new();
+    for msg in [order("A-1"), order("A-1"), order("A-2")] {
+        let out = data(&act_on(&fake, "createEvent", json!({}), msg));
+        unique_ids.push(out[0]["uniqueId"].as_str().expect("a unique id").to_owned());
+    }
+    assert_eq!(
+        unique_ids[0], unique_ids[1],
+        "the same message, the same id"
+    );
+    assert_ne!(unique_ids[0], unique_ids[2], "another message, another id");
+    assert_eq!(lines(&fake).len(), 3, "sent three times");
+    assert_eq!(fake.records("events").len(), 2, "recorded twice");
 }
 
 #[test]

@@ -15,7 +15,8 @@ use crate::Error;
 #[derive(Debug, Clone)]
 pub struct Message {
     /// A UUID v4 for messages a step creates; whatever the platform sent for
-    /// incoming ones.
+    /// incoming ones, empty when it sent none (on elastic.io, messages from
+    /// actions and mappers carry none).
     pub id: String,
     pub body: Box<RawValue>,
     pub headers: Map<String, Value>,
