@@ -171,7 +171,7 @@ impl Client {
             self.pace().await;
             let started = Instant::now();
             let result = self.attempt(&method, url, body).await;
-            self.answered(&result);
+            self.answered(&result, started.elapsed());
             let outcome = match &result {
                 Ok(response) => Outcome::Status {
                     code: response.status,
@@ -253,6 +253,12 @@ impl Client {
         }
     }
 
+    /// How many requests in flight Klaviyo's steady limit can use at the
+    /// latency seen so far; `None` until an answer told.
+    pub fn useful_in_flight(&self) -> Option<usize> {
+        self.pacer.lock().ok()?.useful_in_flight()
+    }
+
     async fn pace(&self) {
         let wait = match self.pacer.lock() {
             Ok(mut pacer) => pacer.reserve(Instant::now()),
@@ -269,14 +275,15 @@ impl Client {
 
     /// Tell the pacer how an attempt ended: what the answer said about the
     /// window, and a `Retry-After` that every request must wait for.
-    fn answered(&self, result: &Result<Response, (TransportKind, String)>) {
+    fn answered(&self, result: &Result<Response, (TransportKind, String)>, took: Duration) {
         let Ok(mut pacer) = self.pacer.lock() else {
             return;
         };
         let now = Instant::now();
         match result {
             Ok(response) => {
-                pacer.observe(&response.headers, now);
+                let succeeded = (200..300).contains(&response.status);
+                pacer.observe(&response.headers, now, succeeded.then_some(took));
                 if response.status == 429
                     && let Some(wait) = retry_after(&response.headers)
                     && wait <= self.policy.max_retry_after

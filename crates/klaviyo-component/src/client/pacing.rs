@@ -9,6 +9,10 @@
 //! readers share one pacer: each request reserves its moment to go, so
 //! requests spread out instead of all waiting the same delay and leaving
 //! together, and a `Retry-After` that one of them got holds back all.
+//!
+//! The pacer also says how many requests in flight the steady limit can
+//! use ([`Pacer::useful_in_flight`]): more only wait for their turn, and a
+//! read that waits holds back the one the output needs next.
 
 use std::time::{Duration, Instant};
 
@@ -16,6 +20,14 @@ use reqwest::header::HeaderMap;
 
 /// Below this many remaining requests, the pacer starts spacing requests.
 const SPREAD_BELOW: u64 = 10;
+
+/// How much the latency of the last answers counts against the earlier
+/// ones'.
+const LATENCY_WEIGHT: f64 = 0.2;
+
+/// Requests in flight beyond what the steady limit and the latency call
+/// for, as a margin for latency that varies.
+const IN_FLIGHT_MARGIN: f64 = 1.25;
 
 /// The window's state as last reported, and the requests since.
 #[derive(Debug, Default, Clone, Copy)]
@@ -29,6 +41,10 @@ pub struct Pacer {
     in_flight: u64,
     /// No request before this: Klaviyo said `Retry-After`.
     held_until: Option<Instant>,
+    /// The steady limit, per second, from `RateLimit-Limit`.
+    steady_per_sec: Option<f64>,
+    /// How long answers take, on average.
+    latency: Option<Duration>,
 }
 
 impl Pacer {
@@ -64,9 +80,26 @@ impl Pacer {
         at.saturating_duration_since(now)
     }
 
-    /// An answer came: remember what it said about the window.
-    pub fn observe(&mut self, headers: &HeaderMap, now: Instant) {
+    /// An answer came: remember what it said about the window, and, for a
+    /// successful one, how long it `took` (a refusal comes back faster than
+    /// work would).
+    pub fn observe(&mut self, headers: &HeaderMap, now: Instant, took: Option<Duration>) {
         self.in_flight = self.in_flight.saturating_sub(1);
+        if let Some(took) = took {
+            self.latency = Some(match self.latency {
+                Some(average) => {
+                    average.mul_f64(1.0 - LATENCY_WEIGHT) + took.mul_f64(LATENCY_WEIGHT)
+                }
+                None => took,
+            });
+        }
+        if let Some(rate) = headers
+            .get("ratelimit-limit")
+            .and_then(|v| v.to_str().ok())
+            .and_then(steady_per_sec)
+        {
+            self.steady_per_sec = Some(rate);
+        }
         let number = |name: &str| {
             headers
                 .get(name)
@@ -87,6 +120,15 @@ impl Pacer {
         }
     }
 
+    /// How many requests in flight keep up with the steady limit at the
+    /// latency seen so far (with a margin, and one for the request the
+    /// output waits for); `None` until an answer told both.
+    pub fn useful_in_flight(&self) -> Option<usize> {
+        let (rate, latency) = (self.steady_per_sec?, self.latency?);
+        let busy = (rate * latency.as_secs_f64() * IN_FLIGHT_MARGIN).ceil();
+        Some((busy as usize).saturating_add(1))
+    }
+
     /// Klaviyo answered 429 with `Retry-After`: every request waits for it.
     pub fn hold(&mut self, until: Instant) {
         self.held_until = Some(self.held_until.map_or(until, |held| held.max(until)));
@@ -95,6 +137,32 @@ impl Pacer {
     /// A request ended without an answer.
     pub fn release(&mut self) {
         self.in_flight = self.in_flight.saturating_sub(1);
+    }
+}
+
+/// The steady limit per second in a `RateLimit-Limit` value: of the
+/// policies of the IETF draft form (`10, 10;w=1, 150;w=60`) the one with
+/// the longest window; a bare number is Klaviyo's steady window, a minute.
+fn steady_per_sec(value: &str) -> Option<f64> {
+    let mut steady: Option<(u64, u64)> = None;
+    for item in value.split(',').skip(1) {
+        let mut parts = item.split(';');
+        let Some(Ok(limit)) = parts.next().map(|n| n.trim().parse::<u64>()) else {
+            continue;
+        };
+        let window = parts.find_map(|p| p.trim().strip_prefix("w=")?.parse::<u64>().ok());
+        if let Some(window) = window.filter(|w| *w > 0)
+            && steady.is_none_or(|(_, w)| window > w)
+        {
+            steady = Some((limit, window));
+        }
+    }
+    match steady {
+        Some((limit, window)) => Some(limit as f64 / window as f64),
+        None => {
+            let limit: u64 = value.split(',').next()?.trim().parse().ok()?;
+            Some(limit as f64 / 60.0)
+        }
     }
 }
 
@@ -122,7 +190,11 @@ mod tests {
     fn told(remaining: &str, reset: &str, now: Instant) -> Pacer {
         let mut p = Pacer::default();
         p.reserve(now);
-        p.observe(&headers(remaining, reset), now);
+        p.observe(
+            &headers(remaining, reset),
+            now,
+            Some(Duration::from_millis(100)),
+        );
         p
     }
 
@@ -131,7 +203,7 @@ mod tests {
         let now = Instant::now();
         let mut p = Pacer::default();
         assert_eq!(p.reserve(now), Duration::ZERO);
-        p.observe(&HeaderMap::new(), now);
+        p.observe(&HeaderMap::new(), now, Some(Duration::from_millis(100)));
         assert_eq!(p.reserve(now), Duration::ZERO);
     }
 
@@ -181,7 +253,7 @@ mod tests {
         }
         // The first answer says 12 remain; the four others in flight will
         // take theirs: 8 are left to spend.
-        p.observe(&headers("12", "30"), now);
+        p.observe(&headers("12", "30"), now, Some(Duration::from_millis(100)));
         assert_eq!(p.remaining, Some(8));
     }
 
@@ -203,5 +275,33 @@ mod tests {
         let now = Instant::now();
         let mut p = told("lots", "30", now);
         assert_eq!(p.reserve(now), Duration::ZERO);
+    }
+
+    #[test]
+    fn the_steady_limit_is_read_in_either_form() {
+        assert_eq!(steady_per_sec("10, 10;w=1, 150;w=60"), Some(2.5));
+        assert_eq!(steady_per_sec("700"), Some(700.0 / 60.0));
+        assert_eq!(steady_per_sec("lots"), None);
+    }
+
+    #[test]
+    fn requests_in_flight_the_steady_limit_can_use() {
+        let now = Instant::now();
+        let mut p = Pacer::default();
+        assert_eq!(p.useful_in_flight(), None, "nothing known yet");
+        let mut h = headers("100", "30");
+        h.insert(
+            "RateLimit-Limit",
+            HeaderValue::from_static("35, 35;w=1, 350;w=60"),
+        );
+        p.reserve(now);
+        p.observe(&h, now, Some(Duration::from_millis(500)));
+        // 350 a minute is 5.8 a second; at 0.5 s each, 2.9 busy, 3.6 with
+        // the margin, and one for the head.
+        assert_eq!(p.useful_in_flight(), Some(5));
+        // Faster answers: fewer needed; the average moves a fifth of the way.
+        p.reserve(now);
+        p.observe(&h, now, Some(Duration::from_millis(10)));
+        assert_eq!(p.useful_in_flight(), Some(4), "0.402 s on average");
     }
 }

@@ -177,11 +177,17 @@ impl<'o> Poller<'o> {
         }
     }
 
-    /// Start the reads the schedule and the memory budget allow.
+    /// Start the reads the schedule, the rate limit and the memory budget
+    /// allow. Reads beyond what the steady limit can serve would only wait
+    /// for their turn, holding memory and taking turns from the earliest
+    /// read, which the output waits for.
     fn start_reads(&self, schedule: &mut Schedule, reads: &mut Reads) {
+        let useful = self.source.client.useful_in_flight();
+        let cap = useful.map_or(self.max_in_flight, |n| n.clamp(1, self.max_in_flight));
+        schedule.set_max_reading(cap);
         loop {
             let ahead = (schedule.outstanding() + 1) * self.chunk_bytes.get(FIRST_PAGE_GUESS);
-            let room = ahead <= READ_AHEAD_BYTES && schedule.outstanding() < 2 * self.max_in_flight;
+            let room = ahead <= READ_AHEAD_BYTES;
             let Some((id, work)) = schedule.next_read(room) else {
                 return;
             };

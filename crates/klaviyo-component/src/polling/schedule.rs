@@ -68,7 +68,6 @@ pub struct Schedule {
     next_id: u64,
     reading: usize,
     max_reading: usize,
-    halted: bool,
 }
 
 impl Schedule {
@@ -80,13 +79,18 @@ impl Schedule {
             next_id: 0,
             reading: 0,
             max_reading: max_reading.max(1),
-            halted: false,
         };
         for w in work {
             let node = schedule.node(w);
             schedule.nodes.push_back(node);
         }
         schedule
+    }
+
+    /// Read at most `max_reading` at once from now on (besides the
+    /// earliest): as many as the rate limit can use at the latency seen.
+    pub fn set_max_reading(&mut self, max_reading: usize) {
+        self.max_reading = max_reading.max(1);
     }
 
     fn node(&mut self, work: Work) -> Node {
@@ -107,12 +111,13 @@ impl Schedule {
     }
 
     /// The next read to start: the earliest unread node, when it is the
-    /// head or `room` allows one more read ahead; `None` after a failure.
+    /// head or `room` allows one more read ahead; after a failure, only
+    /// one before the failed node, whose records the output still reaches.
     pub fn next_read(&mut self, room: bool) -> Option<(NodeId, Work)> {
-        if self.halted {
+        let index = self.nodes.iter().position(|n| n.status == Status::Unread)?;
+        if self.nodes.iter().take(index).any(|n| n.status == Status::Failed) {
             return None;
         }
-        let index = self.nodes.iter().position(|n| n.status == Status::Unread)?;
         if index > 0 && (!room || self.reading >= self.max_reading) {
             return None;
         }
@@ -134,10 +139,10 @@ impl Schedule {
         self.nodes.pop_front();
     }
 
-    /// The read of `id` failed: no further reads start, and the poller
-    /// stops when it reaches it.
+    /// The read of `id` failed: no read after it starts, and the poller
+    /// stops when it reaches it. What is left before it is still read,
+    /// so the output gets as far as the order allows.
     pub fn failed(&mut self, id: NodeId) {
-        self.halted = true;
         if let Some(node) = self.find(id) {
             node.status = Status::Failed;
             self.reading -= 1;
@@ -331,6 +336,26 @@ mod tests {
     }
 
     #[test]
+    fn fewer_reads_at_once_mean_fewer_pieces() {
+        // The rate limit can use two reads at the latency seen: a dense
+        // page's rest is cut in two, not eight.
+        let mut s = Schedule::new(8, [Work::Slice(slice(0, 1000))]);
+        s.set_max_reading(2);
+        let (root, _) = s.next_read(false).expect("root");
+        s.ended(
+            root,
+            End::More {
+                first: t(0),
+                last: t(10),
+            },
+        );
+        s.pop_head();
+        assert!(s.next_read(true).is_some());
+        assert!(s.next_read(true).is_some());
+        assert!(s.next_read(true).is_none(), "two at once");
+    }
+
+    #[test]
     fn without_room_only_the_head_is_read() {
         let mut s = Schedule::new(8, [Work::Slice(slice(0, 1000))]);
         let (root, _) = s.next_read(false).expect("root");
@@ -348,7 +373,7 @@ mod tests {
     }
 
     #[test]
-    fn a_failure_stops_new_reads() {
+    fn a_failure_stops_new_reads_after_it() {
         let mut s = Schedule::new(4, [Work::Slice(slice(0, 1000))]);
         let (root, _) = s.next_read(false).expect("root");
         s.ended(
@@ -359,9 +384,28 @@ mod tests {
             },
         );
         let (a, _) = s.next_read(true).expect("a");
-        s.failed(a);
-        assert!(s.next_read(true).is_none());
-        s.pop_head();
+        let (b, Work::Slice(failed)) = s.next_read(true).expect("b") else {
+            panic!("a slice");
+        };
+        s.failed(b);
+        assert!(s.next_read(true).is_none(), "nothing after b starts");
+        // What a leaves lies before b: the output still needs it.
+        s.ended(
+            a,
+            End::More {
+                first: t(10),
+                last: t(20),
+            },
+        );
+        let mut before = Vec::new();
+        while let Some((_, Work::Slice(rest))) = s.next_read(true) {
+            before.push(rest);
+        }
+        assert!(!before.is_empty(), "the rest of a is read");
+        assert!(before.iter().all(|r| r.to <= failed.from), "{before:?}");
+        while s.head().is_some_and(|h| h.0 != b) {
+            s.pop_head();
+        }
         assert_eq!(s.head().map(|h| h.2), Some(Status::Failed));
     }
 }
