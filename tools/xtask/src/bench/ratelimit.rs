@@ -364,7 +364,8 @@ struct Scanned {
     /// (id, polled value) of every record, once.
     unique: HashSet<(String, String)>,
     repeats: usize,
-    /// Records whose polled value is before the one emitted before them.
+    /// Records whose polled value is in a second before the one emitted
+    /// before them.
     backwards: usize,
     ended: bool,
     error: Option<String>,
@@ -383,7 +384,7 @@ fn scan_output(path: &Path, field: &str) -> Result<Scanned, String> {
         ended: false,
         error: None,
     };
-    let mut last: Option<chrono::DateTime<chrono::Utc>> = None;
+    let mut last: Option<i64> = None;
     let mut line = Vec::new();
     loop {
         line.clear();
@@ -404,9 +405,11 @@ fn scan_output(path: &Path, field: &str) -> Result<Scanned, String> {
                 .as_str()
                 .unwrap_or_default()
                 .to_owned();
+            // Klaviyo orders by the second, writing some values of a field
+            // with a fraction and some without: ascending means by second.
             let when = chrono::DateTime::parse_from_rfc3339(&at.replacen(' ', "T", 1))
                 .ok()
-                .map(|t| t.with_timezone(&chrono::Utc));
+                .map(|t| t.timestamp());
             if when.is_some_and(|w| last.is_some_and(|l| w < l)) {
                 s.backwards += 1;
             }
