@@ -24,7 +24,7 @@ pub use config::{Config, Field};
 pub use env::Env;
 pub use error::{Error, ErrorKind};
 pub use event::{ErrorPayload, Event};
-pub use message::Message;
+pub use message::{MAX_MESSAGE_BYTES, Message};
 pub use registry::{
     Component, Function, MetaModel, MetaModelFn, SelectModel, SelectModelFn, Verification,
 };

@@ -7,6 +7,12 @@ use serde_json::{Map, Value};
 
 use crate::Error;
 
+/// The most JSON one message may hold on the platform: sailor refuses an
+/// emit over 10 MiB (`OUTGOING_MESSAGE_SIZE_LIMIT`, 10,485,760 bytes) once
+/// encrypted and base64-encoded, which is about 7.8 MB of JSON; less a
+/// margin for the headers and passthrough around the body.
+pub const MAX_MESSAGE_BYTES: usize = 7_000_000;
+
 /// An elastic.io message: `id`, `body`, `headers`, `attachments`.
 ///
 /// The body is kept as raw JSON text: a polling trigger passes Klaviyo's

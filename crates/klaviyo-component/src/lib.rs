@@ -14,6 +14,8 @@ mod context;
 mod error;
 mod fields;
 mod filter;
+mod labels;
+mod outcome;
 mod polling;
 mod raw_request;
 mod registry;

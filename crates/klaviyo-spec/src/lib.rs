@@ -274,6 +274,25 @@ pub struct FilterField {
     pub value_type: ValueType,
 }
 
+impl FilterField {
+    /// For a field named with a placeholder (`properties.<key>`), what
+    /// comes before it (`properties`).
+    pub fn keyed_prefix(&self) -> Option<&'static str> {
+        self.name.strip_suffix(".<key>")
+    }
+}
+
+/// Whether `key` can take the place of `<key>` in a filter field: a name of
+/// letters, digits, `_`, `-` and `$`, which a filter expression can hold
+/// without quoting.
+pub fn is_key(key: &str) -> bool {
+    !key.is_empty()
+        && key.len() <= 100
+        && key
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '$'))
+}
+
 /// A filter operator of Klaviyo's filter syntax.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Operator {
@@ -663,10 +682,19 @@ impl Operation {
 
 impl Collection {
     /// The filter field named `name`, when the endpoint can filter on it.
+    /// A field the OpenAPI file names with a placeholder
+    /// (`properties.<key>`, events from 2026-10-15) stands for every name
+    /// in its place (`properties.order_id`).
     pub fn filter_field(&self, name: &str) -> Option<&FilterField> {
-        self.filter
-            .as_ref()
-            .and_then(|f| f.fields.iter().find(|field| field.name == name))
+        let fields = self.filter.as_ref()?.fields;
+        fields.iter().find(|f| f.name == name).or_else(|| {
+            fields.iter().find(|f| {
+                f.keyed_prefix()
+                    .and_then(|prefix| name.strip_prefix(prefix))
+                    .and_then(|rest| rest.strip_prefix('.'))
+                    .is_some_and(is_key)
+            })
+        })
     }
 
     /// Whether `field` accepts `op`.

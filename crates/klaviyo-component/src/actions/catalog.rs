@@ -6,9 +6,9 @@ use component_sdk::config::{closest, quoted_list, shortened};
 use component_sdk::{Config, SelectModel};
 use klaviyo_spec::{Method, Operation, Resource, RevisionSpec};
 
-use super::humanize;
 use crate::Error;
 use crate::fields;
+use crate::labels::humanize;
 
 /// The types users reach for most, first in every dropdown, in this order.
 const FIRST: &[&str] = &[
@@ -20,6 +20,11 @@ const FIRST: &[&str] = &[
     "flows",
     "templates",
 ];
+
+/// The members of a profile, any of which identifies it: for
+/// `/profile-import`, and for the profile an event belongs to.
+pub const PROFILE_IDENTIFIERS: &[&str] =
+    &["id", "email", "phone_number", "external_id", "anonymous_id"];
 
 /// The path of the create-or-update endpoint of profiles.
 pub const PROFILE_IMPORT: &str = "/profile-import";
@@ -94,6 +99,12 @@ fn offers(spec: &'static RevisionSpec, resource: &Resource<'static>, purpose: Pu
         Purpose::Upsert => {
             if resource.key == "profiles" {
                 return spec.operation(Method::Post, PROFILE_IMPORT).is_some();
+            }
+            // A job (`campaign-send-jobs`, `…-bulk-create-jobs`) is an
+            // operation that is started or cancelled, not an object to
+            // create or update: Make Raw Request starts one.
+            if resource.key.ends_with("-jobs") {
+                return false;
             }
             let Some(t) = resource_type(resource) else {
                 return false;

@@ -7,11 +7,11 @@ use reqwest::Method;
 use serde_json::json;
 
 use super::catalog::{self, Purpose};
-use super::lookup::fill;
-use super::{body, emit_json, finish, metadata, segment, values};
+use super::{body, emit_json, metadata, path_to, values};
 use crate::Error;
 use crate::context::Context;
 use crate::fields;
+use crate::outcome::finish;
 use crate::revision::Revision;
 
 pub struct DeleteObject;
@@ -84,7 +84,7 @@ async fn run(input: StepInput, out: &mut dyn Sink) -> Result<(), Error> {
     let op = resource
         .delete
         .ok_or_else(|| Error::internal("a Delete Object type without DELETE"))?;
-    let path = fill(op.path, &segment(&id, "ID")?);
+    let path = path_to(op.path, &id, "ID")?;
     tracing::info!("\"Delete Object\" action started: DELETE {path}");
     let response = client
         .send(Method::DELETE, &client.url(&path, &[]), None)

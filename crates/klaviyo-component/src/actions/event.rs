@@ -10,17 +10,15 @@ use klaviyo_spec::Method as SpecMethod;
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 
-use super::{body, emit_json, finish, jsonapi, metadata, prepare, values, write};
+use super::catalog::PROFILE_IDENTIFIERS;
+use super::{body, emit_json, jsonapi, metadata, prepare, values, write};
 use crate::Error;
 use crate::client::Repeatability;
 use crate::context::Context;
+use crate::outcome::finish;
 use crate::revision::Revision;
 
 pub const EVENTS: &str = "/events";
-
-/// The members of an event's profile that identify it.
-pub const PROFILE_IDENTIFIERS: &[&str] =
-    &["id", "email", "phone_number", "external_id", "anonymous_id"];
 
 pub struct CreateEvent;
 

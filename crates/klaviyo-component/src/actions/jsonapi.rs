@@ -423,7 +423,7 @@ pub fn label_of(path: &str) -> String {
         .split('[')
         .next()
         .unwrap_or_default();
-    super::humanize(last)
+    crate::labels::humanize(last)
 }
 
 /// How an error names a flattened field: `"City" (msg.body.location.city)`.

@@ -4,18 +4,23 @@
 //! emitted one by one, in pages, or all at once; never more than the
 //! maximum, and never a part of the result silently.
 
+use std::collections::HashSet;
+
 use component_sdk::config::{closest, quoted_list, shortened};
-use component_sdk::{Config, MetaModel, SelectModel, Sink, Step, StepInput};
+use component_sdk::{Config, MAX_MESSAGE_BYTES, MetaModel, SelectModel, Sink, Step, StepInput};
 use klaviyo_spec::{Collection, FilterField, Operator, RevisionSpec, ValueType};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::catalog::{self, Purpose};
-use super::{body, emit_raw, finish, humanize, metadata, results, validate, values};
+use super::{body, emit_raw, metadata, results, validate, values};
 use crate::Error;
+use crate::client::Cursor;
 use crate::context::Context;
 use crate::fields;
 use crate::filter::{Filter, Literal};
+use crate::labels::humanize;
+use crate::outcome::finish;
 use crate::revision::Revision;
 
 /// The accepted values of "Emit behavior"; `fetchPage` and `fetchAll` are
@@ -189,10 +194,30 @@ pub fn input_schema(collection: &Collection, title: &str) -> Value {
             schema["title"] = Value::String(op.as_str().to_owned());
             operators.insert(op.as_str().to_owned(), schema);
         }
+        let allowed = field
+            .operators
+            .iter()
+            .map(|o| o.as_str())
+            .collect::<Vec<_>>()
+            .join(", ");
+        if let Some(prefix) = field.keyed_prefix() {
+            // Any name in place of `<key>`: an object of names, each with
+            // its conditions.
+            properties.insert(
+                prefix.to_owned(),
+                json!({
+                    "type": "object",
+                    "title": humanize(prefix),
+                    "description": format!("Conditions on {prefix} by name, e.g. {{\"order_id\": {{\"equals\": …}}}}: {allowed}."),
+                    "additionalProperties": {"type": "object", "properties": operators}
+                }),
+            );
+            continue;
+        }
         let mut schema = json!({
             "type": "object",
             "title": humanize(field.name),
-            "description": format!("Conditions on {}: {}.", field.name, field.operators.iter().map(|o| o.as_str()).collect::<Vec<_>>().join(", ")),
+            "description": format!("Conditions on {}: {allowed}.", field.name),
             "properties": operators
         });
         if required.contains(&field.name) {
@@ -276,11 +301,47 @@ fn conditions(
         .iter()
         .flat_map(|f| f.fields.iter())
         .collect();
-    let mut filter = Filter::new();
-    let mut has = Vec::new();
+    let mut conditions = Conditions::default();
     for (name, given) in members {
-        let Some(field) = fields.iter().find(|f| f.name == name) else {
-            let names: Vec<&str> = fields.iter().map(|f| f.name).collect();
+        // `properties.<key>`: `{"properties": {"order_id": {"equals": …}}}`.
+        if let Some(field) = fields
+            .iter()
+            .find(|f| f.keyed_prefix() == Some(name.as_str()))
+        {
+            let by_key = match given {
+                Value::Null => continue,
+                Value::String(s) if s.trim().is_empty() => continue,
+                Value::Object(by_key) => by_key,
+                other => {
+                    return Err(Error::input(format!(
+                        "\"{}\" (msg.body.{name}) must be an object of names, each with its conditions, such as {{\"order_id\": {{\"equals\": …}}}}, got {}",
+                        humanize(name),
+                        validate::describe(other)
+                    )));
+                }
+            };
+            for (key, given) in by_key {
+                if !klaviyo_spec::is_key(key) {
+                    return Err(Error::input(format!(
+                        "msg.body.{name}.{} is not a name Klaviyo can filter on: use letters, digits, _, - and $",
+                        shortened(key, 40)
+                    )));
+                }
+                add(
+                    &mut conditions,
+                    field,
+                    &format!("{name}.{key}"),
+                    given,
+                    revision,
+                )?;
+            }
+            continue;
+        }
+        let Some(field) = collection.filter_field(name) else {
+            let names: Vec<&str> = fields
+                .iter()
+                .map(|f| f.keyed_prefix().unwrap_or(f.name))
+                .collect();
             let hint = match closest(name, names.iter().copied()) {
                 Some(meant) => format!(" — did you mean `{meant}` ({})?", humanize(meant)),
                 None if names.is_empty() => {
@@ -294,73 +355,8 @@ fn conditions(
                 collection.path
             )));
         };
-        let label = humanize(name);
-        let operators: Vec<&str> = field.operators.iter().map(|o| o.as_str()).collect();
-        let by_operator = match given {
-            Value::Null => continue,
-            Value::String(s) if s.trim().is_empty() => continue,
-            Value::Object(members) => members,
-            other => {
-                return Err(Error::input(format!(
-                    "\"{label}\" (msg.body.{name}) must be an object of conditions such as {{\"{}\": …}}, got {}",
-                    operators.first().copied().unwrap_or("equals"),
-                    validate::describe(other)
-                )));
-            }
-        };
-        for (op_name, value) in by_operator {
-            let Some(op) = Operator::from_name(op_name).filter(|op| field.operators.contains(op))
-            else {
-                return Err(Error::input(format!(
-                    "\"{label}\" (msg.body.{name}) allows {} in revision {revision}, not {:?}",
-                    quoted_list(&operators),
-                    shortened(op_name, 40)
-                )));
-            };
-            let at = format!("msg.body.{name}.{op_name}");
-            if op == Operator::Has {
-                let on = match value {
-                    Value::Bool(b) => Some(*b),
-                    Value::String(s) if s.trim().is_empty() => Some(false),
-                    Value::String(s) => values::boolean(s),
-                    Value::Null => Some(false),
-                    _ => None,
-                };
-                match on {
-                    Some(true) if !has.contains(&field.name) => has.push(field.name),
-                    Some(true) => {}
-                    Some(false) => {}
-                    None => {
-                        return Err(Error::input(format!(
-                            "\"{label} {op_name}\" ({at}) must be true or false, got {}",
-                            validate::describe(value)
-                        )));
-                    }
-                }
-                continue;
-            }
-            let literal = if takes_a_list(op) {
-                let items: Vec<&Value> = match value {
-                    Value::Array(items) => items.iter().collect(),
-                    one => vec![one],
-                };
-                let mut list = Vec::new();
-                for item in items {
-                    if let Some(l) = literal(item, field, &format!("\"{label} {op_name}\" ({at})"))?
-                    {
-                        list.push(l);
-                    }
-                }
-                (!list.is_empty()).then_some(Literal::List(list))
-            } else {
-                literal(value, field, &format!("\"{label} {op_name}\" ({at})"))?
-            };
-            if let Some(literal) = literal {
-                filter = filter.and(op, field.name, literal);
-            }
-        }
+        add(&mut conditions, field, name, given, revision)?;
     }
-    let conditions = Conditions { filter, has };
     let needed = required_fields(collection);
     if !needed.is_empty() && !needed.iter().any(|n| conditions.names(n)) {
         return Err(Error::input(format!(
@@ -386,6 +382,85 @@ fn conditions(
         )));
     }
     Ok(conditions)
+}
+
+/// The conditions `given` on `field`, under the name `name` (the field's,
+/// or `properties.order_id` for a field named with a placeholder), added
+/// to `conditions`.
+fn add(
+    conditions: &mut Conditions,
+    field: &'static FilterField,
+    name: &str,
+    given: &Value,
+    revision: &str,
+) -> Result<(), Error> {
+    let label = humanize(name);
+    let operators: Vec<&str> = field.operators.iter().map(|o| o.as_str()).collect();
+    let by_operator = match given {
+        Value::Null => return Ok(()),
+        Value::String(s) if s.trim().is_empty() => return Ok(()),
+        Value::Object(members) => members,
+        other => {
+            return Err(Error::input(format!(
+                "\"{label}\" (msg.body.{name}) must be an object of conditions such as {{\"{}\": …}}, got {}",
+                operators.first().copied().unwrap_or("equals"),
+                validate::describe(other)
+            )));
+        }
+    };
+    for (op_name, value) in by_operator {
+        let Some(op) = Operator::from_name(op_name).filter(|op| field.operators.contains(op))
+        else {
+            return Err(Error::input(format!(
+                "\"{label}\" (msg.body.{name}) allows {} in revision {revision}, not {:?}",
+                quoted_list(&operators),
+                shortened(op_name, 40)
+            )));
+        };
+        let at = format!("msg.body.{name}.{op_name}");
+        if op == Operator::Has {
+            let on = match value {
+                Value::Bool(b) => Some(*b),
+                Value::String(s) if s.trim().is_empty() => Some(false),
+                Value::String(s) => values::boolean(s),
+                Value::Null => Some(false),
+                _ => None,
+            };
+            match on {
+                Some(true) if !conditions.has.contains(&field.name) => {
+                    conditions.has.push(field.name)
+                }
+                Some(true) => {}
+                Some(false) => {}
+                None => {
+                    return Err(Error::input(format!(
+                        "\"{label} {op_name}\" ({at}) must be true or false, got {}",
+                        validate::describe(value)
+                    )));
+                }
+            }
+            continue;
+        }
+        let literal = if takes_a_list(op) {
+            let items: Vec<&Value> = match value {
+                Value::Array(items) => items.iter().collect(),
+                one => vec![one],
+            };
+            let mut list = Vec::new();
+            for item in items {
+                if let Some(l) = literal(item, field, &format!("\"{label} {op_name}\" ({at})"))? {
+                    list.push(l);
+                }
+            }
+            (!list.is_empty()).then_some(Literal::List(list))
+        } else {
+            literal(value, field, &format!("\"{label} {op_name}\" ({at})"))?
+        };
+        if let Some(literal) = literal {
+            conditions.filter = std::mem::take(&mut conditions.filter).and(op, name, literal);
+        }
+    }
+    Ok(())
 }
 
 /// One value of `field`: `None` when not set.
@@ -488,12 +563,29 @@ async fn run(input: StepInput, out: &mut dyn Sink) -> Result<(), Error> {
         }
     );
     let mut records: Vec<Box<RawValue>> = Vec::new();
-    let mut next = Some(client.url(collection.path, &query));
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut repeated = 0usize;
+    let first = client.url(collection.path, &query);
+    let mut cursor = Cursor::new(collection.path, &first);
+    let mut next = Some(first);
     while let Some(url) = next {
         // links.next, verbatim: it carries the filter, sort and page size.
         let page = client.get_page(&url).await?;
-        next = page.next;
-        records.extend(page.records);
+        let ids: Vec<Option<String>> = page.records.iter().map(|r| record_id(r)).collect();
+        let ends = match (ids.first(), ids.last()) {
+            (Some(Some(a)), Some(Some(b))) => Some((a.as_str(), b.as_str())),
+            _ => None,
+        };
+        next = cursor.next(ends, page.next.as_ref())?;
+        for (id, record) in ids.into_iter().zip(page.records) {
+            // A record that moved between pages while they were read comes
+            // twice: it is one record.
+            if id.is_some_and(|id| !seen.insert(id)) {
+                repeated += 1;
+            } else {
+                records.push(record);
+            }
+        }
         if records.len() > settings.max {
             return Err(Error::config(format!(
                 "Lookup Objects found more than {} {} matching the conditions and emits none of them rather than a part: raise \"{}\" (up to {MAX_MAX_RESULTS}) or narrow the conditions",
@@ -503,11 +595,17 @@ async fn run(input: StepInput, out: &mut dyn Sink) -> Result<(), Error> {
             )));
         }
     }
+    if repeated > 0 {
+        tracing::warn!(
+            "Klaviyo's pages brought {repeated} record(s) a second time (they changed while the pages were read); each is emitted once"
+        );
+    }
     tracing::info!(
         "Lookup Objects found {} record(s) in {} request(s)",
         records.len(),
         client.requests_sent()
     );
+    too_large(&records, settings.emit)?;
     match settings.emit {
         Emit::Individually => {
             for record in records {
@@ -525,6 +623,48 @@ async fn run(input: StepInput, out: &mut dyn Sink) -> Result<(), Error> {
         Emit::All => emit_raw(out, results(&records)?)?,
     }
     Ok(())
+}
+
+/// An error, before anything is emitted, when a message of `records` as
+/// `emit` groups them would be larger than the platform carries.
+fn too_large(records: &[Box<RawValue>], emit: Emit) -> Result<(), Error> {
+    let size = |group: &[Box<RawValue>]| group.iter().map(|r| r.get().len() + 1).sum::<usize>();
+    let (largest, fix) = match emit {
+        Emit::Individually => (
+            records.iter().map(|r| r.get().len()).max().unwrap_or(0),
+            "a record that large cannot pass through the platform",
+        ),
+        Emit::Page(n) => (
+            records.chunks(n.max(1)).map(size).max().unwrap_or(0),
+            "lower \"Page Size\"",
+        ),
+        Emit::All => (
+            size(records),
+            "choose \"Emit behavior\" Emit page, or narrow the conditions",
+        ),
+    };
+    if largest > MAX_MESSAGE_BYTES {
+        return Err(Error::config(format!(
+            "Lookup Objects would emit a message of {:.1} MB, more than the platform carries in one ({:.1} MB); nothing was emitted: {fix}",
+            largest as f64 / 1e6,
+            MAX_MESSAGE_BYTES as f64 / 1e6
+        )));
+    }
+    Ok(())
+}
+
+/// A record's `id`, as text; `None` when it has none.
+fn record_id(record: &RawValue) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Identified {
+        #[serde(default)]
+        id: Option<Value>,
+    }
+    match serde_json::from_str::<Identified>(record.get()).ok()?.id? {
+        Value::String(id) => Some(id),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -606,6 +746,70 @@ mod tests {
                 json!({"rating": {"greater-or-equal": "4"}, "verified": {"equals": "true"}})
             ),
             Ok("and(greater-or-equal(rating,4),equals(verified,true))".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_message_larger_than_the_platform_carries_is_refused_before_any_is_emitted() {
+        let record =
+            RawValue::from_string(format!("{{\"id\":\"{}\"}}", "x".repeat(100_000))).expect("json");
+        let records: Vec<Box<RawValue>> = (0..80).map(|_| record.clone()).collect();
+        let all = too_large(&records, Emit::All).expect_err("8 MB at once");
+        assert!(
+            all.to_string()
+                .starts_with("Lookup Objects would emit a message of 8.0 MB"),
+            "{all}"
+        );
+        assert_eq!(all.kind(), component_sdk::ErrorKind::Config);
+        assert!(too_large(&records, Emit::Page(10)).is_ok());
+        assert!(too_large(&records, Emit::Page(100)).is_err());
+        assert!(too_large(&records, Emit::Individually).is_ok());
+    }
+
+    #[test]
+    fn a_field_named_with_a_placeholder_takes_any_name() {
+        // 2026-10-15 events: `properties.<key>`, by name or flattened.
+        assert_eq!(
+            filter_of(
+                "2026-10-15",
+                "/events",
+                json!({"properties": {"order_id": {"equals": "A1"}}})
+            ),
+            Ok("equals(properties.order_id,'A1')".to_owned())
+        );
+        assert_eq!(
+            filter_of(
+                "2026-10-15",
+                "/events",
+                json!({"properties.order_id": {"equals": "A1"}})
+            ),
+            Ok("equals(properties.order_id,'A1')".to_owned())
+        );
+        let refused = filter_of(
+            "2026-10-15",
+            "/events",
+            json!({"properties": {"order id,x": {"equals": "A1"}}}),
+        )
+        .expect_err("not a name");
+        assert!(
+            refused.contains("is not a name Klaviyo can filter on"),
+            "{refused}"
+        );
+        assert!(
+            filter_of(
+                "2024-10-15",
+                "/events",
+                json!({"properties": {"order_id": {"equals": "A1"}}})
+            )
+            .is_err(),
+            "2024-10-15 has no such filter"
+        );
+        let events = spec("2026-10-15").collection("/events").expect("events");
+        let schema = input_schema(events, "x");
+        assert!(schema["properties"].get("properties.<key>").is_none());
+        assert_eq!(
+            schema["properties"]["properties"]["additionalProperties"]["properties"]["equals"]["title"],
+            "equals"
         );
     }
 

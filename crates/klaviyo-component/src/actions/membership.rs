@@ -4,18 +4,20 @@
 //! Membership is idempotent (adding a member twice leaves one), so the
 //! requests are retried like a PUT.
 
+use std::collections::HashSet;
+
 use component_sdk::config::{closest, shortened};
 use component_sdk::{Config, MetaModel, Sink, Step, StepInput};
 use klaviyo_spec::{Method as SpecMethod, Operation, RevisionSpec};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::lookup::fill;
-use super::{body, emit_json, finish, invalid, metadata, segment, validate, values, write};
+use super::{body, emit_json, invalid, metadata, partly_done, path_to, validate, values, write};
 use crate::Error;
-use crate::client::Repeatability;
+use crate::client::{Failure, Repeatability};
 use crate::context::Context;
 use crate::fields;
+use crate::outcome::finish;
 use crate::revision::Revision;
 
 pub const MEMBERS: &str = "/lists/{id}/relationships/profiles";
@@ -41,6 +43,14 @@ impl Change {
         match self {
             Change::Add => "Add Profiles to List",
             Change::Remove => "Remove Profiles from List",
+        }
+    }
+
+    /// What happened to profiles whose batch went through.
+    fn done(self) -> &'static str {
+        match self {
+            Change::Add => "added to the list",
+            Change::Remove => "removed from the list",
         }
     }
 }
@@ -156,10 +166,11 @@ fn profile_ids(members: &serde_json::Map<String, Value>) -> Result<Vec<String>, 
         Some(one) => vec![one],
     };
     let mut ids: Vec<String> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
     for (i, value) in given.into_iter().enumerate() {
         match values::text(Some(value)) {
             Ok(Some(id)) => {
-                if !ids.contains(&id) {
+                if seen.insert(id.clone()) {
                     ids.push(id);
                 }
             }
@@ -200,7 +211,7 @@ async fn run(change: Change, input: StepInput, out: &mut dyn Sink) -> Result<(),
             "The profile ids cannot be sent",
         ));
     }
-    let path = fill(op.path, &segment(&list_id, fields::LIST_ID.label)?);
+    let path = path_to(op.path, &list_id, fields::LIST_ID.label)?;
     let size = op.max_batch.map_or(ids.len(), |b| b.max as usize).max(1);
     let all = document["data"].as_array().cloned().unwrap_or_default();
     let method = Method::from_bytes(change.method().as_str().as_bytes())
@@ -213,10 +224,13 @@ async fn run(change: Change, input: StepInput, out: &mut dyn Sink) -> Result<(),
     );
     let mut status = 204;
     let mut requests = 0;
+    let mut sent = 0;
     for chunk in all.chunks(size) {
         let part = json!({"data": chunk});
-        // Membership is a set: adding or removing again changes nothing.
-        let response = write(
+        // Membership is a set: adding or removing again changes nothing,
+        // so a throttled batch rebounds the message even after others
+        // went through; any other failure says how far the step got.
+        let response = match write(
             &client,
             method.clone(),
             &path,
@@ -224,7 +238,19 @@ async fn run(change: Change, input: StepInput, out: &mut dyn Sink) -> Result<(),
             &schema,
             Repeatability::Idempotent,
         )
-        .await?;
+        .await
+        {
+            Ok(response) => response,
+            Err(Error::Api(e)) if e.failure() == Failure::Throttled => return Err(Error::Api(e)),
+            Err(e) if sent > 0 => {
+                return Err(partly_done(
+                    e,
+                    &format!("Profiles 1–{sent} of {} were {}", all.len(), change.done()),
+                ));
+            }
+            Err(e) => return Err(e),
+        };
+        sent += chunk.len();
         status = response.status;
         requests += 1;
     }

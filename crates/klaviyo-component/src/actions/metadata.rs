@@ -2,10 +2,9 @@
 //! mapper reads: `"required": true` on a property, a `title` on each, no
 //! OpenAPI-only keywords.
 
+use crate::labels::humanize;
 use component_sdk::schema::to_platform_dialect;
 use serde_json::{Map, Value, json};
-
-use super::humanize;
 
 /// `schema` (OpenAPI's dialect) in the platform's, with `title` on top.
 pub fn titled(schema: Value, title: &str) -> Value {

@@ -8,18 +8,18 @@
 //! [`validate`]), and talks to Klaviyo through the one client, declaring
 //! which writes are safe to repeat. docs/actions.md describes each one.
 
-pub mod catalog;
+mod catalog;
 pub mod delete;
 pub mod event;
-pub mod jsonapi;
+mod jsonapi;
 pub mod lookup;
 pub mod lookup_many;
 pub mod membership;
-pub mod metadata;
+mod metadata;
 pub mod subscriptions;
 pub mod upsert;
-pub mod validate;
-pub mod values;
+mod validate;
+mod values;
 
 use component_sdk::{Event, Message, Sink, StepInput};
 use serde::Deserialize;
@@ -29,57 +29,6 @@ use serde_json::{Map, Value};
 use self::validate::{Problem, Violation};
 use crate::Error;
 use crate::client::{ApiError, Client, Failure, Repeatability, Response, TransportKind, minify};
-
-/// For people: `first_name` → `First Name`, `external_id` → `External ID`,
-/// `catalog-items` → `Catalog Items`. The titles of the input metadata and
-/// the labels errors quote are both made by this.
-pub fn humanize(name: &str) -> String {
-    // camelCase (the action's own members: statusCode) splits like snake_case.
-    let mut spaced = String::with_capacity(name.len() + 4);
-    let mut previous: Option<char> = None;
-    for c in name.chars() {
-        if c.is_uppercase() && previous.is_some_and(|p| p.is_lowercase() || p.is_ascii_digit()) {
-            spaced.push(' ');
-        }
-        spaced.push(c);
-        previous = Some(c);
-    }
-    spaced
-        .split(['_', '-', '.', ' '])
-        .filter(|w| !w.is_empty())
-        .map(|w| match w {
-            "id" | "Id" => "ID".to_owned(),
-            "ids" | "Ids" => "IDs".to_owned(),
-            "url" => "URL".to_owned(),
-            "sms" => "SMS".to_owned(),
-            "ip" => "IP".to_owned(),
-            _ => {
-                let mut chars = w.chars();
-                match chars.next() {
-                    Some(first) => first.to_uppercase().chain(chars).collect(),
-                    None => String::new(),
-                }
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// How a run ends: a throttled Klaviyo (a 429 still, after the client's
-/// retries) asks the platform to deliver the message again later, as Make
-/// Raw Request does; any other failure is the step's error.
-pub fn finish(result: Result<(), Error>, out: &mut dyn Sink) -> Result<(), component_sdk::Error> {
-    match result {
-        Ok(()) => Ok(()),
-        Err(Error::Api(api)) if api.failure() == Failure::Throttled => {
-            tracing::warn!("{api}; asking the platform to deliver the message again later");
-            out.emit(Event::Rebound {
-                reason: api.to_string(),
-            })
-        }
-        Err(e) => Err(e.into()),
-    }
-}
 
 /// The incoming message's body, which must be an object.
 pub fn body(input: &StepInput, wanted: &str) -> Result<Map<String, Value>, Error> {
@@ -141,7 +90,16 @@ pub struct Single {
 }
 
 impl Single {
+    /// An answer without a body (`204 No Content`, as an update of tags
+    /// gets) has no data: what was written is what was sent.
     pub fn parse(response: &Response) -> Result<Single, Error> {
+        if response.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Single {
+                data: None,
+                document: RawValue::from_string("{}".to_owned())
+                    .map_err(|e| Error::internal(format!("an empty document: {e}")))?,
+            });
+        }
         #[derive(Deserialize)]
         struct Document<'a> {
             #[serde(borrow, default)]
@@ -167,9 +125,22 @@ impl Single {
     }
 }
 
+/// The path of an operation (`/lists/{id}/relationships/profiles`) with
+/// its one path parameter, the `id` given as `label`, filled in as one
+/// path segment.
+pub fn path_to(template: &str, id: &str, label: &str) -> Result<String, Error> {
+    let segment = segment(id, label)?;
+    Ok(match (template.find('{'), template.find('}')) {
+        (Some(start), Some(end)) if start < end => {
+            format!("{}{segment}{}", &template[..start], &template[end + 1..])
+        }
+        _ => template.to_owned(),
+    })
+}
+
 /// `id` as one path segment: every byte but unreserved characters
 /// percent-encoded, so an id can never name another path (`../lists`).
-pub fn segment(id: &str, label: &str) -> Result<String, Error> {
+fn segment(id: &str, label: &str) -> Result<String, Error> {
     let id = id.trim();
     if id.is_empty() {
         return Err(Error::input(format!("\"{label}\" is empty")));
@@ -284,6 +255,21 @@ pub fn not_repeated(error: Error, request: &str) -> Error {
     }
 }
 
+/// The failure of one of several requests (jobs, batches) after the ones
+/// before it went through: it says how far the step got, so that the rest
+/// is sent again rather than everything. Never a rebound: a redelivery
+/// hours later would send again what went through.
+pub fn partly_done(error: Error, done: &str) -> Error {
+    let said = error.to_string();
+    Error::Sdk(component_sdk::Error::new(
+        error.kind(),
+        format!(
+            "{}. {done}; the rest was not sent: send only the rest again",
+            said.trim_end_matches('.')
+        ),
+    ))
+}
+
 /// The request document for the flattened `input` by the request schema
 /// `schema`: built ([`jsonapi::build`]), made of the types the schema wants
 /// ([`values::coerce`]) and checked ([`validate::check`]), so that nothing
@@ -341,25 +327,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn names_for_people() {
-        let cases = [
-            ("first_name", "First Name"),
-            ("external_id", "External ID"),
-            ("catalog-items", "Catalog Items"),
-            ("_kx", "Kx"),
-            ("value_currency", "Value Currency"),
-            ("messages.channel", "Messages Channel"),
-            ("sms", "SMS"),
-            ("statusCode", "Status Code"),
-            ("profileIds", "Profile IDs"),
-            ("uniqueId", "Unique ID"),
-        ];
-        for (name, want) in cases {
-            assert_eq!(humanize(name), want);
-        }
-    }
-
-    #[test]
     fn ids_stay_one_path_segment() {
         let cases = [
             ("01GDDKASAP8TKDDA2GRZDSVP4H", "01GDDKASAP8TKDDA2GRZDSVP4H"),
@@ -377,6 +344,10 @@ mod tests {
         for bad in ["", "  ", ".", ".."] {
             assert!(segment(bad, "ID").is_err(), "{bad:?}");
         }
+        let path = |template: &str, id: &str| path_to(template, id, "ID").expect(id);
+        assert_eq!(path("/profiles/{id}", "01AB"), "/profiles/01AB");
+        assert_eq!(path("/catalog-items/{id}/", "x/y"), "/catalog-items/x%2Fy/");
+        assert_eq!(path("/lists", "x"), "/lists");
     }
 
     #[test]
@@ -420,6 +391,26 @@ mod tests {
         assert_eq!(
             not_repeated(refused, "POST /lists").to_string(),
             "Klaviyo answered 400 (invalid): No."
+        );
+    }
+
+    #[test]
+    fn a_failure_after_some_requests_says_how_far_it_got_and_never_rebounds() {
+        let throttled = Error::Api(ApiError::from_body(
+            429,
+            None,
+            br#"{"errors":[{"code":"throttled","detail":"Slow down."}]}"#,
+            "",
+        ));
+        let said = partly_done(throttled, "Profiles 1–1000 of 2500 were subscribed");
+        assert_eq!(said.kind(), component_sdk::ErrorKind::Transient);
+        assert!(
+            !matches!(said, Error::Api(_)),
+            "finish rebounds only Api errors"
+        );
+        assert_eq!(
+            said.to_string(),
+            "Klaviyo answered 429 (throttled): Slow down. Profiles 1–1000 of 2500 were subscribed; the rest was not sent: send only the rest again"
         );
     }
 

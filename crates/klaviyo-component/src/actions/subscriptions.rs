@@ -11,11 +11,12 @@ use klaviyo_spec::{Method as SpecMethod, Operation, RevisionSpec};
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 
-use super::{body, emit_json, finish, jsonapi, metadata, prepare, values, write};
+use super::{body, emit_json, jsonapi, metadata, partly_done, prepare, values, write};
 use crate::Error;
 use crate::client::Repeatability;
 use crate::context::Context;
 use crate::fields;
+use crate::outcome::finish;
 use crate::revision::Revision;
 
 /// The channels the actions set consent on, with their labels.
@@ -46,6 +47,14 @@ impl Direction {
         match self {
             Direction::Subscribe => "Subscribe Profiles",
             Direction::Unsubscribe => "Unsubscribe Profiles",
+        }
+    }
+
+    /// What happened to profiles whose job was accepted.
+    fn done(self) -> &'static str {
+        match self {
+            Direction::Subscribe => "subscribed",
+            Direction::Unsubscribe => "unsubscribed",
         }
     }
 }
@@ -315,11 +324,14 @@ async fn run(direction: Direction, input: StepInput, out: &mut dyn Sink) -> Resu
     );
     let mut jobs = Vec::new();
     let mut status = 202;
+    let mut sent = 0;
     for chunk in all.chunks(size) {
         let mut part = document.clone();
         part["data"]["attributes"]["profiles"]["data"] = Value::Array(chunk.to_vec());
-        // Setting a consent again leaves it as it is: safe to repeat.
-        let response = write(
+        // Setting a consent again leaves it as it is: safe to repeat now.
+        // Not hours later, when a rebound would deliver the message again:
+        // a profile that unsubscribed meanwhile would be subscribed again.
+        let response = match write(
             &client,
             Method::POST,
             direction.path(),
@@ -327,7 +339,22 @@ async fn run(direction: Direction, input: StepInput, out: &mut dyn Sink) -> Resu
             &schema,
             Repeatability::Idempotent,
         )
-        .await?;
+        .await
+        {
+            Ok(response) => response,
+            Err(e) if sent > 0 => {
+                return Err(partly_done(
+                    e,
+                    &format!(
+                        "Profiles 1–{sent} of {count} were {} ({} job(s) accepted)",
+                        direction.done(),
+                        jobs.len()
+                    ),
+                ));
+            }
+            Err(e) => return Err(e),
+        };
+        sent += chunk.len();
         status = response.status;
         let job_id = serde_json::from_slice::<Value>(&response.body)
             .ok()

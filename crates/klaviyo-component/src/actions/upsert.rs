@@ -9,21 +9,17 @@ use klaviyo_spec::{Method as SpecMethod, Resource, RevisionSpec};
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 
-use super::catalog::{self, PROFILE_IMPORT, Purpose};
-use super::lookup::{fill, record_schema};
+use super::catalog::{self, PROFILE_IDENTIFIERS, PROFILE_IMPORT, Purpose};
+use super::lookup::record_schema;
 use super::{
-    Single, body, emit_json, emit_raw, finish, humanize, jsonapi, metadata, prepare, segment,
-    values, write,
+    Single, body, emit_json, emit_raw, jsonapi, metadata, path_to, prepare, values, write,
 };
 use crate::Error;
 use crate::client::Repeatability;
 use crate::context::Context;
+use crate::labels::humanize;
+use crate::outcome::finish;
 use crate::revision::Revision;
-
-/// The members of a profile, any of which identifies it for
-/// `/profile-import`.
-pub const PROFILE_IDENTIFIERS: &[&str] =
-    &["id", "email", "phone_number", "external_id", "anonymous_id"];
 
 pub struct UpsertObject;
 
@@ -143,15 +139,22 @@ async fn run(input: StepInput, out: &mut dyn Sink) -> Result<(), Error> {
             )));
         }
         // Matched by its identifiers, the same profile is created once and
-        // updated with the same values however often the request arrives.
-        (Method::POST, path, schema, Repeatability::Idempotent)
+        // updated with the same values however often the request arrives;
+        // not so a value appended to a list property, which a repeat would
+        // append again.
+        let repeatability = if appends(&members) {
+            Repeatability::Unsafe
+        } else {
+            Repeatability::Idempotent
+        };
+        (Method::POST, path, schema, repeatability)
     } else {
         match (id, schemas.create, schemas.update) {
             (Some(id), _, Some((template, schema))) => {
                 members.insert("id".into(), Value::String(id.clone()));
                 (
                     Method::PATCH,
-                    fill(&template, &segment(&id, "ID")?),
+                    path_to(&template, &id, "ID")?,
                     schema,
                     Repeatability::Unsafe,
                 )
@@ -195,6 +198,20 @@ async fn run(input: StepInput, out: &mut dyn Sink) -> Result<(), Error> {
     }
 }
 
+/// Whether a profile's input appends to a property
+/// (`meta.patch_properties.append`), which is not safe to repeat.
+fn appends(members: &Map<String, Value>) -> bool {
+    match members.get("meta").and_then(|m| m.get("patch_properties")) {
+        Some(patch) => match patch.get("append") {
+            Some(Value::Object(append)) => !append.is_empty(),
+            Some(Value::String(text)) => !text.trim().is_empty(),
+            Some(Value::Null) | None => false,
+            Some(_) => true,
+        },
+        None => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -224,6 +241,18 @@ mod tests {
             assert_eq!(model.output["title"], "Profiles");
             assert!(model.output["properties"]["attributes"].is_object());
         }
+    }
+
+    #[test]
+    fn only_appending_makes_a_profile_import_unsafe_to_repeat() {
+        let members = |v: Value| v.as_object().cloned().unwrap_or_default();
+        assert!(!appends(&members(json!({"email": "a@example.com"}))));
+        assert!(!appends(&members(
+            json!({"meta": {"patch_properties": {"unset": "x", "append": ""}}})
+        )));
+        assert!(appends(&members(
+            json!({"meta": {"patch_properties": {"append": {"tags": "vip"}}}})
+        )));
     }
 
     #[test]

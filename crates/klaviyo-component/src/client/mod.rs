@@ -6,6 +6,7 @@
 //! configured base URL are ever requested, so the key goes nowhere else.
 
 mod credentials;
+mod cursor;
 mod error;
 mod pacing;
 mod page;
@@ -20,6 +21,7 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValu
 use url::Url;
 
 pub use self::credentials::Credentials;
+pub use self::cursor::Cursor;
 pub use self::error::{ApiError, CHECK_THE_KEY, Failure, TransportError, TransportKind};
 use self::pacing::Pacer;
 pub use self::page::{Page, is_under, minify};

@@ -8,6 +8,7 @@ use klaviyo_spec::{AttributeKind, Collection, Operator, RevisionSpec};
 
 use crate::Error;
 use crate::fields;
+use crate::labels::humanize;
 use crate::revision::Revision;
 
 /// The collections users poll most, first in the list, in this order.
@@ -46,7 +47,7 @@ pub struct ObjectType {
 impl ObjectType {
     /// For people: `catalog-items` → `Catalog Items`.
     pub fn label(&self) -> String {
-        humanize(self.key, '-')
+        humanize(self.key)
     }
 }
 
@@ -142,21 +143,7 @@ pub fn timestamp_fields(collection: &Collection) -> Vec<&'static str> {
 
 /// For people: `updated_at` → `Updated At`.
 pub fn field_label(field: &str) -> String {
-    humanize(field, '_')
-}
-
-fn humanize(key: &str, separator: char) -> String {
-    key.split(separator)
-        .filter(|w| !w.is_empty())
-        .map(|w| {
-            let mut chars = w.chars();
-            match chars.next() {
-                Some(first) => first.to_uppercase().chain(chars).collect::<String>(),
-                None => String::new(),
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+    humanize(field)
 }
 
 /// `getObjectTypes`: the object types of the configured revision.

@@ -14,7 +14,6 @@ use serde_json::Value;
 
 pub use self::target::resolve;
 use crate::Error;
-use crate::client::Failure;
 use crate::context::Context;
 use crate::fields;
 
@@ -158,18 +157,13 @@ impl Step for RawRequest {
         input: StepInput,
         out: &mut dyn Sink,
     ) -> Result<(), component_sdk::Error> {
-        match run(input).await {
-            Ok(output) => out.emit(Event::Data(Message::with_body(&output)?)),
-            // Still throttled after the retries: the platform delivers the
-            // message again later instead of failing it.
-            Err(Error::Api(api)) if api.failure() == Failure::Throttled => {
-                tracing::warn!("{api}; asking the platform to deliver the message again later");
-                out.emit(Event::Rebound {
-                    reason: api.to_string(),
-                })
-            }
-            Err(e) => Err(e.into()),
-        }
+        let result = match run(input).await {
+            Ok(output) => Message::with_body(&output)
+                .and_then(|message| out.emit(Event::Data(message)))
+                .map_err(Error::from),
+            Err(e) => Err(e),
+        };
+        crate::outcome::finish(result, out)
     }
 }
 

@@ -281,3 +281,116 @@ fn the_input_lists_the_conditions_of_the_revision() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_record_that_moves_while_pages_are_read_is_emitted_once() {
+    let h = Harness::new(FakeConfig::empty());
+    for i in 0..9 {
+        let when = (chrono::Utc::now() - chrono::Duration::minutes(60 - i))
+            .format("%Y-%m-%dT%H:%M:%S+00:00")
+            .to_string();
+        h.fake
+            .insert(
+                "profiles",
+                json!({"attributes": {"email": format!("m{i}@example.com"), "created": when, "updated": when}}),
+            )
+            .expect("inserted");
+    }
+    h.fake.set_page_cap(Some(3));
+    // After the first page, its first record changes: sorted by updated,
+    // it moves to the end and comes again.
+    let first = h.fake.ids("profiles")[0].clone();
+    h.fake
+        .on_request(klaviyo_fake::Hook::new("/profiles", 1, move |store| {
+            store.touch("/profiles", &first).expect("touch");
+        }));
+    let out = h
+        .action(
+            LOOKUP_OBJECTS,
+            json!({"objectType": "profiles", "sort": "updated"}),
+            json!({}),
+        )
+        .await;
+    out.assert_ok();
+    let ids: Vec<String> = out
+        .records()
+        .iter()
+        .map(|r| r["id"].as_str().expect("id").to_owned())
+        .collect();
+    let distinct: std::collections::BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(distinct.len(), ids.len(), "no record twice: {ids:?}");
+    // The pages held nine records, one of them twice (an offset cursor
+    // shifted by the move also skipped one, which no reader can tell).
+    assert_eq!(h.request_lines().len(), 3, "{:?}", h.request_lines());
+    assert_eq!(ids.len(), 8);
+}
+
+/// A server whose every page is empty and points at a new next page.
+fn endless_empty_pages() -> (std::sync::Arc<std::sync::atomic::AtomicUsize>, String) {
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::atomic::Ordering;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!("http://{}/api", listener.local_addr().expect("addr"));
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (counted, next_base) = (count.clone(), base.clone());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let i = counted.fetch_add(1, Ordering::SeqCst);
+            let body = json!({"data": [], "links": {"next": format!("{next_base}/profiles?page%5Bcursor%5D={i}")}})
+                .to_string();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/vnd.api+json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (count, base)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_that_bring_nothing_end_the_lookup() {
+    let (count, base) = endless_empty_pages();
+    let h = Harness::new(FakeConfig::empty()).with_env("KLAVIYO_BASE_URL", &base);
+    let run = h.action(LOOKUP_OBJECTS, json!({"objectType": "profiles"}), json!({}));
+    let out = tokio::time::timeout(std::time::Duration::from_secs(30), run)
+        .await
+        .expect("the lookup ends");
+    let error = out.error.expect("an error");
+    assert!(error.to_string().contains("brought nothing new"), "{error}");
+    let requests = count.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(requests <= 4, "{requests} requests");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn events_by_a_property_at_the_revision_that_filters_on_them() {
+    let h = Harness::new(FakeConfig::empty());
+    for order in ["A1", "A2", "A1"] {
+        h.fake
+            .insert(
+                "events",
+                json!({"attributes": {"properties": {"order_id": order}}}),
+            )
+            .expect("inserted");
+    }
+    let out = h
+        .action(
+            LOOKUP_OBJECTS,
+            json!({"revision": "2026-10-15", "objectType": "events"}),
+            json!({"properties": {"order_id": {"equals": "A1"}}}),
+        )
+        .await;
+    out.assert_ok();
+    assert_eq!(out.records().len(), 2, "{:?}", h.request_lines());
+    assert!(
+        h.request_lines()[0].contains("filter=equals%28properties.order_id%2C%27A1%27%29"),
+        "{:?}",
+        h.request_lines()
+    );
+}

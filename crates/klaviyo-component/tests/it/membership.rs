@@ -135,3 +135,32 @@ async fn bad_inputs_are_named_before_any_request() {
     }
     assert!(h.fake.requests().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_batch_refused_after_others_went_through_says_how_far_it_got() {
+    let h = Harness::new(FakeConfig::empty().size("profiles", 1_500));
+    let list = h
+        .fake
+        .insert("lists", json!({"attributes": {"name": "All"}}))
+        .expect("list");
+    h.fake.push_fault(
+        FaultRule::new(Fault::Status(400))
+            .method(Method::POST)
+            .skip(1),
+    );
+    let out = h
+        .action(
+            ADD_PROFILES_TO_LIST,
+            json!({"listId": list}),
+            json!({"profileIds": h.fake.ids("profiles")}),
+        )
+        .await;
+    let error = out.error.expect("an error");
+    assert!(
+        error
+            .to_string()
+            .contains("Profiles 1–1000 of 1500 were added to the list; the rest was not sent"),
+        "{error}"
+    );
+    assert_eq!(sizes(&h), vec![1000, 500]);
+}

@@ -277,3 +277,38 @@ async fn bad_inputs_are_named_before_any_request() {
     }
     assert!(h.fake.requests().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_job_throttled_after_others_were_accepted_says_so_and_does_not_rebound() {
+    // A rebound would deliver the message again hours later and subscribe
+    // again the profiles of the first job, who may have unsubscribed.
+    let h = Harness::new(FakeConfig::empty()).with_env("API_RETRIES_COUNT", "0");
+    h.fake.push_fault(
+        FaultRule::new(Fault::Status429 {
+            retry_after: Some(1),
+        })
+        .method(Method::POST)
+        .skip(1),
+    );
+    let out = h
+        .action(
+            SUBSCRIBE_PROFILES,
+            json!({"channel": "email"}),
+            json!({"profiles": profiles(2_500)}),
+        )
+        .await;
+    assert!(out.rebounds().is_empty(), "no rebound");
+    let error = out.error.expect("an error");
+    assert_eq!(error.kind(), component_sdk::ErrorKind::Transient);
+    assert!(
+        error.to_string().contains(
+            "Profiles 1–1000 of 2500 were subscribed (1 job(s) accepted); the rest was not sent"
+        ),
+        "{error}"
+    );
+    assert_eq!(
+        h.fake.requests().len(),
+        2,
+        "the first job, the throttled second"
+    );
+}

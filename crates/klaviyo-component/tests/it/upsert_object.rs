@@ -362,3 +362,60 @@ async fn klaviyo_s_pointer_is_translated_to_the_field() {
         "Klaviyo answered 400 (invalid): Invalid email address: 'not an email'. [\"Email\" (msg.body.email)]"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_update_answered_without_a_body_is_a_success() {
+    // Klaviyo answers an update of a tag 204 No Content.
+    let h = Harness::new(FakeConfig::empty());
+    let id = h
+        .fake
+        .insert("tags", json!({"attributes": {"name": "old"}}))
+        .expect("tag");
+    let out = h
+        .action(
+            UPSERT_OBJECT,
+            json!({"objectType": "tags"}),
+            json!({"id": id, "name": "new"}),
+        )
+        .await;
+    assert_eq!(out.only_body(), json!({"statusCode": 204, "id": id}));
+    assert_eq!(h.request_lines(), vec![format!("PATCH /api/tags/{id}")]);
+    assert_eq!(
+        h.fake.get("tags", &id).expect("stored")["attributes"]["name"],
+        "new"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_profile_import_that_appends_is_not_repeated_after_a_5xx() {
+    let h = Harness::new(FakeConfig::empty());
+    h.fake
+        .push_fault(FaultRule::new(Fault::Status(503)).method(Method::POST));
+    let out = h
+        .action(
+            UPSERT_OBJECT,
+            json!({"objectType": "profiles"}),
+            json!({"email": "tags@example.com",
+                   "meta": {"patch_properties": {"append": {"tags": "vip"}}}}),
+        )
+        .await;
+    let error = out.error.expect("the 503 is reported");
+    assert!(error.to_string().contains("was not repeated"), "{error}");
+    assert_eq!(h.fake.requests().len(), 1, "not repeated");
+}
+
+#[test]
+fn jobs_are_not_objects_to_upsert() {
+    for revision in REVISIONS {
+        let keys = select(
+            UPSERT_OBJECT,
+            "getObjectTypes",
+            json!({"revision": revision}),
+        );
+        assert!(keys.iter().any(|k| k == "lists"), "{revision}: {keys:?}");
+        assert!(
+            !keys.iter().any(|k| k.ends_with("-jobs")),
+            "{revision}: {keys:?}"
+        );
+    }
+}

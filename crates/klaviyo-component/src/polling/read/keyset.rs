@@ -18,9 +18,9 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 
-use super::cursor::Cursor;
 use super::{Chunk, Chunks, End, Fetched, Record, Source, send};
 use crate::Error;
+use crate::client::Cursor;
 use crate::polling::plan::Movement;
 use crate::polling::tracker::id_hash;
 use crate::time::to_text;
@@ -129,7 +129,7 @@ async fn walk(
                 break;
             }
             sequence.extend(page.records.iter().map(|r| id_hash(&r.id)));
-            let Some(next) = cursor.next(&page)? else {
+            let Some(next) = cursor.next(page.ends(), page.next.as_ref())? else {
                 break;
             };
             let consumed = std::mem::replace(&mut page, fetch_sorted(src, &next).await?);

@@ -7,7 +7,6 @@
 //! their own tasks, several at once, so that while the poller writes one
 //! page the next ones are already on their way.
 
-mod cursor;
 mod keyset;
 mod scan;
 
@@ -110,6 +109,15 @@ struct Fetched {
 }
 
 impl Fetched {
+    /// The ids of the first and last record, as [`Cursor`] wants them.
+    ///
+    /// [`Cursor`]: crate::client::Cursor
+    fn ends(&self) -> Option<(&str, &str)> {
+        let first = self.records.first()?;
+        let last = self.records.last()?;
+        Some((&first.id, &last.id))
+    }
+
     /// Whether a record lies after `at`.
     fn passes(&self, at: DateTime<Utc>) -> bool {
         self.records.iter().any(|r| r.at > at)

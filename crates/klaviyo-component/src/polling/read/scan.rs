@@ -11,9 +11,9 @@ use std::collections::BinaryHeap;
 use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
 
-use super::cursor::Cursor;
 use super::{Chunk, Chunks, End, Record, Source, Start, send};
 use crate::Error;
+use crate::client::Cursor;
 use crate::polling::plan::Strategy;
 use crate::polling::tracker::id_hash;
 
@@ -97,7 +97,7 @@ async fn read_batch(
     let mut url = first;
     loop {
         let page = src.fetch(&url).await?;
-        let next = cursor.next(&page)?;
+        let next = cursor.next(page.ends(), page.next.as_ref())?;
         for record in page.records {
             if record.at >= to {
                 continue;

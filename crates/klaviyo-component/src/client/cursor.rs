@@ -3,13 +3,13 @@
 //! A `links.next` that points back at a page already read, or pages that
 //! keep bringing the same records, would make a reader request the same
 //! thing forever (seen against an independent mock of Klaviyo: 415 requests
-//! of one URL in 20 s). Every reader that follows a cursor does it here.
+//! of one URL in 20 s). Every walk that follows a cursor (the trigger's
+//! readers, Lookup Objects) does it here.
 
 use std::collections::HashSet;
 
 use url::Url;
 
-use super::Fetched;
 use crate::Error;
 
 /// Pages in a row whose records are those of the page before (or none)
@@ -35,17 +35,19 @@ impl Cursor {
         }
     }
 
-    /// The page to request after `page`, or `None` when it is the last.
-    /// An error when the cursor leads back to a page already read, or
-    /// pages stopped bringing anything new.
-    pub fn next(&mut self, page: &Fetched) -> Result<Option<Url>, Error> {
-        let Some(next) = &page.next else {
+    /// The page to request after a page whose first and last record ids
+    /// are `ends` (`None` for an empty page) and whose `links.next` is
+    /// `next`; `None` when it is the last. An error when the cursor leads
+    /// back to a page already read, or pages stopped bringing anything new.
+    pub fn next(
+        &mut self,
+        ends: Option<(&str, &str)>,
+        next: Option<&Url>,
+    ) -> Result<Option<Url>, Error> {
+        let Some(next) = next else {
             return Ok(None);
         };
-        let ends = match (page.records.first(), page.records.last()) {
-            (Some(a), Some(b)) => Some((a.id.clone(), b.id.clone())),
-            _ => None,
-        };
+        let ends = ends.map(|(a, b)| (a.to_owned(), b.to_owned()));
         if ends.is_none() || ends == self.last {
             self.stalled += 1;
         } else {
@@ -81,24 +83,21 @@ fn shown(url: &Url) -> String {
 
 #[cfg(test)]
 mod tests {
-    use chrono::DateTime;
-    use serde_json::value::RawValue;
-
-    use super::super::Record;
     use super::*;
 
-    fn page(ids: &[&str], next: Option<&str>) -> Fetched {
-        Fetched {
-            records: ids
-                .iter()
-                .map(|id| Record {
-                    id: (*id).to_owned(),
-                    at: DateTime::UNIX_EPOCH,
-                    raw: RawValue::from_string("{}".to_owned()).expect("json"),
-                })
-                .collect(),
-            next: next.map(|n| Url::parse(n).expect("url")),
-        }
+    /// A page of records with `ids` whose `links.next` is `next`, as the
+    /// cursor sees it.
+    fn page<'a>(
+        ids: &'a [&'a str],
+        next: Option<&str>,
+    ) -> (Option<(&'a str, &'a str)>, Option<Url>) {
+        let ends = ids.first().zip(ids.last()).map(|(a, b)| (*a, *b));
+        (ends, next.map(|n| Url::parse(n).expect("url")))
+    }
+
+    fn follow(cursor: &mut Cursor, ids: &[&str], next: Option<&str>) -> Result<Option<Url>, Error> {
+        let (ends, next) = page(ids, next);
+        cursor.next(ends, next.as_ref())
     }
 
     fn url(text: &str) -> Url {
@@ -109,12 +108,12 @@ mod tests {
     fn a_cursor_back_to_a_page_already_read_is_an_error() {
         let first = url("https://a.klaviyo.com/api/metrics");
         let mut cursor = Cursor::new("/metrics", &first);
-        let err = cursor
-            .next(&page(
-                &["a", "b"],
-                Some("https://a.klaviyo.com/api/metrics"),
-            ))
-            .expect_err("a loop");
+        let err = follow(
+            &mut cursor,
+            &["a", "b"],
+            Some("https://a.klaviyo.com/api/metrics"),
+        )
+        .expect_err("a loop");
         assert!(
             err.to_string().starts_with(
                 "Klaviyo's links.next for /metrics points back at a page already read (/api/metrics)"
@@ -123,18 +122,22 @@ mod tests {
         );
         let mut cursor = Cursor::new("/metrics", &first);
         let two = "https://a.klaviyo.com/api/metrics?page%5Bcursor%5D=2";
-        assert!(cursor.next(&page(&["a"], Some(two))).expect("on").is_some());
-        assert!(cursor.next(&page(&["b"], Some(two))).is_err(), "2 → 2");
+        assert!(
+            follow(&mut cursor, &["a"], Some(two))
+                .expect("on")
+                .is_some()
+        );
+        assert!(follow(&mut cursor, &["b"], Some(two)).is_err(), "2 → 2");
     }
 
     #[test]
     fn pages_that_bring_nothing_new_end_the_walk() {
         let mut cursor = Cursor::new("/profiles", &url("https://a.klaviyo.com/api/profiles"));
         let at = |n: u32| format!("https://a.klaviyo.com/api/profiles?page%5Bcursor%5D={n}");
-        assert!(cursor.next(&page(&["a", "b"], Some(&at(1)))).is_ok());
-        assert!(cursor.next(&page(&["a", "b"], Some(&at(2)))).is_ok());
-        assert!(cursor.next(&page(&[], Some(&at(3)))).is_ok());
-        let err = cursor.next(&page(&[], Some(&at(4)))).expect_err("stalled");
+        assert!(follow(&mut cursor, &["a", "b"], Some(&at(1))).is_ok());
+        assert!(follow(&mut cursor, &["a", "b"], Some(&at(2))).is_ok());
+        assert!(follow(&mut cursor, &[], Some(&at(3))).is_ok());
+        let err = follow(&mut cursor, &[], Some(&at(4))).expect_err("stalled");
         assert!(
             err.to_string()
                 .contains("brought nothing new 3 times in a row"),
@@ -149,8 +152,12 @@ mod tests {
             let ids = [format!("a{n}"), format!("b{n}")];
             let next = format!("https://a.klaviyo.com/api/profiles?page%5Bcursor%5D={n}");
             let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-            assert!(cursor.next(&page(&ids, Some(&next))).expect("on").is_some());
+            assert!(
+                follow(&mut cursor, &ids, Some(&next))
+                    .expect("on")
+                    .is_some()
+            );
         }
-        assert_eq!(cursor.next(&page(&["z"], None)).expect("end"), None);
+        assert_eq!(follow(&mut cursor, &["z"], None).expect("end"), None);
     }
 }
