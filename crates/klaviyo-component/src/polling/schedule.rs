@@ -115,7 +115,12 @@ impl Schedule {
     /// one before the failed node, whose records the output still reaches.
     pub fn next_read(&mut self, room: bool) -> Option<(NodeId, Work)> {
         let index = self.nodes.iter().position(|n| n.status == Status::Unread)?;
-        if self.nodes.iter().take(index).any(|n| n.status == Status::Failed) {
+        if self
+            .nodes
+            .iter()
+            .take(index)
+            .any(|n| n.status == Status::Failed)
+        {
             return None;
         }
         if index > 0 && (!room || self.reading >= self.max_reading) {
