@@ -6,8 +6,9 @@
 //! schedule's order only, so records leave in ascending order of the polled
 //! field whatever order the reads finish in, and the snapshot after every
 //! page says exactly how far the output got. A read ahead waits, holding
-//! one chunk, until the poller gets to it: memory stays bounded by the
-//! reads allowed at once.
+//! one chunk, until the poller gets to it, and no read ahead starts while
+//! the chunks held would pass [`READ_AHEAD_BYTES`]: memory stays bounded
+//! however large the backlog.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -26,7 +27,7 @@ use crate::Error;
 use crate::time::to_text;
 
 /// Bytes of records the poller lets readers hold ahead of what it emits.
-const READ_AHEAD_BYTES: usize = 16 * 1024 * 1024;
+const READ_AHEAD_BYTES: usize = 8 * 1024 * 1024;
 
 /// The size a page is assumed to have before one was read.
 const FIRST_PAGE_GUESS: usize = 512 * 1024;

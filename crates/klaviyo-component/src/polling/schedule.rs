@@ -4,8 +4,9 @@
 //! emitted. A read of a keyset slice brings its first page and says where
 //! that page stopped; what is left of the slice is cut again, into as many
 //! pieces as the page's density says it holds pages (at most the reads
-//! allowed at once), so dense hours get more readers and empty years cost
-//! one request. Reads start earliest first, so what is read ahead is what
+//! allowed at once, and at most [`MAX_PAGES_PER_PIECE`] pages each but the
+//! last, which holds the rest), so dense hours get more readers and empty
+//! years cost one request. Reads start earliest first, so what is read ahead is what
 //! the poller emits next; the earliest slice may always start, so the
 //! poller never waits behind slices it cannot emit yet.
 //!
@@ -18,6 +19,14 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::read::{End, Start};
 use crate::polling::read::Slice;
+
+/// The most pages, by the density of the page just read, that a piece
+/// of a slice holds, but for the last, which holds the rest. Every piece
+/// ends in a page that is partly empty, half on average, and costs a
+/// request all the same: pieces of 16 pages spend 97% of the requests on
+/// full pages, and reads of them stay within a few pages per reader of
+/// what the poller emits next.
+const MAX_PAGES_PER_PIECE: f64 = 16.0;
 
 /// What a node of the schedule reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,8 +174,8 @@ impl Schedule {
         else {
             return;
         };
-        let pieces = self.pieces(first, last, slice.to);
-        let rest: Vec<Node> = cut(slice, last, pieces)
+        let (pieces, length) = self.pieces(first, last, slice.to);
+        let rest: Vec<Node> = cut(slice, last, pieces, length)
             .into_iter()
             .map(|s| self.node(Work::Slice(s)))
             .collect();
@@ -175,17 +184,31 @@ impl Schedule {
         }
     }
 
-    /// How many pieces to cut the rest up to `to` into after a full page
-    /// of records from `first` to `last`: as many pages as its density says the
-    /// rest holds, but no more than the reads that can start now. When all
-    /// may not start, more pieces would only mean more half-full pages:
-    /// the rest is then read on, full page after full page.
-    fn pieces(&self, first: DateTime<Utc>, last: DateTime<Utc>, to: DateTime<Utc>) -> usize {
+    /// How to cut the rest up to `to` after a full page of records from
+    /// `first` to `last`: into as many pieces as its density says the rest
+    /// holds pages, but no more than the reads that can start now (when
+    /// all may not start, more pieces would only mean more half-full
+    /// pages: the rest is then read on, full page after full page). Pieces
+    /// hold at most [`MAX_PAGES_PER_PIECE`] pages, the last one excepted,
+    /// which holds the rest of the slice: the reads stay close to what the
+    /// poller emits next, and what is read ahead stays small however large
+    /// the window. Returns the pieces and the length of all but the last.
+    fn pieces(
+        &self,
+        first: DateTime<Utc>,
+        last: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> (usize, Option<Duration>) {
         let covered = (last - first).max(Duration::seconds(1));
         let rest = to - last;
         let pages = (rest.num_milliseconds() as f64 / covered.num_milliseconds() as f64).ceil();
         let free = self.max_reading.saturating_sub(self.reading);
-        (pages as usize).clamp(1, free.max(1))
+        let pieces = (pages as usize).clamp(1, free.max(1));
+        if pages / pieces as f64 <= MAX_PAGES_PER_PIECE {
+            return (pieces, None);
+        }
+        let length = covered.num_milliseconds() as f64 * MAX_PAGES_PER_PIECE;
+        (pieces, Some(Duration::milliseconds(length as i64)))
     }
 
     fn find(&mut self, id: NodeId) -> Option<&mut Node> {
@@ -193,20 +216,31 @@ impl Schedule {
     }
 }
 
-/// `[last, slice.to)` in `pieces` slices of about equal length, on whole
-/// seconds (Klaviyo's filters take whole seconds: a bound inside a second
-/// would leave part of it to neither side). The first starts at `last`,
-/// whose records may go on past the page that reached it.
-pub fn cut(slice: Slice, last: DateTime<Utc>, pieces: usize) -> Vec<Slice> {
+/// `[last, slice.to)` in `pieces` slices, on whole seconds (Klaviyo's
+/// filters take whole seconds: a bound inside a second would leave part of
+/// it to neither side): of about equal length, or, given a `length`, all
+/// but the last of that length and the last to the end. The first starts
+/// at `last`, whose records may go on past the page that reached it.
+pub fn cut(
+    slice: Slice,
+    last: DateTime<Utc>,
+    pieces: usize,
+    length: Option<Duration>,
+) -> Vec<Slice> {
     let from = last.timestamp();
     let to = slice.to.timestamp();
     // Whole seconds strictly between `last`'s second and the end.
     let inner = (to - from - 1).max(0) as usize;
     let pieces = pieces.clamp(1, inner + 1);
+    let step = |i: usize| -> i64 {
+        match length {
+            Some(length) => from + (length.num_seconds().max(1) as i128 * i as i128) as i64,
+            None => from + ((to - from) as i128 * i as i128 / pieces as i128) as i64,
+        }
+    };
     let mut bounds = vec![last];
     for i in 1..pieces {
-        let at = from + ((to - from) as i128 * i as i128 / pieces as i128) as i64;
-        if let Some(at) = DateTime::from_timestamp(at, 0)
+        if let Some(at) = DateTime::from_timestamp(step(i), 0)
             && at > *bounds.last().unwrap_or(&last)
             && at < slice.to
         {
@@ -252,20 +286,20 @@ mod tests {
     #[test]
     fn cuts_fall_on_whole_seconds_and_cover_the_rest_exactly() {
         assert_eq!(
-            spans(&cut(slice(0, 100), t(20), 4)),
+            spans(&cut(slice(0, 100), t(20), 4, None)),
             vec![(20, 40), (40, 60), (60, 80), (80, 100)]
         );
-        assert_eq!(spans(&cut(slice(0, 100), t(20), 1)), vec![(20, 100)]);
+        assert_eq!(spans(&cut(slice(0, 100), t(20), 1, None)), vec![(20, 100)]);
         // No more pieces than whole seconds.
         assert_eq!(
-            spans(&cut(slice(0, 23), t(20), 8)),
+            spans(&cut(slice(0, 23), t(20), 8, None)),
             vec![(20, 21), (21, 22), (22, 23)]
         );
-        assert_eq!(spans(&cut(slice(0, 21), t(20), 8)), vec![(20, 21)]);
+        assert_eq!(spans(&cut(slice(0, 21), t(20), 8, None)), vec![(20, 21)]);
         // A last record inside a second: the first piece starts there, the
         // others on whole seconds.
         let within = Utc.timestamp_opt(20, 500_000_000).single().expect("valid");
-        let pieces = cut(slice(0, 30), within, 2);
+        let pieces = cut(slice(0, 30), within, 2, None);
         assert_eq!(pieces[0].from, within);
         assert_eq!(pieces[1].from, t(25));
         assert_eq!(pieces[1].to, t(30));
@@ -277,7 +311,8 @@ mod tests {
         let (root, _) = s.next_read(false).expect("the head starts without room");
         assert!(s.next_read(true).is_none(), "nothing else yet");
         // The first page covered 10 s of a 1000 s slice: dense, cut into
-        // as many pieces as may be read at once.
+        // as many pieces as may be read at once, the first of 16 pages
+        // (160 s), the last with the rest.
         s.ended(
             root,
             End::More {
@@ -288,8 +323,8 @@ mod tests {
         let (a, wa) = s.next_read(true).expect("a");
         let (b, wb) = s.next_read(true).expect("b");
         assert!(s.next_read(true).is_none(), "two at once");
-        assert_eq!(wa, Work::Slice(slice(10, 505)));
-        assert_eq!(wb, Work::Slice(slice(505, 1000)));
+        assert_eq!(wa, Work::Slice(slice(10, 170)));
+        assert_eq!(wb, Work::Slice(slice(170, 1000)));
         // With every read busy, a full page's rest is not cut: it is read
         // on in full pages.
         let mut busy = Schedule::new(1, [Work::Slice(slice(0, 1000))]);
@@ -311,15 +346,45 @@ mod tests {
         s.ended(
             a,
             End::More {
-                first: t(0),
-                last: t(400),
+                first: t(10),
+                last: t(150),
             },
         );
         assert_eq!(s.head(), Some((a, 0, Status::Ended)));
         s.pop_head();
         let (c, wc) = s.next_read(true).expect("the rest of a");
-        assert_eq!(wc, Work::Slice(slice(400, 505)));
+        assert_eq!(wc, Work::Slice(slice(150, 170)));
         assert_eq!(s.head().map(|h| h.0), Some(c));
+    }
+
+    #[test]
+    fn a_large_rest_is_cut_near_its_start_and_the_far_part_left_whole() {
+        // 10 s per page and a year left: four pieces of 16 pages near the
+        // start, and one for the rest of the year, cut again when read.
+        let year = 365 * 24 * 3600;
+        let mut s = Schedule::new(5, [Work::Slice(slice(0, year))]);
+        let (root, _) = s.next_read(false).expect("root");
+        s.ended(
+            root,
+            End::More {
+                first: t(0),
+                last: t(10),
+            },
+        );
+        s.pop_head();
+        let mut pieces = Vec::new();
+        while let Some((_, Work::Slice(piece))) = s.next_read(true) {
+            pieces.push(piece);
+        }
+        assert_eq!(
+            spans(&pieces),
+            vec![(10, 170), (170, 330), (330, 490), (490, 650), (650, year)]
+        );
+        // Given a length: pieces of it, the last to the end.
+        assert_eq!(
+            spans(&cut(slice(0, 100), t(20), 3, Some(Duration::seconds(30)))),
+            vec![(20, 50), (50, 80), (80, 100)]
+        );
     }
 
     #[test]
