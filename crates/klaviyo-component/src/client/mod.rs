@@ -255,10 +255,11 @@ impl Client {
         }
     }
 
-    /// How many requests in flight Klaviyo's steady limit can use at the
-    /// latency seen so far; `None` until an answer told.
-    pub fn useful_in_flight(&self) -> Option<usize> {
-        self.pacer.lock().ok()?.useful_in_flight()
+    /// How many requests in flight Klaviyo's steady limit (as announced,
+    /// or else the one `documented` per second) can use at the latency
+    /// seen so far; `None` until an answer came.
+    pub fn useful_in_flight(&self, documented: Option<f64>) -> Option<usize> {
+        self.pacer.lock().ok()?.useful_in_flight(documented)
     }
 
     async fn pace(&self) {

@@ -122,9 +122,10 @@ impl Pacer {
 
     /// How many requests in flight keep up with the steady limit at the
     /// latency seen so far (with a margin, and one for the request the
-    /// output waits for); `None` until an answer told both.
-    pub fn useful_in_flight(&self) -> Option<usize> {
-        let (rate, latency) = (self.steady_per_sec?, self.latency?);
+    /// output waits for): the limit Klaviyo announced, or else the one
+    /// `documented` per second; `None` until an answer came.
+    pub fn useful_in_flight(&self, documented: Option<f64>) -> Option<usize> {
+        let (rate, latency) = (self.steady_per_sec.or(documented)?, self.latency?);
         let busy = (rate * latency.as_secs_f64() * IN_FLIGHT_MARGIN).ceil();
         Some((busy as usize).saturating_add(1))
     }
@@ -288,7 +289,14 @@ mod tests {
     fn requests_in_flight_the_steady_limit_can_use() {
         let now = Instant::now();
         let mut p = Pacer::default();
-        assert_eq!(p.useful_in_flight(), None, "nothing known yet");
+        assert_eq!(p.useful_in_flight(Some(5.0)), None, "nothing known yet");
+        // A server that announces no limit: the documented one, here 10 a
+        // second at 0.5 s.
+        p.reserve(now);
+        p.observe(&HeaderMap::new(), now, Some(Duration::from_millis(500)));
+        assert_eq!(p.useful_in_flight(None), None, "no limit known");
+        assert_eq!(p.useful_in_flight(Some(10.0)), Some(8));
+        let mut p = Pacer::default();
         let mut h = headers("100", "30");
         h.insert(
             "RateLimit-Limit",
@@ -298,10 +306,10 @@ mod tests {
         p.observe(&h, now, Some(Duration::from_millis(500)));
         // 350 a minute is 5.8 a second; at 0.5 s each, 2.9 busy, 3.6 with
         // the margin, and one for the head.
-        assert_eq!(p.useful_in_flight(), Some(5));
+        assert_eq!(p.useful_in_flight(Some(100.0)), Some(5), "announced first");
         // Faster answers: fewer needed; the average moves a fifth of the way.
         p.reserve(now);
         p.observe(&h, now, Some(Duration::from_millis(10)));
-        assert_eq!(p.useful_in_flight(), Some(4), "0.402 s on average");
+        assert_eq!(p.useful_in_flight(None), Some(4), "0.402 s on average");
     }
 }

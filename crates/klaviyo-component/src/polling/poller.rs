@@ -183,7 +183,11 @@ impl<'o> Poller<'o> {
     /// for their turn, holding memory and taking turns from the earliest
     /// read, which the output waits for.
     fn start_reads(&self, schedule: &mut Schedule, reads: &mut Reads) {
-        let useful = self.source.client.useful_in_flight();
+        // A server that announces no limit (a proxy, a stand-in) is taken
+        // to have the endpoint's documented one.
+        let documented =
+            (self.source.plan.collection.rate_limit).map(|l| f64::from(l.steady_per_minute) / 60.0);
+        let useful = self.source.client.useful_in_flight(documented);
         let cap = useful.map_or(self.max_in_flight, |n| n.clamp(1, self.max_in_flight));
         schedule.set_max_reading(cap);
         loop {

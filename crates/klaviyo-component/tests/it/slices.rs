@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
-use klaviyo_fake::{FakeConfig, Fault, FaultRule, Hook};
+use klaviyo_fake::{FakeConfig, Fault, FaultRule, Hook, RateLimitRule};
 use serde_json::{Value, json};
 
 use crate::support::*;
@@ -92,8 +92,14 @@ async fn slices_are_read_at_once_and_records_still_come_once_in_order() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_slice_that_fails_stops_the_output_where_the_order_says() {
-    let h = Harness::new(FakeConfig::empty().with_latency(Duration::from_millis(30)))
-        .with_env("KLAVIYO_MAX_IN_FLIGHT", "6");
+    // A limit generous enough that six reads at once are worth it at
+    // 30 ms: the reads after the failing slice run before it fails.
+    let mut config = FakeConfig::empty().with_latency(Duration::from_millis(30));
+    config.rate_limit = Some(RateLimitRule {
+        burst_per_second: 1_000,
+        steady_per_minute: 60_000,
+    });
+    let h = Harness::new(config).with_env("KLAVIYO_MAX_IN_FLIGHT", "6");
     spread(&h, 200, 3_000);
     // One crowded second, the only place the cursor is followed: its walk
     // fails past the retries while the slices around it succeed.
