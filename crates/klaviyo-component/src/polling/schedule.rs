@@ -276,6 +276,19 @@ mod tests {
         }
     }
 
+    /// Start the first read of `s`, its head, and end it with a full page
+    /// of records from `first` to `last`.
+    fn full_first_page(s: &mut Schedule, first: i64, last: i64) {
+        let (root, _) = s.next_read(false).expect("the head starts");
+        s.ended(
+            root,
+            End::More {
+                first: t(first),
+                last: t(last),
+            },
+        );
+    }
+
     fn spans(slices: &[Slice]) -> Vec<(i64, i64)> {
         slices
             .iter()
@@ -363,14 +376,7 @@ mod tests {
         // start, and one for the rest of the year, cut again when read.
         let year = 365 * 24 * 3600;
         let mut s = Schedule::new(5, [Work::Slice(slice(0, year))]);
-        let (root, _) = s.next_read(false).expect("root");
-        s.ended(
-            root,
-            End::More {
-                first: t(0),
-                last: t(10),
-            },
-        );
+        full_first_page(&mut s, 0, 10);
         s.pop_head();
         let mut pieces = Vec::new();
         while let Some((_, Work::Slice(piece))) = s.next_read(true) {
@@ -390,15 +396,8 @@ mod tests {
     #[test]
     fn sparse_ranges_are_not_cut() {
         let mut s = Schedule::new(8, [Work::Slice(slice(0, 100))]);
-        let (root, _) = s.next_read(false).expect("root");
         // The page covered 90 s and 10 s are left: about one more page.
-        s.ended(
-            root,
-            End::More {
-                first: t(0),
-                last: t(90),
-            },
-        );
+        full_first_page(&mut s, 0, 90);
         s.pop_head();
         let (_, w) = s.next_read(true).expect("rest");
         assert_eq!(w, Work::Slice(slice(90, 100)));
@@ -411,14 +410,7 @@ mod tests {
         // page's rest is cut in two, not eight.
         let mut s = Schedule::new(8, [Work::Slice(slice(0, 1000))]);
         s.set_max_reading(2);
-        let (root, _) = s.next_read(false).expect("root");
-        s.ended(
-            root,
-            End::More {
-                first: t(0),
-                last: t(10),
-            },
-        );
+        full_first_page(&mut s, 0, 10);
         s.pop_head();
         assert!(s.next_read(true).is_some());
         assert!(s.next_read(true).is_some());
@@ -428,14 +420,7 @@ mod tests {
     #[test]
     fn without_room_only_the_head_is_read() {
         let mut s = Schedule::new(8, [Work::Slice(slice(0, 1000))]);
-        let (root, _) = s.next_read(false).expect("root");
-        s.ended(
-            root,
-            End::More {
-                first: t(0),
-                last: t(10),
-            },
-        );
+        full_first_page(&mut s, 0, 10);
         s.pop_head();
         assert!(s.next_read(false).is_some(), "the new head");
         assert!(s.next_read(false).is_none(), "no room for more");
@@ -445,14 +430,7 @@ mod tests {
     #[test]
     fn a_failure_stops_new_reads_after_it() {
         let mut s = Schedule::new(4, [Work::Slice(slice(0, 1000))]);
-        let (root, _) = s.next_read(false).expect("root");
-        s.ended(
-            root,
-            End::More {
-                first: t(0),
-                last: t(10),
-            },
-        );
+        full_first_page(&mut s, 0, 10);
         let (a, _) = s.next_read(true).expect("a");
         let (b, Work::Slice(failed)) = s.next_read(true).expect("b") else {
             panic!("a slice");

@@ -327,31 +327,9 @@ async fn a_record_that_moves_while_pages_are_read_is_emitted_once() {
 
 /// A server whose every page is empty and points at a new next page.
 fn endless_empty_pages() -> (std::sync::Arc<std::sync::atomic::AtomicUsize>, String) {
-    use std::io::{BufRead, BufReader, Write};
-    use std::sync::atomic::Ordering;
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let base = format!("http://{}/api", listener.local_addr().expect("addr"));
-    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let (counted, next_base) = (count.clone(), base.clone());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-            let mut line = String::new();
-            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-                line.clear();
-            }
-            let i = counted.fetch_add(1, Ordering::SeqCst);
-            let body = json!({"data": [], "links": {"next": format!("{next_base}/profiles?page%5Bcursor%5D={i}")}})
-                .to_string();
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\ncontent-type: application/vnd.api+json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    (count, base)
+    json_server(
+        |i, base| json!({"data": [], "links": {"next": format!("{base}/profiles?page%5Bcursor%5D={i}")}}),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread")]

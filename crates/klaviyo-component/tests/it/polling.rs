@@ -16,23 +16,6 @@ fn profiles() -> Value {
     serde_json::from_str(PROFILES_UPDATED).expect("json")
 }
 
-/// Profiles in clusters that share a second: `(seconds ago, how many)`.
-fn clustered_profiles(h: &Harness, clusters: &[(i64, usize)]) {
-    let mut n = 0;
-    for (secs, count) in clusters {
-        let when = ago(*secs);
-        for _ in 0..*count {
-            n += 1;
-            h.fake
-                .insert(
-                    "profiles",
-                    json!({"attributes": {"email": format!("p{n}@example.com"), "created": when, "updated": when}}),
-                )
-                .expect("inserted");
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn every_record_once_in_order_when_many_share_a_second_across_pages() {
     let h = Harness::new(FakeConfig::empty());

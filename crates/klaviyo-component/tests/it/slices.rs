@@ -4,8 +4,6 @@
 //! circles ends the walk.
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -20,27 +18,10 @@ fn profiles() -> Value {
     json!({"objectType": "profiles", "pollConfig": "updated"})
 }
 
-/// Profiles in clusters that share a second: `(seconds ago, how many)`.
-fn clustered(h: &Harness, clusters: &[(i64, usize)]) {
-    let mut n = 0;
-    for (secs, count) in clusters {
-        let when = ago(*secs);
-        for _ in 0..*count {
-            n += 1;
-            h.fake
-                .insert(
-                    "profiles",
-                    json!({"attributes": {"email": format!("s{n}@example.com"), "created": when, "updated": when}}),
-                )
-                .expect("inserted");
-        }
-    }
-}
-
 /// `count` profiles one second apart, the newest `newest` seconds ago.
 fn spread(h: &Harness, count: usize, newest: i64) {
     let clusters: Vec<(i64, usize)> = (0..count as i64).map(|i| (newest + i, 1)).collect();
-    clustered(h, &clusters);
+    clustered_profiles(h, &clusters);
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -49,7 +30,7 @@ async fn slices_are_read_at_once_and_records_still_come_once_in_order() {
         .with_env("KLAVIYO_MAX_IN_FLIGHT", "6");
     spread(&h, 300, 2_000);
     // Crowded seconds inside the slices: the cursor is followed there.
-    clustered(&h, &[(1_900, 25), (1_700, 31), (1_500, 12)]);
+    clustered_profiles(&h, &[(1_900, 25), (1_700, 31), (1_500, 12)]);
     h.fake.set_page_cap(Some(10));
     // Records already read change while the slices are read.
     let ids = h.fake.ids("profiles");
@@ -103,7 +84,7 @@ async fn a_slice_that_fails_stops_the_output_where_the_order_says() {
     spread(&h, 200, 3_000);
     // One crowded second, the only place the cursor is followed: its walk
     // fails past the retries while the slices around it succeed.
-    clustered(&h, &[(2_900, 30)]);
+    clustered_profiles(&h, &[(2_900, 30)]);
     spread(&h, 200, 2_000);
     h.fake.set_page_cap(Some(10));
     h.fake.push_fault(
@@ -201,32 +182,11 @@ async fn a_retry_after_holds_back_every_reader() {
 /// `links.next` points back at it when `looping`: the request count, and
 /// its base URL.
 fn page_server(records: Value, looping: bool) -> (Arc<AtomicUsize>, String) {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let base = format!("http://{}/api", listener.local_addr().expect("addr"));
-    let count = Arc::new(AtomicUsize::new(0));
-    let counted = count.clone();
-    let next = format!("{base}/loop?page%5Bcursor%5D=same");
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-            let mut line = String::new();
-            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
-                line.clear();
-            }
-            counted.fetch_add(1, Ordering::SeqCst);
-            let more = if looping { json!(next) } else { Value::Null };
-            let body = json!({"data": records, "links": {"self": next, "next": more}}).to_string();
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\ncontent-type: application/vnd.api+json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                body.len()
-            );
-            let _ = stream.flush();
-            let _ = reader.read(&mut [0; 0]);
-        }
-    });
-    (count, base)
+    json_server(move |_, base| {
+        let next = format!("{base}/loop?page%5Bcursor%5D=same");
+        let more = if looping { json!(next) } else { Value::Null };
+        json!({"data": records, "links": {"self": next, "next": more}})
+    })
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -363,3 +363,54 @@ pub fn decode(path_and_query: &str) -> String {
     .collect::<Vec<_>>()
     .join("&")
 }
+
+/// Profiles in clusters that share a second: `(seconds ago, how many)`.
+pub fn clustered_profiles(h: &Harness, clusters: &[(i64, usize)]) {
+    let mut n = 0;
+    for (secs, count) in clusters {
+        let when = ago(*secs);
+        for _ in 0..*count {
+            n += 1;
+            h.fake
+                .insert(
+                    "profiles",
+                    json!({"attributes": {"email": format!("p{n}@example.com"), "created": when, "updated": when}}),
+                )
+                .expect("inserted");
+        }
+    }
+}
+
+/// A server on 127.0.0.1 that answers the `n`-th request (from 0) with
+/// the document `page(n, base)`, for pages whose links no stand-in would
+/// send: the request count, and its base URL.
+pub fn json_server(
+    page: impl Fn(usize, &str) -> Value + Send + 'static,
+) -> (std::sync::Arc<std::sync::atomic::AtomicUsize>, String) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!("http://{}/api", listener.local_addr().expect("addr"));
+    let count = Arc::new(AtomicUsize::new(0));
+    let (counted, served) = (count.clone(), base.clone());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            let body = page(counted.fetch_add(1, Ordering::SeqCst), &served).to_string();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/vnd.api+json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.flush();
+            let _ = reader.read(&mut [0; 0]);
+        }
+    });
+    (count, base)
+}
