@@ -10,10 +10,20 @@
 //! requests spread out instead of all waiting the same delay and leaving
 //! together, and a `Retry-After` that one of them got holds back all.
 //!
+//! Where `RateLimit-Limit` also names its windows (`6, 6;w=1, 360;w=60`),
+//! the pacer keeps to each by the requests it sent itself: never more than
+//! a window's limit in any stretch of that window's length. That is what
+//! paces a one-second burst window, whose report is stale by the time it
+//! arrives (an answer that took 0.5 s describes a window half gone) and
+//! says "1 s to reset" for anything up to a second: spreading what such a
+//! report says is left over what it says is left of the window ran a
+//! 6-a-second limit at 2 a second.
+//!
 //! The pacer also says how many requests in flight the steady limit can
 //! use ([`Pacer::useful_in_flight`]): more only wait for their turn, and a
 //! read that waits holds back the one the output needs next.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use reqwest::header::HeaderMap;
@@ -29,8 +39,29 @@ const LATENCY_WEIGHT: f64 = 0.2;
 /// for, as a margin for latency that varies.
 const IN_FLIGHT_MARGIN: f64 = 1.25;
 
+/// Requests the pacer remembers at least, whatever the windows: more than
+/// the largest window Klaviyo documents (3,500 a minute).
+const LOGGED: usize = 4096;
+
+/// How much longer than a named window the pacer counts its own requests
+/// over: Klaviyo counts a request when it arrives, and arrivals do not
+/// keep the spacing of the sends exactly (a new connection's handshake,
+/// the scheduler). 50 ms and 2% of the window: 1.07 s for a burst window,
+/// 61.25 s for a minute.
+fn counted_over(window: Duration) -> Duration {
+    window.mul_f64(1.02) + Duration::from_millis(50)
+}
+
+/// A window `RateLimit-Limit` names: at most `limit` requests in any
+/// `window`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Policy {
+    limit: usize,
+    window: Duration,
+}
+
 /// The window's state as last reported, and the requests since.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 pub struct Pacer {
     remaining: Option<u64>,
     resets_at: Option<Instant>,
@@ -45,6 +76,11 @@ pub struct Pacer {
     steady_per_sec: Option<f64>,
     /// How long answers take, on average.
     latency: Option<Duration>,
+    /// The windows `RateLimit-Limit` named last.
+    policies: Vec<Policy>,
+    /// When each request was reserved to go, oldest first, as far back as
+    /// the longest named window.
+    sent: VecDeque<Instant>,
 }
 
 impl Pacer {
@@ -77,7 +113,40 @@ impl Pacer {
                 self.remaining = Some(remaining - 1);
             }
         }
+        let at = self.keep_to_the_windows(at);
         at.saturating_duration_since(now)
+    }
+
+    /// The first moment from `at` at which one more request stays within
+    /// every named window, counting the requests reserved before; that
+    /// moment is reserved. Requests go in the order they asked, so the log
+    /// stays sorted and one look per window is enough.
+    fn keep_to_the_windows(&mut self, mut at: Instant) -> Instant {
+        if let Some(&last) = self.sent.back() {
+            at = at.max(last);
+        }
+        for policy in &self.policies {
+            if policy.limit > 0 && self.sent.len() >= policy.limit {
+                let oldest_counted = self.sent[self.sent.len() - policy.limit];
+                at = at.max(oldest_counted + counted_over(policy.window));
+            }
+        }
+        // Before any answer named the windows, the requests sent still
+        // count once one does: kept for a minute, Klaviyo's steady window.
+        let longest = self
+            .policies
+            .iter()
+            .map(|p| counted_over(p.window))
+            .max()
+            .unwrap_or(counted_over(Duration::from_secs(60)));
+        let most = self.policies.iter().map(|p| p.limit).max().unwrap_or(0);
+        while self.sent.front().is_some_and(|&t| {
+            at.saturating_duration_since(t) >= longest || self.sent.len() > most.max(LOGGED)
+        }) {
+            self.sent.pop_front();
+        }
+        self.sent.push_back(at);
+        at
     }
 
     /// An answer came: remember what it said about the window, and, for a
@@ -93,12 +162,21 @@ impl Pacer {
                 None => took,
             });
         }
-        if let Some(rate) = headers
+        let announced = headers
             .get("ratelimit-limit")
             .and_then(|v| v.to_str().ok())
-            .and_then(steady_per_sec)
+            .and_then(Announced::parse);
+        if let Some(announced) = &announced {
+            self.steady_per_sec = Some(announced.steady_per_sec());
+            self.policies.clone_from(&announced.policies);
+        }
+        if announced
+            .as_ref()
+            .is_some_and(Announced::reports_a_shorter_window)
         {
-            self.steady_per_sec = Some(rate);
+            // A burst window's report: kept to by the requests sent
+            // (above); its stale count would only hold back.
+            return;
         }
         let number = |name: &str| {
             headers
@@ -141,29 +219,59 @@ impl Pacer {
     }
 }
 
-/// The steady limit per second in a `RateLimit-Limit` value: of the
-/// policies of the IETF draft form (`10, 10;w=1, 150;w=60`) the one with
-/// the longest window; a bare number is Klaviyo's steady window, a minute.
-fn steady_per_sec(value: &str) -> Option<f64> {
-    let mut steady: Option<(u64, u64)> = None;
-    for item in value.split(',').skip(1) {
-        let mut parts = item.split(';');
-        let Some(Ok(limit)) = parts.next().map(|n| n.trim().parse::<u64>()) else {
-            continue;
-        };
-        let window = parts.find_map(|p| p.trim().strip_prefix("w=")?.parse::<u64>().ok());
-        if let Some(window) = window.filter(|w| *w > 0)
-            && steady.is_none_or(|(_, w)| window > w)
-        {
-            steady = Some((limit, window));
+/// What a `RateLimit-Limit` value says: the limit of the window that
+/// `RateLimit-Remaining` and `-Reset` describe, and, in the IETF draft form
+/// (`10, 10;w=1, 150;w=60`), every window with its limit. A bare number is
+/// Klaviyo's steady window, a minute.
+#[derive(Debug, Clone, PartialEq)]
+struct Announced {
+    reported: u64,
+    policies: Vec<Policy>,
+}
+
+impl Announced {
+    fn parse(value: &str) -> Option<Announced> {
+        let mut items = value.split(',');
+        let reported = items.next()?.trim().parse().ok()?;
+        let policies = items
+            .filter_map(|item| {
+                let mut parts = item.split(';');
+                let limit = parts.next()?.trim().parse().ok()?;
+                let window =
+                    parts.find_map(|p| p.trim().strip_prefix("w=")?.parse::<u64>().ok())?;
+                (window > 0).then(|| Policy {
+                    limit,
+                    window: Duration::from_secs(window),
+                })
+            })
+            .collect();
+        Some(Announced { reported, policies })
+    }
+
+    fn steady(&self) -> Option<&Policy> {
+        self.policies.iter().max_by_key(|p| p.window)
+    }
+
+    /// The steady limit per second: that of the longest window.
+    fn steady_per_sec(&self) -> f64 {
+        match self.steady() {
+            Some(p) => p.limit as f64 / p.window.as_secs_f64(),
+            None => self.reported as f64 / 60.0,
         }
     }
-    match steady {
-        Some((limit, window)) => Some(limit as f64 / window as f64),
-        None => {
-            let limit: u64 = value.split(',').next()?.trim().parse().ok()?;
-            Some(limit as f64 / 60.0)
-        }
+
+    /// Whether the remaining and reset describe a window shorter than the
+    /// steady one: the reported limit is that window's and not the
+    /// steady window's (where both limits are the same, the steady one).
+    fn reports_a_shorter_window(&self) -> bool {
+        let Some(steady) = self.steady() else {
+            return false;
+        };
+        self.reported as usize != steady.limit
+            && self
+                .policies
+                .iter()
+                .any(|p| p.limit == self.reported as usize && p.window < steady.window)
     }
 }
 
@@ -280,9 +388,75 @@ mod tests {
 
     #[test]
     fn the_steady_limit_is_read_in_either_form() {
-        assert_eq!(steady_per_sec("10, 10;w=1, 150;w=60"), Some(2.5));
-        assert_eq!(steady_per_sec("700"), Some(700.0 / 60.0));
-        assert_eq!(steady_per_sec("lots"), None);
+        let steady = |v: &str| Announced::parse(v).map(|a| a.steady_per_sec());
+        assert_eq!(steady("10, 10;w=1, 150;w=60"), Some(2.5));
+        assert_eq!(steady("700"), Some(700.0 / 60.0));
+        assert_eq!(steady("lots"), None);
+    }
+
+    #[test]
+    fn which_window_a_report_describes() {
+        let shorter = |v: &str| Announced::parse(v).is_some_and(|a| a.reports_a_shorter_window());
+        assert!(shorter("6, 6;w=1, 360;w=60"), "the burst window's");
+        assert!(!shorter("360, 6;w=1, 360;w=60"), "the steady window's");
+        assert!(!shorter("6, 6;w=1, 6;w=60"), "the same limit: steady");
+        assert!(!shorter("700"), "a bare number is the steady window");
+    }
+
+    /// A pacer that heard the windows `6;w=1, 360;w=60` named, with the
+    /// burst window `remaining`, after sending one request at `sent`.
+    fn told_a_burst(remaining: &str, sent: Instant, answered: Instant) -> Pacer {
+        let mut p = Pacer::default();
+        p.reserve(sent);
+        let mut h = headers(remaining, "1");
+        h.insert(
+            "RateLimit-Limit",
+            HeaderValue::from_static("6, 6;w=1, 360;w=60"),
+        );
+        p.observe(&h, answered, Some(answered - sent));
+        p
+    }
+
+    #[test]
+    fn a_named_window_is_kept_by_the_requests_sent() {
+        let t0 = Instant::now();
+        let half = t0 + Duration::from_millis(500);
+        let mut p = told_a_burst("5", t0, half);
+        // Five more in the second of the first: at once.
+        for n in 2..=6 {
+            assert_eq!(p.reserve(half), Duration::ZERO, "request {n}");
+        }
+        // The seventh when the first leaves the window (counted over
+        // 1.07 s); the eighth when the second does.
+        assert_eq!(p.reserve(half), Duration::from_millis(570));
+        assert_eq!(p.reserve(half), Duration::from_millis(1070));
+        // Once the window has passed, at once again.
+        let later = t0 + Duration::from_secs(5);
+        assert_eq!(p.reserve(later), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_burst_windows_report_does_not_hold_back() {
+        // The report says none left and one second to go, but it is half
+        // a second old and the pacer knows what it sent: one request.
+        let t0 = Instant::now();
+        let half = t0 + Duration::from_millis(500);
+        let mut p = told_a_burst("0", t0, half);
+        assert_eq!(p.reserve(half), Duration::ZERO);
+    }
+
+    #[test]
+    fn a_steady_windows_report_still_counts() {
+        let now = Instant::now();
+        let mut p = Pacer::default();
+        p.reserve(now);
+        let mut h = headers("0", "12");
+        h.insert(
+            "RateLimit-Limit",
+            HeaderValue::from_static("360, 6;w=1, 360;w=60"),
+        );
+        p.observe(&h, now, Some(Duration::from_millis(100)));
+        assert_eq!(p.reserve(now), Duration::from_secs(13));
     }
 
     #[test]

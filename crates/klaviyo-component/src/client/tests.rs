@@ -284,6 +284,32 @@ async fn pacing_slows_down_before_the_window_runs_out() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn requests_asked_at_once_keep_to_the_burst_window_the_answers_name() {
+    let h = Harness::new(FakeConfig::default().size("profiles", 20));
+    // A burst window no larger than the steady rate, which is then what
+    // paces: its report is half a window old when it comes back.
+    h.fake.set_rate_limit(Some(RateLimitRule {
+        burst_per_second: 3,
+        steady_per_minute: 600,
+    }));
+    h.fake.set_latency(Duration::from_millis(300));
+    let c = std::sync::Arc::new(client(&h, "2026-10-15"));
+    // One answer first, as the trigger's first page: it names the windows.
+    let first = c.url("/profiles", &[]);
+    assert!(c.get_page(&first).await.is_ok());
+    let mut reads = tokio::task::JoinSet::new();
+    for _ in 0..9 {
+        let (c, url) = (c.clone(), first.clone());
+        reads.spawn(async move { c.get_page(&url).await.map(|_| ()) });
+    }
+    while let Some(read) = reads.join_next().await {
+        assert!(matches!(read, Ok(Ok(()))), "{read:?}");
+    }
+    let statuses: Vec<u16> = h.fake.requests().iter().map(|r| r.status).collect();
+    assert_eq!(statuses, vec![200; 10], "no 429, no retry");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_next_link_off_the_api_is_not_followed() {
     let h = Harness::new(FakeConfig::default());
     let c = client(&h, "2024-10-15");
