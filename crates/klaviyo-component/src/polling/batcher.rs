@@ -1,7 +1,7 @@
 //! Emitting records one by one or in pages, and snapshots only where they
 //! describe exactly what was emitted.
 
-use component_sdk::{Event, Message, Sink};
+use component_sdk::{Event, MAX_MESSAGE_BYTES, Message, Sink};
 use serde::Serialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -14,7 +14,8 @@ pub enum EmitBehavior {
     /// One message per record; its body is the record.
     Individually,
     /// Messages of `{"results": [...]}` with this many records each, the
-    /// last one fewer.
+    /// last one fewer; and fewer where that many would make a message
+    /// larger than the platform carries.
     Page(usize),
 }
 
@@ -24,6 +25,8 @@ pub struct Batcher<'o> {
     out: &'o mut dyn Sink,
     emit: EmitBehavior,
     buffer: Vec<Box<RawValue>>,
+    /// The JSON the records in `buffer` take.
+    buffer_bytes: usize,
     snapshots: bool,
     last_snapshot: Option<Value>,
     emitted: u64,
@@ -42,6 +45,7 @@ impl<'o> Batcher<'o> {
             out,
             emit,
             buffer: Vec::new(),
+            buffer_bytes: 0,
             snapshots,
             last_snapshot: None,
             emitted: 0,
@@ -63,21 +67,35 @@ impl<'o> Batcher<'o> {
                 Ok(false)
             }
             EmitBehavior::Page(size) => {
+                // Records so large that a page of them could not pass
+                // through the platform go out in more messages, without a
+                // snapshot between them: none is held back or dropped.
+                let bytes = record.get().len() + 1;
+                if !self.buffer.is_empty() && self.buffer_bytes + bytes > MAX_MESSAGE_BYTES {
+                    self.emit_page()?;
+                }
+                self.buffer_bytes += bytes;
                 self.buffer.push(record);
                 Ok(self.buffer.len() >= size)
             }
         }
     }
 
+    fn emit_page(&mut self) -> Result<(), Error> {
+        let message = Message::with_body(&Results {
+            results: &self.buffer,
+        })?;
+        self.buffer.clear();
+        self.buffer_bytes = 0;
+        self.out.emit(Event::Data(message))?;
+        Ok(())
+    }
+
     /// Emit the page being filled, then the snapshot of the progress it
     /// completes.
     pub fn flush(&mut self, progress: Option<Value>) -> Result<(), Error> {
         if !self.buffer.is_empty() {
-            let message = Message::with_body(&Results {
-                results: &self.buffer,
-            })?;
-            self.buffer.clear();
-            self.out.emit(Event::Data(message))?;
+            self.emit_page()?;
         }
         self.snapshot(progress)
     }
@@ -166,6 +184,42 @@ mod tests {
                 "snapshot \"end\"",
             ]
         );
+    }
+
+    #[test]
+    fn a_page_too_large_for_one_message_goes_out_in_more() {
+        // Three records of 3 MB: two fit the platform's 7 MB, three do not.
+        let big = |n: u32| {
+            let pad = "x".repeat(3_000_000);
+            RawValue::from_string(format!("{{\"id\":\"{n}\",\"pad\":\"{pad}\"}}")).expect("json")
+        };
+        let mut recorder = Recorder::default();
+        let mut sink = Batcher::new(&mut recorder, EmitBehavior::Page(3), true);
+        assert!(!sink.push(big(1)).expect("push"));
+        assert!(!sink.push(big(2)).expect("push"));
+        // The first two went out; the third starts the next message.
+        assert!(!sink.push(big(3)).expect("push"));
+        sink.flush(Some(json!("after 3"))).expect("flush");
+        let shapes: Vec<String> = recorder
+            .events
+            .iter()
+            .map(|e| match e {
+                Event::Data(m) => {
+                    assert!(m.body.get().len() <= MAX_MESSAGE_BYTES);
+                    let page: Value = serde_json::from_str(m.body.get()).expect("json");
+                    let ids: Vec<&str> = page["results"]
+                        .as_array()
+                        .expect("results")
+                        .iter()
+                        .filter_map(|r| r["id"].as_str())
+                        .collect();
+                    ids.join(",")
+                }
+                Event::Snapshot(s) => format!("snapshot {s}"),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(shapes, vec!["1,2", "3", "snapshot \"after 3\""]);
     }
 
     #[test]
