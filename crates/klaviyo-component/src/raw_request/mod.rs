@@ -6,7 +6,7 @@ mod target;
 use std::collections::BTreeMap;
 
 use component_sdk::schema::platform_schema;
-use component_sdk::{Event, Message, MetaModel, Sink, Step, StepInput};
+use component_sdk::{Event, MAX_MESSAGE_BYTES, Message, MetaModel, Sink, Step, StepInput};
 use reqwest::Method;
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -159,12 +159,30 @@ impl Step for RawRequest {
     ) -> Result<(), component_sdk::Error> {
         let result = match run(input).await {
             Ok(output) => Message::with_body(&output)
-                .and_then(|message| out.emit(Event::Data(message)))
-                .map_err(Error::from),
+                .map_err(Error::from)
+                .and_then(|message| fits(message, output.status_code))
+                .and_then(|message| out.emit(Event::Data(message)).map_err(Error::from)),
             Err(e) => Err(e),
         };
         crate::outcome::finish(result, out)
     }
+}
+
+/// The message, when the platform can carry it: a larger one would fail
+/// in sailor with "Outgoing message size … exceeds limit", naming neither
+/// the request nor what to do.
+fn fits(message: Message, status: u16) -> Result<Message, Error> {
+    let size = message.body.get().len();
+    if size <= MAX_MESSAGE_BYTES {
+        return Ok(message);
+    }
+    Err(Error::input(format!(
+        "Klaviyo answered {status} with {:.1} MB, more than the platform carries in one message \
+         ({:.1} MB), so nothing was emitted (a write was carried out all the same). Ask for less in \
+         msg.body.url: a smaller page[size], or only the fields needed (fields[profile]=email,first_name)",
+        size as f64 / 1e6,
+        MAX_MESSAGE_BYTES as f64 / 1e6
+    )))
 }
 
 async fn run(input: StepInput) -> Result<Output, Error> {

@@ -196,6 +196,27 @@ async fn a_429_is_retried_and_a_post_is_never_repeated_after_a_5xx_or_a_timeout(
     );
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn an_answer_larger_than_a_message_is_an_error_that_says_what_to_ask() {
+    // 8 MB of JSON: under the client's 32 MiB, over the platform's 7 MB.
+    let (count, base) = json_server(
+        |_, _| json!({"data": [{"type": "profile", "id": "big", "attributes": {"pad": "x".repeat(8_000_000)}}]}),
+    );
+    let h = Harness::new(FakeConfig::empty()).with_env("KLAVIYO_BASE_URL", &base);
+    let failed = h
+        .raw(json!({}), json!({"url": "/profiles", "method": "GET"}))
+        .await;
+    assert!(failed.bodies().is_empty(), "nothing emitted");
+    let err = failed.error.expect("refused");
+    assert_eq!(
+        err.to_string(),
+        "Klaviyo answered 200 with 8.0 MB, more than the platform carries in one message (7.0 MB), \
+         so nothing was emitted (a write was carried out all the same). Ask for less in msg.body.url: \
+         a smaller page[size], or only the fields needed (fields[profile]=email,first_name)"
+    );
+    assert_eq!(count.load(Ordering::SeqCst), 1, "asked once");
+}
+
 /// A listener that counts connections: proof that nothing reached it.
 fn decoy() -> (String, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
