@@ -27,7 +27,7 @@ use crate::Error;
 use crate::time::to_text;
 
 /// Bytes of records the poller lets readers hold ahead of what it emits.
-const READ_AHEAD_BYTES: usize = 8 * 1024 * 1024;
+const READ_AHEAD_BYTES: usize = 16 * 1024 * 1024;
 
 /// The size a page is assumed to have before one was read.
 const FIRST_PAGE_GUESS: usize = 512 * 1024;
@@ -190,8 +190,12 @@ impl<'o> Poller<'o> {
         let useful = self.source.client.useful_in_flight(documented);
         let cap = useful.map_or(self.max_in_flight, |n| n.clamp(1, self.max_in_flight));
         schedule.set_max_reading(cap);
+        let chunk_bytes = self.chunk_bytes.get(FIRST_PAGE_GUESS);
+        // Pieces for which every reader can hold what it reads ahead of
+        // the output, about half a piece each.
+        schedule.set_pages_per_piece(2.0 * READ_AHEAD_BYTES as f64 / (cap * chunk_bytes) as f64);
         loop {
-            let ahead = (schedule.outstanding() + 1) * self.chunk_bytes.get(FIRST_PAGE_GUESS);
+            let ahead = (schedule.outstanding() + 1) * chunk_bytes;
             let room = ahead <= READ_AHEAD_BYTES;
             let Some((id, work)) = schedule.next_read(room) else {
                 return;

@@ -5,8 +5,9 @@
 //! that page stopped; what is left of the slice is cut again, into as many
 //! pieces as the page's density says it holds pages (at most the reads
 //! allowed at once, and at most [`MAX_PAGES_PER_PIECE`] pages each but the
-//! last, which holds the rest), so dense hours get more readers and empty
-//! years cost one request. Reads start earliest first, so what is read ahead is what
+//! last, which holds the rest; fewer where the poller says many readers of
+//! large pages would hold more than it keeps ahead), so dense hours get
+//! more readers and empty years cost one request. Reads start earliest first, so what is read ahead is what
 //! the poller emits next; the earliest slice may always start, so the
 //! poller never waits behind slices it cannot emit yet.
 //!
@@ -26,7 +27,11 @@ use crate::polling::read::Slice;
 /// request all the same: pieces of 16 pages spend 97% of the requests on
 /// full pages, and reads of them stay within a few pages per reader of
 /// what the poller emits next.
-const MAX_PAGES_PER_PIECE: f64 = 16.0;
+pub const MAX_PAGES_PER_PIECE: f64 = 16.0;
+
+/// The fewest: pieces of 2 pages still spend 80% of the requests on full
+/// pages.
+pub const MIN_PAGES_PER_PIECE: f64 = 2.0;
 
 /// What a node of the schedule reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,6 +82,8 @@ pub struct Schedule {
     next_id: u64,
     reading: usize,
     max_reading: usize,
+    /// Pages a piece holds at most, but for the last.
+    pages_per_piece: f64,
 }
 
 impl Schedule {
@@ -88,6 +95,7 @@ impl Schedule {
             next_id: 0,
             reading: 0,
             max_reading: max_reading.max(1),
+            pages_per_piece: MAX_PAGES_PER_PIECE,
         };
         for w in work {
             let node = schedule.node(w);
@@ -100,6 +108,15 @@ impl Schedule {
     /// earliest): as many as the rate limit can use at the latency seen.
     pub fn set_max_reading(&mut self, max_reading: usize) {
         self.max_reading = max_reading.max(1);
+    }
+
+    /// Cut pieces of at most `pages` pages from now on (within
+    /// [`MIN_PAGES_PER_PIECE`] and [`MAX_PAGES_PER_PIECE`]). The output
+    /// waits for the piece it reaches, read page after page, while the
+    /// pieces after it are read at once and held: many readers on long
+    /// pieces hold more than memory allows, and then wait.
+    pub fn set_pages_per_piece(&mut self, pages: f64) {
+        self.pages_per_piece = pages.clamp(MIN_PAGES_PER_PIECE, MAX_PAGES_PER_PIECE);
     }
 
     fn node(&mut self, work: Work) -> Node {
@@ -204,10 +221,10 @@ impl Schedule {
         let pages = (rest.num_milliseconds() as f64 / covered.num_milliseconds() as f64).ceil();
         let free = self.max_reading.saturating_sub(self.reading);
         let pieces = (pages as usize).clamp(1, free.max(1));
-        if pages / pieces as f64 <= MAX_PAGES_PER_PIECE {
+        if pages / pieces as f64 <= self.pages_per_piece {
             return (pieces, None);
         }
-        let length = covered.num_milliseconds() as f64 * MAX_PAGES_PER_PIECE;
+        let length = covered.num_milliseconds() as f64 * self.pages_per_piece;
         (pieces, Some(Duration::milliseconds(length as i64)))
     }
 
@@ -391,6 +408,26 @@ mod tests {
             spans(&cut(slice(0, 100), t(20), 3, Some(Duration::seconds(30)))),
             vec![(20, 50), (50, 80), (80, 100)]
         );
+    }
+
+    #[test]
+    fn many_readers_on_large_pages_get_shorter_pieces() {
+        // The same year, with pieces of 4 pages: what many readers can hold
+        // ahead of the output; and never below 2 pages.
+        let year = 365 * 24 * 3600;
+        let four = vec![(10, 50), (50, 90), (90, 130), (130, 170), (170, year)];
+        let two = vec![(10, 30), (30, 50), (50, 70), (70, 90), (90, year)];
+        for (asked, expected) in [(4.0, four), (0.5, two)] {
+            let mut s = Schedule::new(5, [Work::Slice(slice(0, year))]);
+            s.set_pages_per_piece(asked);
+            full_first_page(&mut s, 0, 10);
+            s.pop_head();
+            let mut pieces = Vec::new();
+            while let Some((_, Work::Slice(piece))) = s.next_read(true) {
+                pieces.push(piece);
+            }
+            assert_eq!(spans(&pieces), expected, "{asked} pages asked");
+        }
     }
 
     #[test]
