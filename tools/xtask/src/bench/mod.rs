@@ -556,8 +556,13 @@ fn run_benches(ctx: &Ctx, o: &Options, progress: &dyn Fn(&str)) -> (Vec<Section>
         ));
         record(
             Bench::Latency,
-            ratelimit::latency(ctx, &o.latencies, o.latency_cap)
-                .and_then(|s| Ok(vec![s, ratelimit::first_poll(ctx, o.latency_cap)?])),
+            ratelimit::latency(ctx, &o.latencies, o.latency_cap).and_then(|s| {
+                Ok(vec![
+                    s,
+                    ratelimit::first_poll(ctx, o.latency_cap)?,
+                    ratelimit::own_limits(ctx, &o.latencies, o.latency_cap)?,
+                ])
+            }),
         );
     }
     if o.runs(Bench::Platform) {
