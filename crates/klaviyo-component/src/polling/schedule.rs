@@ -7,9 +7,10 @@
 //! allowed at once, and at most [`MAX_PAGES_PER_PIECE`] pages each but the
 //! last, which holds the rest; fewer where the poller says many readers of
 //! large pages would hold more than it keeps ahead), so dense hours get
-//! more readers and empty years cost one request. Reads start earliest first, so what is read ahead is what
-//! the poller emits next; the earliest slice may always start, so the
-//! poller never waits behind slices it cannot emit yet.
+//! more readers and empty years cost one request. Reads start earliest
+//! first, so what is read ahead is what the poller emits next; the
+//! earliest slice may always start, so the poller never waits behind
+//! slices it cannot emit yet.
 //!
 //! A partition read in full (no filter on the field) is one read: Klaviyo's
 //! cursor is the only way through it.
@@ -27,11 +28,11 @@ use crate::polling::read::Slice;
 /// request all the same: pieces of 16 pages spend 97% of the requests on
 /// full pages, and reads of them stay within a few pages per reader of
 /// what the poller emits next.
-pub const MAX_PAGES_PER_PIECE: f64 = 16.0;
+const MAX_PAGES_PER_PIECE: f64 = 16.0;
 
 /// The fewest: pieces of 2 pages still spend 80% of the requests on full
 /// pages.
-pub const MIN_PAGES_PER_PIECE: f64 = 2.0;
+const MIN_PAGES_PER_PIECE: f64 = 2.0;
 
 /// What a node of the schedule reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
