@@ -80,6 +80,29 @@ impl Outcome {
     fn failed(&self) -> bool {
         (!self.usage.killed && !self.finished()) || self.output.error.is_some()
     }
+
+    /// Records emitted per successful answer.
+    fn records_per_answer(&self) -> f64 {
+        self.output.records as f64 / self.requests.saturating_sub(self.throttled).max(1) as f64
+    }
+
+    /// Of the `expected` records, how many never came out, and the
+    /// repeats and records out of order: the "lost / repeated / out of
+    /// order" cell.
+    fn checked(&self, expected: usize) -> (usize, String) {
+        let lost = expected.saturating_sub(self.output.unique.len());
+        let cell = format!(
+            "{lost} / {} / {}",
+            self.output.repeats, self.output.backwards
+        );
+        (lost, cell)
+    }
+
+    /// The wall time with `decimals`, marked when the run was stopped.
+    fn wall(&self, decimals: usize) -> String {
+        let stopped = if self.finished() { "" } else { " (stopped)" };
+        format!("{:.decimals$} s{stopped}", self.secs())
+    }
 }
 
 pub fn ceiling(ctx: &Ctx, duration: Duration) -> Result<Section, String> {
@@ -134,7 +157,7 @@ pub fn ceiling(ctx: &Ctx, duration: Duration) -> Result<Section, String> {
         )?;
         let secs = o.secs();
         let ratio = o.output.records as f64 / secs / steady_rate;
-        let per_ok = o.output.records as f64 / o.requests.saturating_sub(o.throttled).max(1) as f64;
+        let per_ok = o.records_per_answer();
         section.row(vec![
             (if bulk { "bulk imports" } else { "spread out" }).to_owned(),
             format!("{secs:.0} s"),
@@ -223,27 +246,21 @@ pub fn latency(ctx: &Ctx, latencies: &[u64], cap: Duration) -> Result<Section, S
                 },
             )?;
             let used = o.first_window as f64 / f64::from(steady);
-            let fill = o.output.records as f64
-                / o.requests.saturating_sub(o.throttled).max(1) as f64
-                / f64::from(page);
+            let fill = o.records_per_answer() / f64::from(page);
             let share = used.min(1.0) * fill.min(1.0);
-            let lost = records.saturating_sub(o.output.unique.len());
+            let (lost, checked) = o.checked(records);
             let clean =
                 o.finished() && lost == 0 && o.output.repeats == 0 && o.output.backwards == 0;
             section.row(vec![
                 collection.to_owned(),
                 format!("{latency_ms} ms"),
                 thousands(o.output.records as f64),
-                format!(
-                    "{:.0} s{}",
-                    o.secs(),
-                    if o.finished() { "" } else { " (stopped)" }
-                ),
+                o.wall(0),
                 format!("{} ({})", o.requests, o.throttled),
                 format!("{} ({:.0}%)", o.first_window, used * 100.0),
                 format!("{:.0} ({:.0}%)", fill * f64::from(page), fill * 100.0),
                 format!("{:.0}%", share * 100.0),
-                format!("{lost} / {} / {}", o.output.repeats, o.output.backwards),
+                checked,
                 mib(o.usage.maxrss),
                 format!(
                     "rate {}, {}",
@@ -363,21 +380,16 @@ fn short_backfills(
         let o = backfill(ctx, b)?;
         let per_sec = f64::from(b.steady) / 60.0;
         let page = 200.0;
-        let lost = b.records.saturating_sub(o.output.unique.len());
         let rate = o.requests as f64 / o.secs().max(0.001);
-        let fill = o.output.records as f64 / o.requests.saturating_sub(o.throttled).max(1) as f64;
+        let fill = o.records_per_answer();
         section.row(vec![
             (*label).to_owned(),
             thousands(o.output.records as f64),
-            format!(
-                "{:.1} s{}",
-                o.secs(),
-                if o.finished() { "" } else { " (stopped)" }
-            ),
+            o.wall(1),
             format!("{} ({})", o.requests, o.throttled),
             format!("{rate:.1} ({:.0}%)", rate / per_sec * 100.0),
             format!("{fill:.0} ({:.0}%)", fill / page * 100.0),
-            format!("{lost} / {} / {}", o.output.repeats, o.output.backwards),
+            o.checked(b.records).1,
             mib(o.usage.maxrss),
         ]);
     }
