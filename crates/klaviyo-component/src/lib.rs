@@ -9,8 +9,10 @@
 //! [`component_sdk::Env`], events leave through a [`component_sdk::Sink`].
 
 mod actions;
+mod catalog;
 mod client;
 mod context;
+mod emit;
 mod error;
 mod fields;
 mod filter;
@@ -33,6 +35,7 @@ pub use registry::COMPONENT;
 #[doc(hidden)]
 pub mod testing {
     pub use crate::client::{Client, Credentials, is_under};
+    pub use crate::emit::EmitBehavior;
     pub use crate::filter::{Filter, Literal};
     pub use crate::polling::testing::*;
     pub use crate::raw_request::resolve;

@@ -6,9 +6,9 @@ use component_sdk::{Config, MetaModel, SelectModel, Sink, Step, StepInput};
 use reqwest::Method;
 use serde_json::json;
 
-use super::catalog::{self, Purpose};
 use super::{body, emit_json, metadata, path_to, values};
 use crate::Error;
+use crate::catalog::{self, Purpose};
 use crate::context::Context;
 use crate::fields;
 use crate::outcome::finish;

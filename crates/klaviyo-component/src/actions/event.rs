@@ -10,9 +10,9 @@ use klaviyo_spec::Method as SpecMethod;
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 
-use super::catalog::PROFILE_IDENTIFIERS;
 use super::{body, emit_json, jsonapi, metadata, prepare, values, write};
 use crate::Error;
+use crate::catalog::PROFILE_IDENTIFIERS;
 use crate::client::Repeatability;
 use crate::context::Context;
 use crate::outcome::finish;

@@ -8,9 +8,9 @@ use klaviyo_spec::{Operator, Resource, RevisionSpec};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::catalog::{self, Purpose};
 use super::{Single, body, emit_json, emit_raw, path_to, values};
 use crate::Error;
+use crate::catalog::{self, Purpose};
 use crate::context::Context;
 use crate::fields;
 use crate::filter::{Filter, Literal};

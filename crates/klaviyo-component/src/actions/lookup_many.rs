@@ -12,29 +12,19 @@ use klaviyo_spec::{Collection, FilterField, Operator, RevisionSpec, ValueType};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
-use super::catalog::{self, Purpose};
-use super::{body, emit_raw, metadata, results, validate, values};
+use super::{body, emit_raw, validate, values};
 use crate::Error;
+use crate::catalog::{self, Purpose};
 use crate::client::Cursor;
 use crate::context::Context;
+use crate::emit::{self, EmitBehavior, Emitter};
 use crate::fields;
 use crate::filter::{Filter, Literal};
 use crate::labels::humanize;
 use crate::outcome::finish;
 use crate::revision::Revision;
 
-/// The accepted values of "Emit behavior"; `fetchPage` and `fetchAll` are
-/// the names other elastic.io components use.
-pub const EMIT_BEHAVIORS: &[&str] = &[
-    "emitIndividually",
-    "emitPage",
-    "fetchPage",
-    "emitAll",
-    "fetchAll",
-];
-
-/// Records per emitted page when "Page Size" is empty.
-pub const DEFAULT_PAGE_SIZE: u64 = 100;
+/// The largest "Page Size".
 pub const MAX_PAGE_SIZE: u64 = 1_000;
 /// The largest result set when "Maximum number of results" is empty.
 pub const DEFAULT_MAX_RESULTS: u64 = 1_000;
@@ -54,18 +44,11 @@ impl Step for LookupObjects {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Emit {
-    Individually,
-    Page(usize),
-    All,
-}
-
 struct Settings {
     key: &'static str,
     collection: &'static Collection,
     sort: Option<&'static str>,
-    emit: Emit,
+    emit: EmitBehavior,
     max: usize,
 }
 
@@ -88,17 +71,12 @@ impl Settings {
             }
             Err(e) => return Err(e.into()),
         };
-        let behavior = cfg.choice(fields::EMIT_BEHAVIOR, EMIT_BEHAVIORS)?;
-        // Read whatever the emit behavior, so a typo never waits for the day
-        // someone switches to pages.
-        let page_size = cfg
-            .integer(fields::LOOKUP_PAGE_SIZE, 1..=MAX_PAGE_SIZE)?
-            .unwrap_or(DEFAULT_PAGE_SIZE) as usize;
-        let emit = match behavior.as_deref() {
-            None | Some("emitIndividually") => Emit::Individually,
-            Some("emitPage" | "fetchPage") => Emit::Page(page_size),
-            Some(_) => Emit::All,
-        };
+        let emit = EmitBehavior::read(
+            cfg,
+            emit::INDIVIDUALLY_PAGES_OR_ALL,
+            fields::LOOKUP_PAGE_SIZE,
+            1..=MAX_PAGE_SIZE,
+        )?;
         let max = cfg
             .integer(fields::MAX_RESULTS, 1..=MAX_MAX_RESULTS)?
             .unwrap_or(DEFAULT_MAX_RESULTS) as usize;
@@ -243,13 +221,9 @@ pub fn meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error> {
             s
         })
         .unwrap_or_else(|| json!({"type": "object"}));
-    let output = match settings.emit {
-        Emit::Individually => record,
-        _ => metadata::results(record),
-    };
     Ok(MetaModel {
         input: input_schema(settings.collection, "Lookup Objects conditions"),
-        output,
+        output: settings.emit.output_schema(record),
     })
 }
 
@@ -606,51 +580,38 @@ async fn run(input: StepInput, out: &mut dyn Sink) -> Result<(), Error> {
         client.requests_sent()
     );
     too_large(&records, settings.emit)?;
-    match settings.emit {
-        Emit::Individually => {
-            for record in records {
-                emit_raw(out, record)?;
-            }
+    let empty = records.is_empty();
+    let mut emitter = Emitter::new(out, settings.emit);
+    for record in records {
+        if emitter.push(record)? {
+            emitter.flush()?;
         }
-        Emit::Page(size) => {
-            if records.is_empty() {
-                emit_raw(out, results(&[])?)?;
-            }
-            for chunk in records.chunks(size) {
-                emit_raw(out, results(chunk)?)?;
-            }
-        }
-        Emit::All => emit_raw(out, results(&records)?)?,
+    }
+    emitter.flush()?;
+    // Pages say "nothing matched" with an empty one; records one by one
+    // say it with no message.
+    if empty && settings.emit != EmitBehavior::Individually {
+        emit_raw(out, emit::results(&[])?)?;
     }
     Ok(())
 }
 
 /// An error, before anything is emitted, when a message of `records` as
 /// `emit` groups them would be larger than the platform carries.
-fn too_large(records: &[Box<RawValue>], emit: Emit) -> Result<(), Error> {
-    let size = |group: &[Box<RawValue>]| group.iter().map(|r| r.get().len() + 1).sum::<usize>();
-    let (largest, fix) = match emit {
-        Emit::Individually => (
-            records.iter().map(|r| r.get().len()).max().unwrap_or(0),
-            "a record that large cannot pass through the platform",
-        ),
-        Emit::Page(n) => (
-            records.chunks(n.max(1)).map(size).max().unwrap_or(0),
-            "lower \"Page Size\"",
-        ),
-        Emit::All => (
-            size(records),
-            "choose \"Emit behavior\" Emit page, or narrow the conditions",
-        ),
+fn too_large(records: &[Box<RawValue>], emit: EmitBehavior) -> Result<(), Error> {
+    let Some(largest) = emit::too_large(records, emit) else {
+        return Ok(());
     };
-    if largest > MAX_MESSAGE_BYTES {
-        return Err(Error::config(format!(
-            "Lookup Objects would emit a message of {:.1} MB, more than the platform carries in one ({:.1} MB); nothing was emitted: {fix}",
-            largest as f64 / 1e6,
-            MAX_MESSAGE_BYTES as f64 / 1e6
-        )));
-    }
-    Ok(())
+    let fix = match emit {
+        EmitBehavior::Individually => "a record that large cannot pass through the platform",
+        EmitBehavior::Page(_) => "lower \"Page Size\"",
+        EmitBehavior::All => "choose \"Emit behavior\" Emit page, or narrow the conditions",
+    };
+    Err(Error::config(format!(
+        "Lookup Objects would emit a message of {:.1} MB, more than the platform carries in one ({:.1} MB); nothing was emitted: {fix}",
+        largest as f64 / 1e6,
+        MAX_MESSAGE_BYTES as f64 / 1e6
+    )))
 }
 
 /// A record's `id`, as text; `None` when it has none.
@@ -754,16 +715,16 @@ mod tests {
         let record =
             RawValue::from_string(format!("{{\"id\":\"{}\"}}", "x".repeat(100_000))).expect("json");
         let records: Vec<Box<RawValue>> = (0..80).map(|_| record.clone()).collect();
-        let all = too_large(&records, Emit::All).expect_err("8 MB at once");
+        let all = too_large(&records, EmitBehavior::All).expect_err("8 MB at once");
         assert!(
             all.to_string()
                 .starts_with("Lookup Objects would emit a message of 8.0 MB"),
             "{all}"
         );
         assert_eq!(all.kind(), component_sdk::ErrorKind::Config);
-        assert!(too_large(&records, Emit::Page(10)).is_ok());
-        assert!(too_large(&records, Emit::Page(100)).is_err());
-        assert!(too_large(&records, Emit::Individually).is_ok());
+        assert!(too_large(&records, EmitBehavior::Page(10)).is_ok());
+        assert!(too_large(&records, EmitBehavior::Page(100)).is_err());
+        assert!(too_large(&records, EmitBehavior::Individually).is_ok());
     }
 
     #[test]
@@ -870,15 +831,15 @@ mod tests {
         };
         assert_eq!(
             read(json!({"objectType": "profiles"})).ok(),
-            Some((Emit::Individually, 1000, None))
+            Some((EmitBehavior::Individually, 1000, None))
         );
         assert_eq!(
             read(json!({"objectType": "profiles", "emitBehavior": "fetchPage", "pageSize": "25", "maxResults": "50", "sort": "-updated"})).ok(),
-            Some((Emit::Page(25), 50, Some("-updated")))
+            Some((EmitBehavior::Page(25), 50, Some("-updated")))
         );
         assert_eq!(
             read(json!({"objectType": "profiles", "emitBehavior": "fetchAll"})).ok(),
-            Some((Emit::All, 1000, None))
+            Some((EmitBehavior::All, 1000, None))
         );
         let err =
             read(json!({"objectType": "profiles", "maxResults": "20000"})).expect_err("too many");

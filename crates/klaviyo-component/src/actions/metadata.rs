@@ -79,16 +79,6 @@ pub fn for_the_mapper(schema: Value) -> Value {
     Value::Object(map)
 }
 
-/// `{"results": [record…]}`: what `emitAll` and `emitPage` emit.
-pub fn results(record: Value) -> Value {
-    json!({
-        "type": "object",
-        "properties": {
-            "results": {"type": "array", "title": "Results", "required": true, "items": record}
-        }
-    })
-}
-
 /// The schema of an object the action makes itself (for writes Klaviyo
 /// answers without a body), from `(name, type, description, required)`.
 pub fn object(title: &str, members: &[(&str, &str, &str, bool)]) -> Value {

@@ -3,12 +3,11 @@
 //! for every object type the configured revision's OpenAPI file describes.
 //!
 //! Each action reads its fields through [`crate::fields`], builds its
-//! request from the revision's facts ([`catalog`], [`jsonapi`]), checks it
+//! request from the revision's facts ([`crate::catalog`], [`jsonapi`]), checks it
 //! against the request schema before anything is sent ([`values`],
 //! [`validate`]), and talks to Klaviyo through the one client, declaring
 //! which writes are safe to repeat. docs/actions.md describes each one.
 
-mod catalog;
 pub mod delete;
 pub mod event;
 mod jsonapi;
@@ -53,22 +52,6 @@ pub fn emit_raw(out: &mut dyn Sink, body: Box<RawValue>) -> Result<(), Error> {
 pub fn emit_json(out: &mut dyn Sink, body: &Value) -> Result<(), Error> {
     out.emit(Event::Data(Message::with_body(body)?))?;
     Ok(())
-}
-
-/// `{"results":[…]}` around records kept as Klaviyo sent them.
-pub fn results(records: &[Box<RawValue>]) -> Result<Box<RawValue>, Error> {
-    let mut text =
-        String::with_capacity(records.iter().map(|r| r.get().len() + 1).sum::<usize>() + 14);
-    text.push_str("{\"results\":[");
-    for (i, record) in records.iter().enumerate() {
-        if i > 0 {
-            text.push(',');
-        }
-        text.push_str(record.get());
-    }
-    text.push_str("]}");
-    RawValue::from_string(text)
-        .map_err(|e| Error::internal(format!("a page cannot be encoded: {e}")))
 }
 
 /// JSON text on one line, as the output needs it: Klaviyo's own bytes when
@@ -412,18 +395,5 @@ mod tests {
             said.to_string(),
             "Klaviyo answered 429 (throttled): Slow down. Profiles 1–1000 of 2500 were subscribed; the rest was not sent: send only the rest again"
         );
-    }
-
-    #[test]
-    fn results_keep_the_records_bytes() {
-        let records: Vec<Box<RawValue>> = ["{\"b\":1,\"a\":2}", "{\"id\":\"x\"}"]
-            .iter()
-            .map(|r| RawValue::from_string((*r).to_owned()).expect("json"))
-            .collect();
-        assert_eq!(
-            results(&records).expect("page").get(),
-            "{\"results\":[{\"b\":1,\"a\":2},{\"id\":\"x\"}]}"
-        );
-        assert_eq!(results(&[]).expect("page").get(), "{\"results\":[]}");
     }
 }

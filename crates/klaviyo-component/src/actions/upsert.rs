@@ -9,12 +9,12 @@ use klaviyo_spec::{Method as SpecMethod, Resource, RevisionSpec};
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 
-use super::catalog::{self, PROFILE_IDENTIFIERS, PROFILE_IMPORT, Purpose};
 use super::lookup::record_schema;
 use super::{
     Single, body, emit_json, emit_raw, jsonapi, metadata, path_to, prepare, values, write,
 };
 use crate::Error;
+use crate::catalog::{self, PROFILE_IDENTIFIERS, PROFILE_IMPORT, Purpose};
 use crate::client::Repeatability;
 use crate::context::Context;
 use crate::labels::humanize;

@@ -1,40 +1,19 @@
-//! Emitting records one by one or in pages, and snapshots only where they
-//! describe exactly what was emitted.
+//! The trigger's emitter: records one by one or in pages ([`crate::emit`]),
+//! and snapshots only where they describe exactly what was emitted.
 
-use component_sdk::{Event, MAX_MESSAGE_BYTES, Message, Sink};
-use serde::Serialize;
+use component_sdk::{Event, Sink};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::Error;
-
-/// How records leave the trigger: the "Emit behavior" field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EmitBehavior {
-    /// One message per record; its body is the record.
-    Individually,
-    /// Messages of `{"results": [...]}` with this many records each, the
-    /// last one fewer; and fewer where that many would make a message
-    /// larger than the platform carries.
-    Page(usize),
-}
+use crate::emit::{EmitBehavior, Emitter};
 
 /// Groups records into the messages the emit behavior asks for, and holds a
 /// snapshot back until the page it completes is out.
 pub struct Batcher<'o> {
-    out: &'o mut dyn Sink,
-    emit: EmitBehavior,
-    buffer: Vec<Box<RawValue>>,
-    /// The JSON the records in `buffer` take.
-    buffer_bytes: usize,
+    emitter: Emitter<'o>,
     snapshots: bool,
     last_snapshot: Option<Value>,
-    emitted: u64,
-}
-
-#[derive(Serialize)]
-struct Results<'a> {
-    results: &'a [Box<RawValue>],
 }
 
 impl<'o> Batcher<'o> {
@@ -42,61 +21,28 @@ impl<'o> Batcher<'o> {
     /// flow's state.
     pub fn new(out: &'o mut dyn Sink, emit: EmitBehavior, snapshots: bool) -> Batcher<'o> {
         Batcher {
-            out,
-            emit,
-            buffer: Vec::new(),
-            buffer_bytes: 0,
+            emitter: Emitter::new(out, emit),
             snapshots,
             last_snapshot: None,
-            emitted: 0,
         }
     }
 
     /// Records emitted so far (including those waiting in a page).
     pub fn emitted(&self) -> u64 {
-        self.emitted
+        self.emitter.pushed()
     }
 
     /// Emit a record, or add it to the page. True when the page is full and
-    /// must be flushed with the progress it completes.
+    /// must be flushed with the progress it completes. A page too large
+    /// for one message goes out in more, without a snapshot between them.
     pub fn push(&mut self, record: Box<RawValue>) -> Result<bool, Error> {
-        self.emitted += 1;
-        match self.emit {
-            EmitBehavior::Individually => {
-                self.out.emit(Event::Data(Message::new(record)))?;
-                Ok(false)
-            }
-            EmitBehavior::Page(size) => {
-                // Records so large that a page of them could not pass
-                // through the platform go out in more messages, without a
-                // snapshot between them: none is held back or dropped.
-                let bytes = record.get().len() + 1;
-                if !self.buffer.is_empty() && self.buffer_bytes + bytes > MAX_MESSAGE_BYTES {
-                    self.emit_page()?;
-                }
-                self.buffer_bytes += bytes;
-                self.buffer.push(record);
-                Ok(self.buffer.len() >= size)
-            }
-        }
-    }
-
-    fn emit_page(&mut self) -> Result<(), Error> {
-        let message = Message::with_body(&Results {
-            results: &self.buffer,
-        })?;
-        self.buffer.clear();
-        self.buffer_bytes = 0;
-        self.out.emit(Event::Data(message))?;
-        Ok(())
+        self.emitter.push(record)
     }
 
     /// Emit the page being filled, then the snapshot of the progress it
     /// completes.
     pub fn flush(&mut self, progress: Option<Value>) -> Result<(), Error> {
-        if !self.buffer.is_empty() {
-            self.emit_page()?;
-        }
+        self.emitter.flush()?;
         self.snapshot(progress)
     }
 
@@ -104,10 +50,10 @@ impl<'o> Batcher<'o> {
     /// nothing is waiting in a page, otherwise nothing (the flush that
     /// empties the page writes the snapshot).
     pub fn checkpoint(&mut self, progress: Option<Value>) -> Result<(), Error> {
-        if self.buffer.is_empty() {
-            self.snapshot(progress)
-        } else {
+        if self.emitter.is_holding() {
             Ok(())
+        } else {
+            self.snapshot(progress)
         }
     }
 
@@ -118,7 +64,7 @@ impl<'o> Batcher<'o> {
         if !self.snapshots || self.last_snapshot.as_ref() == Some(&progress) {
             return Ok(());
         }
-        self.out.emit(Event::Snapshot(progress.clone()))?;
+        self.emitter.out().emit(Event::Snapshot(progress.clone()))?;
         self.last_snapshot = Some(progress);
         Ok(())
     }
@@ -126,7 +72,7 @@ impl<'o> Batcher<'o> {
 
 #[cfg(test)]
 mod tests {
-    use component_sdk::Recorder;
+    use component_sdk::{MAX_MESSAGE_BYTES, Recorder};
     use serde_json::json;
 
     use super::*;

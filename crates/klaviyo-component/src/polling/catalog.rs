@@ -1,26 +1,17 @@
 //! Which Klaviyo collections the trigger can poll, and on which fields:
 //! derived from the revision's OpenAPI facts, never listed by hand, so a
-//! new revision's collections appear and retired ones disappear.
+//! new revision's collections appear and retired ones disappear. Listed in
+//! the order, and refused in the words, of every step ([`crate::catalog`]).
 
 use component_sdk::Config;
 use component_sdk::SelectModel;
 use klaviyo_spec::{AttributeKind, Collection, Operator, RevisionSpec};
 
 use crate::Error;
+use crate::catalog::{not_offered, ranked, required_filter_fields};
 use crate::fields;
 use crate::labels::humanize;
 use crate::revision::Revision;
-
-/// The collections users poll most, first in the list, in this order.
-const FIRST: &[&str] = &[
-    "profiles",
-    "events",
-    "lists",
-    "segments",
-    "campaigns",
-    "flows",
-    "templates",
-];
 
 /// Attribute names that record creation or change whatever their declared
 /// type (`/metrics` declares `created` and `updated` as plain strings).
@@ -62,13 +53,7 @@ pub fn object_types(spec: &'static RevisionSpec) -> Vec<ObjectType> {
             collection: c,
         })
         .collect();
-    types.sort_by_key(|t| {
-        let rank = FIRST
-            .iter()
-            .position(|k| *k == t.key)
-            .unwrap_or(FIRST.len());
-        (rank, t.key)
-    });
+    ranked(&mut types, |t| t.key);
     types
 }
 
@@ -95,20 +80,8 @@ fn is_pollable(collection: &Collection) -> bool {
 /// The fields a required filter must name, read from the parameter's
 /// example (`equals(messages.channel,'sms')` names `messages.channel`).
 pub fn required_fields(collection: &Collection) -> Vec<&'static str> {
-    let Some(filter) = &collection.filter else {
-        return Vec::new();
-    };
-    if !filter.required {
-        return Vec::new();
-    }
-    let example = filter.example.unwrap_or("");
-    let named: Vec<&'static str> = filter
-        .fields
-        .iter()
-        .map(|f| f.name)
-        .filter(|name| example.contains(&format!("({name},")))
-        .collect();
-    if named.is_empty() {
+    let named = required_filter_fields(collection);
+    if named.is_empty() && collection.filter.as_ref().is_some_and(|f| f.required) {
         // A required filter whose field cannot be told: treat the endpoint
         // as unusable rather than guess.
         vec!["(unknown)"]
@@ -175,21 +148,7 @@ pub fn chosen_object_type(cfg: &Config, spec: &'static RevisionSpec) -> Result<O
     })?;
     object_type(spec, &key).ok_or_else(|| {
         let keys: Vec<&str> = object_types(spec).iter().map(|t| t.key).collect();
-        let given = component_sdk::config::shortened(&key, 60);
-        let label = fields::OBJECT_TYPE.label;
-        // The whole list is the dropdown's; a message names the likely one.
-        match component_sdk::config::closest(&key, keys.iter().copied()) {
-            Some(meant) => Error::config(format!(
-                "\"{label}\" has no object type {given:?} in revision {} — did you mean \"{meant}\"?",
-                spec.revision
-            )),
-            None => Error::config(format!(
-                "\"{label}\" has no object type {given:?} in revision {}: choose one of the {} the dropdown lists, such as {}",
-                spec.revision,
-                keys.len(),
-                component_sdk::config::quoted_list(&keys[..keys.len().min(FIRST.len())])
-            )),
-        }
+        not_offered(&key, &keys, spec.revision, "", None)
     })
 }
 
@@ -227,7 +186,7 @@ mod tests {
         ] {
             assert!(keys.contains(&key), "{key} missing from {keys:?}");
         }
-        assert_eq!(&keys[..7], FIRST);
+        assert_eq!(&keys[..7], crate::catalog::FIRST);
         assert!(!keys.contains(&"coupon-codes"), "needs a coupon id");
         assert!(
             !self::keys("2024-10-15").contains(&"coupon-codes"),

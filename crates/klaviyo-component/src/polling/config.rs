@@ -5,18 +5,14 @@ use chrono::{DateTime, Utc};
 use component_sdk::Config;
 use component_sdk::config::{describe, quoted_list};
 
-use super::batcher::EmitBehavior;
 use super::catalog::{ObjectType, chosen_object_type, timestamp_fields};
 use crate::Error;
+use crate::emit::{self, EmitBehavior};
 use crate::fields;
 use crate::revision::Revision;
 
-/// Records per emitted page when "Size of Polling Page" is empty.
-pub const DEFAULT_PAGE_SIZE: u64 = 100;
-
-/// The accepted values of "Emit behavior"; `fetchPage` is the name other
-/// elastic.io components use for `emitPage`.
-pub const EMIT_BEHAVIORS: &[&str] = &["emitIndividually", "emitPage", "fetchPage"];
+/// The largest "Size of Polling Page".
+pub const MAX_PAGE_SIZE: u64 = 100;
 
 #[derive(Debug, Clone)]
 pub struct PollConfig {
@@ -64,16 +60,12 @@ impl PollConfig {
                     ))
                 })?,
         };
-        let behavior = cfg.choice(fields::EMIT_BEHAVIOR, EMIT_BEHAVIORS)?;
-        // Read whatever the emit behavior, so a typo never waits for the day
-        // someone switches to pages.
-        let page_size = cfg
-            .integer(fields::PAGE_SIZE, 1..=100)?
-            .unwrap_or(DEFAULT_PAGE_SIZE);
-        let emit = match behavior.as_deref() {
-            None | Some("emitIndividually") => EmitBehavior::Individually,
-            Some(_) => EmitBehavior::Page(page_size as usize),
-        };
+        let emit = EmitBehavior::read(
+            cfg,
+            emit::INDIVIDUALLY_OR_PAGES,
+            fields::PAGE_SIZE,
+            1..=MAX_PAGE_SIZE,
+        )?;
         let start_time = match cfg.text(fields::START_TIME)? {
             None => DateTime::UNIX_EPOCH,
             Some(text) => {

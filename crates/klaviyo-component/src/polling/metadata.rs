@@ -6,7 +6,8 @@ use component_sdk::MetaModel;
 use serde_json::{Value, json};
 
 use super::catalog::chosen_object_type;
-use super::config::EMIT_BEHAVIORS;
+use super::config::MAX_PAGE_SIZE;
+use crate::emit::{self, EmitBehavior};
 use crate::fields;
 use crate::revision::Revision;
 
@@ -20,22 +21,15 @@ pub fn meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error> {
     if let Value::Object(map) = &mut record {
         map.insert("title".to_owned(), Value::String(object_type.label()));
     }
-    let paged = cfg
-        .choice(fields::EMIT_BEHAVIOR, EMIT_BEHAVIORS)?
-        .is_some_and(|b| b != "emitIndividually");
-    let output = if paged {
-        json!({
-            "type": "object",
-            "properties": {
-                "results": {"type": "array", "title": "Results", "required": true, "items": record}
-            }
-        })
-    } else {
-        record
-    };
+    let emit = EmitBehavior::read(
+        cfg,
+        emit::INDIVIDUALLY_OR_PAGES,
+        fields::PAGE_SIZE,
+        1..=MAX_PAGE_SIZE,
+    )?;
     Ok(MetaModel {
         input: json!({}),
-        output,
+        output: emit.output_schema(record),
     })
 }
 

@@ -27,7 +27,7 @@ use component_sdk::{Sink, Step, StepInput};
 pub use self::catalog::{object_types_model, timestamp_fields_model};
 pub use self::metadata::meta_model;
 
-use self::batcher::{Batcher, EmitBehavior};
+use self::batcher::Batcher;
 use self::config::PollConfig;
 use self::plan::{Plan, Strategy};
 use self::poller::Poller;
@@ -36,11 +36,11 @@ use self::snapshot::{Loaded, State};
 use crate::Error;
 use crate::client::Failure;
 use crate::context::Context;
+use crate::emit::EmitBehavior;
 use crate::time::{floor_seconds, to_text};
 
 /// What the fuzz targets and property tests check (see `crate::testing`).
 pub mod testing {
-    pub use super::batcher::EmitBehavior;
     pub use super::catalog::{object_types, timestamp_fields};
     pub use super::config::PollConfig;
     pub use super::plan::{Plan, Strategy};

@@ -1,17 +1,21 @@
-//! Which object types each action offers: read off the revision's OpenAPI
+//! Which object types each step offers: read off the revision's OpenAPI
 //! facts, never listed by hand, so a type appears with the revision that
 //! adds its endpoint and is never offered where the endpoint is missing.
+//! The actions' types are here; the trigger's (`crate::polling`'s catalog,
+//! the collections it can poll and on which fields) share their order, the
+//! words for a type that is not offered, and the reading of a required
+//! filter.
 
 use component_sdk::config::{closest, quoted_list, shortened};
 use component_sdk::{Config, SelectModel};
-use klaviyo_spec::{Method, Operation, Resource, RevisionSpec};
+use klaviyo_spec::{Collection, Method, Operation, Resource, RevisionSpec};
 
 use crate::Error;
 use crate::fields;
 use crate::labels::humanize;
 
 /// The types users reach for most, first in every dropdown, in this order.
-const FIRST: &[&str] = &[
+pub const FIRST: &[&str] = &[
     "profiles",
     "events",
     "lists",
@@ -123,14 +127,65 @@ pub fn object_types(spec: &'static RevisionSpec, purpose: Purpose) -> Vec<Resour
         .into_iter()
         .filter(|r| offers(spec, r, purpose))
         .collect();
-    types.sort_by_key(|t| {
-        let rank = FIRST
-            .iter()
-            .position(|k| *k == t.key)
-            .unwrap_or(FIRST.len());
-        (rank, t.key)
-    });
+    ranked(&mut types, |t| t.key);
     types
+}
+
+/// `types` in the order every dropdown lists them: those of [`FIRST`] in
+/// its order, then the others by key.
+pub fn ranked<T>(types: &mut [T], key: impl Fn(&T) -> &'static str) {
+    types.sort_by_key(|t| {
+        let key = key(t);
+        let rank = FIRST.iter().position(|k| *k == key).unwrap_or(FIRST.len());
+        (rank, key)
+    });
+}
+
+/// The error for "Object Type" `given`, which is none of `keys` (in
+/// dropdown order) in `revision`: the one it is most likely a typo of, or
+/// else `why` (by default that the revision has no such type; it ends
+/// with its separator) and the first of the list. `doing` says what the step does with a type
+/// (` that Delete Object can delete`), for the typo's message.
+pub fn not_offered(
+    given: &str,
+    keys: &[&str],
+    revision: &str,
+    doing: &str,
+    why: Option<String>,
+) -> Error {
+    let label = fields::OBJECT_TYPE.label;
+    let shown = shortened(given, 60);
+    if let Some(meant) = closest(given, keys.iter().copied()) {
+        return Error::config(format!(
+            "\"{label}\" has no object type {shown:?}{doing} in revision {revision} — did you mean \"{meant}\"?"
+        ));
+    }
+    let why =
+        why.unwrap_or_else(|| format!(" has no object type {shown:?} in revision {revision}: "));
+    // The whole list is the dropdown's; a message names the first few.
+    Error::config(format!(
+        "\"{label}\"{why}choose one of the {} the dropdown lists, such as {}",
+        keys.len(),
+        quoted_list(&keys[..keys.len().min(FIRST.len())])
+    ))
+}
+
+/// The fields a required filter must name, read from the parameter's
+/// example (`equals(messages.channel,'sms')` names `messages.channel`);
+/// none when the filter is not required, or names none that can be told.
+pub fn required_filter_fields(collection: &Collection) -> Vec<&'static str> {
+    match &collection.filter {
+        Some(filter) if filter.required => {
+            let example = filter.example.unwrap_or("");
+            filter
+                .fields
+                .iter()
+                .map(|f| f.name)
+                .filter(|name| example.contains(&format!("({name},")))
+                .collect()
+        }
+        _ => Vec::new(),
+    }
 }
 
 /// The select model of the object types `purpose` can use.
@@ -160,27 +215,25 @@ pub fn chosen(
         return Ok(*found);
     }
     let keys: Vec<&str> = types.iter().map(|t| t.key).collect();
-    let given = shortened(&key, 60);
     let revision = spec.revision;
-    let action = purpose.action();
-    if let Some(meant) = closest(&key, keys.iter().copied()) {
-        return Err(Error::config(format!(
-            "\"{label}\" has no object type {given:?} that {action} can {} in revision {revision} — did you mean \"{meant}\"?",
-            purpose.verb()
-        )));
-    }
+    let verb = purpose.verb();
     let why = match spec.resource(&key) {
         Some(_) => format!(
-            "Klaviyo's revision {revision} has no endpoint to {} {given}",
-            purpose.verb()
+            ": Klaviyo's revision {revision} has no endpoint to {verb} {}; ",
+            shortened(&key, 60)
         ),
-        None => format!("revision {revision} has no object type {given:?}"),
+        None => format!(
+            ": revision {revision} has no object type {:?}; ",
+            shortened(&key, 60)
+        ),
     };
-    Err(Error::config(format!(
-        "\"{label}\": {why}; choose one of the {} the dropdown lists, such as {}",
-        keys.len(),
-        quoted_list(&keys[..keys.len().min(5)])
-    )))
+    Err(not_offered(
+        &key,
+        &keys,
+        revision,
+        &format!(" that {} can {verb}", purpose.action()),
+        Some(why),
+    ))
 }
 
 #[cfg(test)]
