@@ -20,7 +20,7 @@
 
 use serde_json::{Map, Value, json};
 
-use super::validate::unescape;
+use super::schema::{is_read_only, is_required, properties, unescape};
 
 /// What a document's `data` holds.
 enum Data<'a> {
@@ -32,21 +32,6 @@ enum Data<'a> {
     Resources(&'a Value),
     /// A list of `{type, id}`.
     Identifiers(&'a str),
-}
-
-fn properties(schema: &Value) -> Option<&Map<String, Value>> {
-    schema.get("properties").and_then(Value::as_object)
-}
-
-fn is_required(schema: &Value, name: &str) -> bool {
-    schema
-        .get("required")
-        .and_then(Value::as_array)
-        .is_some_and(|r| r.iter().any(|n| n == name))
-}
-
-fn is_read_only(schema: &Value) -> bool {
-    schema.get("readOnly") == Some(&Value::Bool(true))
 }
 
 /// The JSON:API type a resource schema's `type` enum allows, when it allows

@@ -12,7 +12,7 @@ use klaviyo_spec::{Collection, FilterField, Operator, RevisionSpec, ValueType};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
-use super::{body, emit_raw, validate, values};
+use super::{body, emit_raw, values};
 use crate::Error;
 use crate::catalog::{self, Purpose};
 use crate::client::Cursor;
@@ -290,7 +290,7 @@ fn conditions(
                     return Err(Error::input(format!(
                         "\"{}\" (msg.body.{name}) must be an object of names, each with its conditions, such as {{\"order_id\": {{\"equals\": …}}}}, got {}",
                         humanize(name),
-                        validate::describe(other)
+                        component_sdk::config::describe(other)
                     )));
                 }
             };
@@ -378,7 +378,7 @@ fn add(
             return Err(Error::input(format!(
                 "\"{label}\" (msg.body.{name}) must be an object of conditions such as {{\"{}\": …}}, got {}",
                 operators.first().copied().unwrap_or("equals"),
-                validate::describe(other)
+                component_sdk::config::describe(other)
             )));
         }
     };
@@ -409,7 +409,7 @@ fn add(
                 None => {
                     return Err(Error::input(format!(
                         "\"{label} {op_name}\" ({at}) must be true or false, got {}",
-                        validate::describe(value)
+                        component_sdk::config::describe(value)
                     )));
                 }
             }
@@ -442,7 +442,7 @@ fn literal(value: &Value, field: &FilterField, name: &str) -> Result<Option<Lite
     let bad = |wanted: &str| {
         Error::input(format!(
             "{name} must be {wanted}, got {}",
-            validate::describe(value)
+            component_sdk::config::describe(value)
         ))
     };
     if let Value::String(s) = value

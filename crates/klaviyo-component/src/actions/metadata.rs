@@ -59,7 +59,7 @@ pub fn for_the_mapper(schema: Value) -> Value {
     if let Some(Value::Object(properties)) = map.remove("properties") {
         let mut kept = Map::new();
         for (name, property) in properties {
-            if property.get("readOnly") == Some(&Value::Bool(true)) {
+            if super::schema::is_read_only(&property) {
                 continue;
             }
             let mut property = for_the_mapper(property);

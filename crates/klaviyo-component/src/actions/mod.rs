@@ -4,10 +4,11 @@
 //!
 //! Each action reads its fields through [`crate::fields`], builds its
 //! request from the revision's facts ([`crate::catalog`], [`jsonapi`]), checks it
-//! against the request schema before anything is sent ([`values`],
+//! against the request schema before anything is sent ([`coerce`],
 //! [`validate`]), and talks to Klaviyo through the one client, declaring
 //! which writes are safe to repeat. docs/actions.md describes each one.
 
+mod coerce;
 pub mod delete;
 pub mod event;
 mod jsonapi;
@@ -15,6 +16,7 @@ pub mod lookup;
 pub mod lookup_many;
 pub mod membership;
 mod metadata;
+mod schema;
 pub mod subscriptions;
 pub mod upsert;
 mod validate;
@@ -37,7 +39,7 @@ pub fn body(input: &StepInput, wanted: &str) -> Result<Map<String, Value>, Error
         Value::Object(members) => Ok(members),
         other => Err(Error::input(format!(
             "the message body (msg.body) must be an object with {wanted}, got {}",
-            validate::describe(&other)
+            component_sdk::config::describe(&other)
         ))),
     }
 }
@@ -255,11 +257,11 @@ pub fn partly_done(error: Error, done: &str) -> Error {
 
 /// The request document for the flattened `input` by the request schema
 /// `schema`: built ([`jsonapi::build`]), made of the types the schema wants
-/// ([`values::coerce`]) and checked ([`validate::check`]), so that nothing
+/// ([`coerce::coerce`]) and checked ([`validate::check`]), so that nothing
 /// is sent that the revision's schema rejects. `what` starts the error.
 pub fn prepare(input: &Value, schema: &Value, what: &str) -> Result<Value, Error> {
     let built = jsonapi::build(input, schema);
-    let document = values::coerce(built, schema).unwrap_or_else(|| Value::Object(Map::new()));
+    let document = coerce::coerce(built, schema).unwrap_or_else(|| Value::Object(Map::new()));
     let violations = validate::check(&document, schema);
     if violations.is_empty() {
         Ok(document)

@@ -258,7 +258,7 @@ async fn run(direction: Direction, input: StepInput, out: &mut dyn Sink) -> Resu
         let Value::Object(mut profile) = profile else {
             return Err(Error::input(format!(
                 "msg.body.profiles[{i}] must be an object with the profile's {wanted}, got {}",
-                super::validate::describe(&profile)
+                component_sdk::config::describe(&profile)
             )));
         };
         if matches!(values::text(profile.get(wanted)), Ok(None)) {

@@ -17,7 +17,9 @@
 
 use serde_json::Value;
 
-use super::values::primary_type;
+use component_sdk::config::describe;
+
+use super::schema::{escape, is_read_only, primary_type, properties};
 
 /// One thing wrong with a request body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,7 +81,7 @@ fn walk(value: &Value, schema: &Value, pointer: &mut String, out: &mut Vec<Viola
         if primary_type(schema).is_some() && !nullable {
             out.push(violation(Problem::WrongType {
                 expected: expected(schema),
-                got: "nothing (null)".to_owned(),
+                got: describe(value),
             }));
         }
         return;
@@ -114,7 +116,7 @@ fn walk(value: &Value, schema: &Value, pointer: &mut String, out: &mut Vec<Viola
     }
     match value {
         Value::Object(members) => {
-            let properties = schema.get("properties").and_then(Value::as_object);
+            let properties = properties(schema);
             if let Some(Value::Array(required)) = schema.get("required") {
                 for name in required.iter().filter_map(Value::as_str) {
                     if !members.contains_key(name) {
@@ -141,7 +143,7 @@ fn walk(value: &Value, schema: &Value, pointer: &mut String, out: &mut Vec<Viola
                 pointer.push('/');
                 pointer.push_str(&escape(name));
                 match properties.and_then(|p| p.get(name)) {
-                    Some(property) if property.get("readOnly") == Some(&Value::Bool(true)) => {
+                    Some(property) if is_read_only(property) => {
                         out.push(Violation {
                             pointer: pointer.clone(),
                             problem: Problem::ReadOnly,
@@ -159,7 +161,7 @@ fn walk(value: &Value, schema: &Value, pointer: &mut String, out: &mut Vec<Viola
                         let names = properties
                             .into_iter()
                             .flat_map(|p| p.iter())
-                            .filter(|(_, p)| p.get("readOnly") != Some(&Value::Bool(true)))
+                            .filter(|(_, p)| !is_read_only(p))
                             .map(|(k, _)| k.as_str());
                         out.push(Violation {
                             pointer: pointer.clone(),
@@ -190,16 +192,6 @@ fn walk(value: &Value, schema: &Value, pointer: &mut String, out: &mut Vec<Viola
 
 fn child(pointer: &str, name: &str) -> String {
     format!("{pointer}/{}", escape(name))
-}
-
-/// A member name as a JSON pointer segment.
-pub fn escape(name: &str) -> String {
-    name.replace('~', "~0").replace('/', "~1")
-}
-
-/// A JSON pointer segment as the member name.
-pub fn unescape(segment: &str) -> String {
-    segment.replace("~1", "/").replace("~0", "~")
 }
 
 fn has_type(value: &Value, t: &str) -> bool {
@@ -242,18 +234,6 @@ fn bad_format(format: &str, text: &str) -> Option<&'static str> {
             Some("a date such as 2026-01-31")
         }
         _ => None,
-    }
-}
-
-/// A value as a message shows it: never long, never on several lines.
-pub fn describe(value: &Value) -> String {
-    match value {
-        Value::Null => "nothing (null)".to_owned(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        Value::String(_) => component_sdk::config::describe(value),
-        Value::Array(_) => "a list".to_owned(),
-        Value::Object(_) => "an object".to_owned(),
     }
 }
 
@@ -339,7 +319,7 @@ mod tests {
                     at("name"),
                     Problem::WrongType {
                         expected: "text".into(),
-                        got: "nothing (null)".into(),
+                        got: "nothing".into(),
                     },
                 )],
             ),
@@ -463,11 +443,5 @@ mod tests {
                 problem: Problem::Missing
             }]
         );
-    }
-
-    #[test]
-    fn pointer_segments_are_escaped() {
-        assert_eq!(escape("a/b~c"), "a~1b~0c");
-        assert_eq!(unescape("a~1b~0c"), "a/b~c");
     }
 }
