@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use super::measure::{Job, JobResult};
-use super::throughput::Poll;
+use super::poll::Poll;
 use super::{Bench, Ctx, REVISION, Section, mib, thousands, verdict};
 use crate::standin::StandIn;
 

@@ -20,6 +20,7 @@
 mod baseline;
 pub mod measure;
 mod platform;
+mod poll;
 mod ratelimit;
 mod startup;
 mod throughput;

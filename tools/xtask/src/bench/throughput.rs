@@ -13,59 +13,14 @@ use std::path::Path;
 use std::process::Stdio;
 
 use super::baseline::{self, Python};
-use super::measure::{self, Job, JobResult, median};
+use super::measure::{self, Job, median};
+use super::poll::Poll;
 use super::{Bench, Ctx, REVISION, Section, mib, thousands, verdict};
 use crate::standin::StandIn;
 
 const RATE_TARGET: f64 = 50_000.0;
 const MEMORY_TARGET: u64 = 30 * 1024 * 1024;
 const MODES: [&str; 2] = ["emitIndividually", "emitPage"];
-
-/// One measured poll.
-#[derive(Debug, Clone, Copy)]
-pub struct Poll {
-    pub m: JobResult,
-    pub records: usize,
-    pub requests: Option<usize>,
-    /// CPU seconds the stand-in spent meanwhile.
-    pub standin_cpu: f64,
-}
-
-impl Poll {
-    pub fn rate(&self) -> f64 {
-        self.records as f64 / self.m.wall.as_secs_f64()
-    }
-
-    pub fn cpu_rate(&self) -> f64 {
-        self.records as f64 / self.m.cpu.as_secs_f64()
-    }
-
-    /// The median of repeated polls' rates.
-    pub fn median_rate(polls: &[Poll]) -> f64 {
-        median(&polls.iter().map(Poll::rate).collect::<Vec<_>>())
-    }
-
-    /// The largest peak memory of repeated polls.
-    pub fn peak(polls: &[Poll]) -> u64 {
-        polls.iter().map(|p| p.m.maxrss).max().unwrap_or(0)
-    }
-
-    /// The table cells of repeated polls: median wall time, median CPU
-    /// time, and the requests of the first (every repeat makes the same).
-    pub fn cells(polls: &[Poll]) -> [String; 3] {
-        let secs = |of: fn(&Poll) -> f64| {
-            format!("{:.2} s", median(&polls.iter().map(of).collect::<Vec<_>>()))
-        };
-        [
-            secs(|p| p.m.wall.as_secs_f64()),
-            secs(|p| p.m.cpu.as_secs_f64()),
-            polls
-                .first()
-                .and_then(|p| p.requests)
-                .map_or("—".to_owned(), |r| thousands(r as f64)),
-        ]
-    }
-}
 
 /// Runs sizes (and the baseline, at its size) and gives the throughput
 /// table and the baseline table.
