@@ -10,9 +10,9 @@ use crate::auth::{self, Grant};
 use crate::errors::ApiError;
 use crate::rate_limit::Verdict;
 use crate::request::{Endpoint, RequestCtx, Target};
-use crate::resources;
 use crate::response::Answer;
 use crate::revision;
+use crate::router;
 use crate::state::State;
 use crate::store::revision_index;
 
@@ -47,7 +47,7 @@ fn respond_as(
     let target = route(r.method, rest, served, r.path)?;
     auth::require_scopes(&grant, target.scopes())?;
     let limit_headers = admit(st, r.method, &target)?;
-    let mut answer = resources::operate(st, r, &target)?;
+    let mut answer = router::operate(st, r, &target)?;
     answer.headers.extend(limit_headers);
     Ok(answer)
 }

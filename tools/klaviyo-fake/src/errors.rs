@@ -6,6 +6,8 @@
 
 use serde_json::Value;
 
+use crate::store::StoreError;
+
 /// Where an error points: a query parameter or a JSON pointer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
@@ -250,5 +252,26 @@ impl ApiError {
             Value::Object(self.meta.as_deref().cloned().unwrap_or_default()),
         )
         .into_bytes()
+    }
+}
+
+/// 404 for the record `id` of `resource_type`.
+pub(crate) fn not_found_id(resource_type: &str, id: &str) -> ApiError {
+    ApiError::not_found(format!("A {resource_type} with id {id} does not exist."))
+}
+
+/// What a failed store operation answers.
+pub(crate) fn store_error(e: StoreError) -> ApiError {
+    match e {
+        StoreError::NotFound { id, .. } => {
+            ApiError::not_found(format!("A resource with id {id} does not exist."))
+        }
+        StoreError::DuplicateId { id, .. } => ApiError::conflict(
+            "conflict",
+            format!("A resource with id {id} already exists."),
+            "/data/id",
+        ),
+        StoreError::InvalidRecord(m) => ApiError::invalid(m, Source::Pointer("/data/".into())),
+        StoreError::UnknownCollection(p) => ApiError::path_not_found(&p),
     }
 }

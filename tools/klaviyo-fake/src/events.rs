@@ -11,10 +11,9 @@
 use serde_json::{Map, Value, json};
 
 use crate::data::seed::{fnv, mix, uuid, whole};
-use crate::errors::{ApiError, Source};
+use crate::errors::{ApiError, Source, not_found_id, store_error};
 use crate::profiles::{self, Match};
 use crate::request::{RequestCtx, Target};
-use crate::resources::{not_found_id, store_error};
 use crate::response::Answer;
 use crate::state::State;
 use crate::time::{self, MICROS_PER_SEC, Micros, Style};

@@ -21,11 +21,11 @@ use serde_json::{Value, json};
 
 use crate::cursor::{self, Cursor};
 use crate::data::{Val, additional_only, write_str};
-use crate::errors::{ApiError, Source};
+use crate::errors::{ApiError, Source, not_found_id, store_error};
 use crate::filter;
+use crate::place::place_of;
 use crate::query;
 use crate::request::{RequestCtx, Target};
-use crate::resources::{not_found_id, place_of, store_error};
 use crate::response::Answer;
 use crate::state::State;
 use crate::store::RenderOpts;

@@ -19,10 +19,10 @@
 use serde_json::{Map, Value, json};
 
 use crate::data::Body;
-use crate::errors::{ApiError, Source};
+use crate::errors::{ApiError, Source, not_found_id, store_error};
+use crate::place::place_of;
 use crate::read;
 use crate::request::{RequestCtx, Target};
-use crate::resources::{not_found_id, place_of, store_error};
 use crate::response::Answer;
 use crate::state::State;
 use crate::store::Store;

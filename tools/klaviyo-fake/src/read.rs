@@ -7,9 +7,9 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use crate::data::additional_only;
-use crate::errors::ApiError;
+use crate::document::document;
+use crate::errors::{ApiError, not_found_id};
 use crate::request::{Place, RequestCtx};
-use crate::resources::{document, not_found_id};
 use crate::response::Answer;
 use crate::state::State;
 use crate::store::RenderOpts;

@@ -3,11 +3,11 @@
 
 use crate::auth::ApiKey;
 use crate::cursor::CursorMode;
+use crate::jobs::SubscriptionJob;
 use crate::latency::Latency;
 use crate::rate_limit::{Limiter, RateLimitRule};
 use crate::request_log::RequestLog;
 use crate::store::Store;
-use crate::subscriptions::SubscriptionJob;
 use crate::{faults, hooks};
 use std::collections::HashSet;
 use std::sync::{Mutex, MutexGuard};

@@ -1,7 +1,7 @@
 //! Bulk subscription jobs: `POST /api/profile-subscription-bulk-create-jobs`
 //! (subscribe) and `-delete-jobs` (unsubscribe), 202 with no body as
 //! Klaviyo answers. The files declare no endpoint to read such a job back,
-//! so the stand-in records each one ([`SubscriptionJob`], through
+//! so the stand-in records each one (`SubscriptionJob` in `jobs.rs`, through
 //! `FakeKlaviyo::subscription_jobs`) and applies it at once:
 //!
 //! - subscribe: each profile is found by `id` (2026 files), email or phone
@@ -23,57 +23,14 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::errors::{ApiError, Source};
+use crate::errors::{ApiError, Source, not_found_id, store_error};
+use crate::jobs::{JobProfile, SubscriptionJob, SubscriptionKind};
 use crate::profiles::{self, Match};
 use crate::request::Target;
-use crate::resources::{not_found_id, store_error};
 use crate::response::Answer;
 use crate::state::State;
 use crate::store::Store;
 use crate::time::{self, Style};
-
-/// Which job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SubscriptionKind {
-    /// `POST /api/profile-subscription-bulk-create-jobs`.
-    Subscribe,
-    /// `POST /api/profile-subscription-bulk-delete-jobs`.
-    Unsubscribe,
-}
-
-/// A bulk subscription job as received and applied.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SubscriptionJob {
-    pub kind: SubscriptionKind,
-    /// The revision whose rules served it (after fall-forward).
-    pub revision: String,
-    /// `relationships.list.data.id`.
-    pub list_id: Option<String>,
-    pub custom_source: Option<String>,
-    pub historical_import: bool,
-    pub profiles: Vec<JobProfile>,
-    /// When it was received.
-    pub received: chrono::DateTime<chrono::Utc>,
-    /// The request body as sent.
-    pub body: Value,
-}
-
-/// One profile of a job.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct JobProfile {
-    /// The profile the job applied to; `None` when an unsubscribe found
-    /// none.
-    pub profile_id: Option<String>,
-    /// Whether the job created the profile.
-    pub created: bool,
-    pub email: Option<String>,
-    pub phone_number: Option<String>,
-    /// The consents changed, e.g. `email.marketing`, `sms.transactional`.
-    pub channels: Vec<String>,
-    /// Waiting for a double opt-in confirmation (see
-    /// `FakeKlaviyo::confirm_pending_subscriptions`).
-    pub pending_confirmation: bool,
-}
 
 fn too_many(max: usize, n: usize, verb: &str) -> ApiError {
     ApiError::invalid(

@@ -6,10 +6,10 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::errors::ApiError;
+use crate::document::single;
+use crate::errors::{ApiError, not_found_id, store_error};
 use crate::read;
 use crate::request::{Place, RequestCtx};
-use crate::resources::{not_found_id, single, store_error};
 use crate::response::Answer;
 use crate::schema;
 use crate::state::State;

@@ -1,5 +1,6 @@
-//! The operations: which handler answers an endpoint, and what they share
-//! (where a collection lives, the single-resource document, errors).
+//! The operations: which handler answers an endpoint. What the handlers
+//! share is in modules of its own that never import a handler back
+//! (`place.rs`, `document.rs`, the errors in `errors.rs`).
 //!
 //! Every operation the revision declares is routed here. Those on
 //! collections the stand-in stores (get by id, create, update, delete) and
@@ -11,19 +12,18 @@
 use serde_json::Value;
 
 use crate::body;
-use crate::data::write_str;
 use crate::errors::ApiError;
+use crate::events;
 use crate::listing;
 use crate::members;
+use crate::place::locate;
 use crate::profiles;
 use crate::read;
-use crate::request::{Endpoint, Place, RequestCtx, Target};
+use crate::request::{Endpoint, RequestCtx, Target};
 use crate::response::Answer;
 use crate::state::State;
-use crate::store::{RenderOpts, StoreError, percent_path};
 use crate::subscriptions;
 use crate::write;
-use crate::{data::template, events};
 
 /// Runs the operation the target names.
 pub(crate) fn operate(st: &mut State, r: &RequestCtx<'_>, t: &Target) -> Result<Answer, ApiError> {
@@ -122,111 +122,5 @@ fn refuse_undeclared(
             format!("'{k}' is not a valid query parameter for this endpoint."),
         )),
         None => Ok(()),
-    }
-}
-
-pub(crate) fn locate<'t>(
-    st: &State,
-    r: &RequestCtx<'_>,
-    coll: &'static klaviyo_spec::Collection,
-    rev_idx: usize,
-    id: Option<&'t str>,
-) -> Result<Place<'t>, ApiError> {
-    let ci = st
-        .store
-        .index_of(coll.path)
-        .map_err(|_| ApiError::path_not_found(r.path))?;
-    let tpl = template::for_revision(rev_idx, coll.path)
-        .ok_or_else(|| ApiError::path_not_found(r.path))?;
-    Ok(Place {
-        coll,
-        ci,
-        tpl,
-        rev_idx,
-        id,
-    })
-}
-
-/// The stored collection at `path` in the serving revision (e.g. the
-/// profiles of `POST /profile-import`).
-pub(crate) fn place_of<'t>(
-    st: &State,
-    r: &RequestCtx<'_>,
-    path: &str,
-    rev_idx: usize,
-) -> Result<Place<'t>, ApiError> {
-    let coll = klaviyo_spec::revisions()[rev_idx]
-        .collection(path)
-        .ok_or_else(|| ApiError::path_not_found(r.path))?;
-    locate(st, r, coll, rev_idx, None)
-}
-
-/// `{"data": <resource>, "links": {"self": …}}` (and from 2026-07-15 the
-/// top-level `meta` those files declare) for the record at `slot`, in its
-/// newest state (what a write answers with; a get by id renders the
-/// visible state through [`document`]).
-pub(crate) fn single(
-    st: &State,
-    r: &RequestCtx<'_>,
-    p: &Place<'_>,
-    slot: u32,
-    status: u16,
-    opts: &RenderOpts<'_>,
-) -> Answer {
-    let mut resource = Vec::with_capacity(2048);
-    st.store
-        .write_latest(&mut resource, p.ci, slot, &p.tpl, opts);
-    Answer::raw_json(status, document(r.base_url, p, slot, st, &resource, None))
-}
-
-/// The single-resource document around `resource` (already rendered).
-pub(crate) fn document(
-    base_url: &str,
-    p: &Place<'_>,
-    slot: u32,
-    st: &State,
-    resource: &[u8],
-    included: Option<&[Value]>,
-) -> Vec<u8> {
-    let col = &st.store.cols[p.ci];
-    let id = col.id_at(slot);
-    let mut out = Vec::with_capacity(resource.len() + 256);
-    out.extend_from_slice(b"{\"data\":");
-    out.extend_from_slice(resource);
-    out.extend_from_slice(b",\"links\":{\"self\":");
-    write_str(
-        &mut out,
-        &format!("{base_url}{}/{}/", col.path, percent_path(&id)),
-    );
-    out.push(b'}');
-    if let Some(inc) = included {
-        out.extend_from_slice(b",\"included\":");
-        let _ = serde_json::to_writer(&mut out, inc);
-    }
-    if klaviyo_spec::revisions()[p.rev_idx].revision >= "2026-07-15" {
-        out.extend_from_slice(b",\"meta\":{\"agent_hints\":{\"next_steps\":[]}}");
-    }
-    out.push(b'}');
-    out
-}
-
-pub(crate) fn not_found_id(resource_type: &str, id: &str) -> ApiError {
-    ApiError::not_found(format!("A {resource_type} with id {id} does not exist."))
-}
-
-pub(crate) fn store_error(e: StoreError) -> ApiError {
-    match e {
-        StoreError::NotFound { id, .. } => {
-            ApiError::not_found(format!("A resource with id {id} does not exist."))
-        }
-        StoreError::DuplicateId { id, .. } => ApiError::conflict(
-            "conflict",
-            format!("A resource with id {id} already exists."),
-            "/data/id",
-        ),
-        StoreError::InvalidRecord(m) => {
-            ApiError::invalid(m, crate::errors::Source::Pointer("/data/".into()))
-        }
-        StoreError::UnknownCollection(p) => ApiError::path_not_found(&p),
     }
 }
