@@ -17,7 +17,6 @@ mod error;
 mod fields;
 mod filter;
 mod labels;
-mod outcome;
 mod polling;
 mod raw_request;
 mod registry;

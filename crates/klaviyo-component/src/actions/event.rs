@@ -5,33 +5,24 @@
 //! makes the request safe to repeat, and the client retries it like a PUT.
 
 use chrono::{SecondsFormat, Utc};
-use component_sdk::{Config, MetaModel, Sink, Step, StepInput};
+use component_sdk::{Config, MetaModel, Sink};
 use klaviyo_spec::Method as SpecMethod;
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 
-use super::{body, emit_json, jsonapi, metadata, prepare, values, write};
+use super::action::{Action, Run, emit_json};
+use super::body::Body;
+use super::request::prepare;
+use super::write::write;
+use super::{jsonapi, metadata, values};
 use crate::Error;
 use crate::catalog::PROFILE_IDENTIFIERS;
 use crate::client::Repeatability;
-use crate::context::Context;
-use crate::outcome::finish;
 use crate::revision::Revision;
 
 pub const EVENTS: &str = "/events";
 
 pub struct CreateEvent;
-
-impl Step for CreateEvent {
-    async fn process(
-        &self,
-        input: StepInput,
-        out: &mut dyn Sink,
-    ) -> Result<(), component_sdk::Error> {
-        let result = run(input, out).await;
-        finish(result, out)
-    }
-}
 
 fn schema(spec: &'static klaviyo_spec::RevisionSpec) -> Result<Value, Error> {
     spec.request_schema(SpecMethod::Post, EVENTS)
@@ -104,16 +95,24 @@ pub fn default_unique_id(message_id: &str, body: &str) -> String {
     format!("body-{:016x}", std::hash::Hasher::finish(&hasher))
 }
 
-async fn run(input: StepInput, out: &mut dyn Sink) -> Result<(), Error> {
-    let Context { client, .. } = Context::new(&input.cfg, &input.env)?;
-    let spec = client.revision().spec();
+impl Action for CreateEvent {
+    async fn run(&self, run: Run, out: &mut dyn Sink) -> Result<(), Error> {
+        create(run, out).await
+    }
+}
+
+async fn create(run: Run, out: &mut dyn Sink) -> Result<(), Error> {
+    let Run {
+        msg, client, spec, ..
+    } = run;
     let schema = schema(spec)?;
-    let mut members = body(&input, "the metric, the profile and the event's properties")?;
+    let mut members =
+        Body::read(&msg, "the metric, the profile and the event's properties")?.into_members();
     let unset = |v: Option<&Value>| matches!(values::text(v), Ok(None));
     if unset(members.get("unique_id")) {
         members.insert(
             "unique_id".into(),
-            Value::String(default_unique_id(&input.msg.id, input.msg.body.get())),
+            Value::String(default_unique_id(&msg.id, msg.body.get())),
         );
     }
     if unset(members.get("time")) {

@@ -7,21 +7,21 @@
 use std::collections::HashSet;
 
 use component_sdk::config::{closest, quoted_list, shortened};
-use component_sdk::{Config, MAX_MESSAGE_BYTES, MetaModel, SelectModel, Sink, Step, StepInput};
+use component_sdk::{Config, MAX_MESSAGE_BYTES, MetaModel, SelectModel, Sink};
 use klaviyo_spec::{Collection, FilterField, Operator, RevisionSpec, ValueType};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
-use super::{body, emit_raw, values};
+use super::action::{Action, Run, emit_raw};
+use super::body::Body;
+use super::values;
 use crate::Error;
 use crate::catalog::{self, Purpose};
 use crate::client::Cursor;
-use crate::context::Context;
 use crate::emit::{self, EmitBehavior, Emitter};
 use crate::fields;
 use crate::filter::{Filter, Literal};
 use crate::labels::humanize;
-use crate::outcome::finish;
 use crate::revision::Revision;
 
 /// The largest "Page Size".
@@ -33,18 +33,9 @@ pub const MAX_MAX_RESULTS: u64 = 10_000;
 
 pub struct LookupObjects;
 
-impl Step for LookupObjects {
-    async fn process(
-        &self,
-        input: StepInput,
-        out: &mut dyn Sink,
-    ) -> Result<(), component_sdk::Error> {
-        let result = run(input, out).await;
-        finish(result, out)
-    }
-}
-
-struct Settings {
+/// What to list and how to emit it, from the step's fields, checked
+/// against the revision.
+struct Listing {
     key: &'static str,
     collection: &'static Collection,
     sort: Option<&'static str>,
@@ -52,8 +43,8 @@ struct Settings {
     max: usize,
 }
 
-impl Settings {
-    fn read(cfg: &Config, spec: &'static RevisionSpec) -> Result<Settings, Error> {
+impl Listing {
+    fn read(cfg: &Config, spec: &'static RevisionSpec) -> Result<Listing, Error> {
         let resource = catalog::chosen(cfg, spec, Purpose::LookupMany)?;
         let collection = resource
             .list
@@ -80,7 +71,7 @@ impl Settings {
         let max = cfg
             .integer(fields::MAX_RESULTS, 1..=MAX_MAX_RESULTS)?
             .unwrap_or(DEFAULT_MAX_RESULTS) as usize;
-        Ok(Settings {
+        Ok(Listing {
             key: resource.key,
             collection,
             sort,
@@ -213,17 +204,17 @@ pub fn input_schema(collection: &Collection, title: &str) -> Value {
 
 pub fn meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error> {
     let spec = Revision::from_config(cfg)?.spec();
-    let settings = Settings::read(cfg, spec)?;
+    let listing = Listing::read(cfg, spec)?;
     let record = spec
-        .resource_schema(settings.collection.path)
+        .resource_schema(listing.collection.path)
         .map(|mut s| {
-            s["title"] = Value::String(humanize(settings.key));
+            s["title"] = Value::String(humanize(listing.key));
             s
         })
         .unwrap_or_else(|| json!({"type": "object"}));
     Ok(MetaModel {
-        input: input_schema(settings.collection, "Lookup Objects conditions"),
-        output: settings.emit.output_schema(record),
+        input: input_schema(listing.collection, "Lookup Objects conditions"),
+        output: listing.emit.output_schema(record),
     })
 }
 
@@ -503,16 +494,26 @@ fn literal(value: &Value, field: &FilterField, name: &str) -> Result<Option<Lite
     Ok(Some(literal))
 }
 
-async fn run(input: StepInput, out: &mut dyn Sink) -> Result<(), Error> {
-    let Context { client, .. } = Context::new(&input.cfg, &input.env)?;
-    let spec = client.revision().spec();
-    let settings = Settings::read(&input.cfg, spec)?;
-    let members = body(&input, "the conditions, one object per field")?;
-    let conditions = conditions(&members, settings.collection, spec)?;
-    let collection = settings.collection;
+impl Action for LookupObjects {
+    async fn run(&self, run: Run, out: &mut dyn Sink) -> Result<(), Error> {
+        look_up(run, out).await
+    }
+}
+
+async fn look_up(run: Run, out: &mut dyn Sink) -> Result<(), Error> {
+    let Run {
+        cfg,
+        msg,
+        client,
+        spec,
+    } = run;
+    let listing = Listing::read(&cfg, spec)?;
+    let body = Body::read(&msg, "the conditions, one object per field")?;
+    let conditions = conditions(body.members(), listing.collection, spec)?;
+    let collection = listing.collection;
     let text = conditions.render();
     let size = collection.page_size.map(|p| {
-        let wanted = (settings.max as u64 + 1)
+        let wanted = (listing.max as u64 + 1)
             .min(u64::from(p.max))
             .max(u64::from(p.min));
         wanted.to_string()
@@ -521,7 +522,7 @@ async fn run(input: StepInput, out: &mut dyn Sink) -> Result<(), Error> {
     if !conditions.is_empty() {
         query.push(("filter", &text));
     }
-    if let Some(sort) = settings.sort {
+    if let Some(sort) = listing.sort {
         query.push(("sort", sort));
     }
     if let Some(size) = &size {
@@ -560,11 +561,11 @@ async fn run(input: StepInput, out: &mut dyn Sink) -> Result<(), Error> {
                 records.push(record);
             }
         }
-        if records.len() > settings.max {
+        if records.len() > listing.max {
             return Err(Error::config(format!(
                 "Lookup Objects found more than {} {} matching the conditions and emits none of them rather than a part: raise \"{}\" (up to {MAX_MAX_RESULTS}) or narrow the conditions",
-                settings.max,
-                humanize(settings.key).to_lowercase(),
+                listing.max,
+                humanize(listing.key).to_lowercase(),
                 fields::MAX_RESULTS.label
             )));
         }
@@ -579,9 +580,9 @@ async fn run(input: StepInput, out: &mut dyn Sink) -> Result<(), Error> {
         records.len(),
         client.requests_sent()
     );
-    too_large(&records, settings.emit)?;
+    too_large(&records, listing.emit)?;
     let empty = records.is_empty();
-    let mut emitter = Emitter::new(out, settings.emit);
+    let mut emitter = Emitter::new(out, listing.emit);
     for record in records {
         if emitter.push(record)? {
             emitter.flush()?;
@@ -590,7 +591,7 @@ async fn run(input: StepInput, out: &mut dyn Sink) -> Result<(), Error> {
     emitter.flush()?;
     // Pages say "nothing matched" with an empty one; records one by one
     // say it with no message.
-    if empty && settings.emit != EmitBehavior::Individually {
+    if empty && listing.emit != EmitBehavior::Individually {
         emit_raw(out, emit::results(&[])?)?;
     }
     Ok(())
@@ -827,7 +828,7 @@ mod tests {
     #[test]
     fn settings() {
         let read = |value: Value| {
-            Settings::read(&cfg(value), spec("2026-10-15")).map(|s| (s.emit, s.max, s.sort))
+            Listing::read(&cfg(value), spec("2026-10-15")).map(|s| (s.emit, s.max, s.sort))
         };
         assert_eq!(
             read(json!({"objectType": "profiles"})).ok(),

@@ -4,35 +4,28 @@
 //! is given and updated (`PATCH /x/{id}`) when one is. The input is the
 //! revision's request schema, flattened; the action builds the envelope.
 
-use component_sdk::{Config, MetaModel, SelectModel, Sink, Step, StepInput};
+use component_sdk::{Config, MetaModel, SelectModel, Sink};
 use klaviyo_spec::{Method as SpecMethod, Resource, RevisionSpec};
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 
+use super::action::{Action, Run, emit_json, emit_raw};
+use super::answer::Single;
+use super::body::{Body, Member};
 use super::lookup::record_schema;
-use super::{
-    Single, body, emit_json, emit_raw, jsonapi, metadata, path_to, prepare, values, write,
-};
+use super::request::{path_to, prepare};
+use super::write::write;
+use super::{jsonapi, metadata, values};
 use crate::Error;
 use crate::catalog::{self, PROFILE_IDENTIFIERS, PROFILE_IMPORT, Purpose};
 use crate::client::Repeatability;
-use crate::context::Context;
 use crate::labels::humanize;
-use crate::outcome::finish;
 use crate::revision::Revision;
 
-pub struct UpsertObject;
+/// The member that says which object to update.
+const ID: Member<'static> = Member::new("id", "ID");
 
-impl Step for UpsertObject {
-    async fn process(
-        &self,
-        input: StepInput,
-        out: &mut dyn Sink,
-    ) -> Result<(), component_sdk::Error> {
-        let result = run(input, out).await;
-        finish(result, out)
-    }
-}
+pub struct UpsertObject;
 
 pub fn object_types_model(cfg: &Config) -> Result<SelectModel, component_sdk::Error> {
     catalog::model(cfg, Purpose::Upsert)
@@ -109,16 +102,26 @@ pub fn meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error> {
     })
 }
 
-async fn run(input: StepInput, out: &mut dyn Sink) -> Result<(), Error> {
-    let Context { client, .. } = Context::new(&input.cfg, &input.env)?;
-    let spec = client.revision().spec();
-    let resource = catalog::chosen(&input.cfg, spec, Purpose::Upsert)?;
+impl Action for UpsertObject {
+    async fn run(&self, run: Run, out: &mut dyn Sink) -> Result<(), Error> {
+        upsert(run, out).await
+    }
+}
+
+async fn upsert(run: Run, out: &mut dyn Sink) -> Result<(), Error> {
+    let Run {
+        cfg,
+        msg,
+        client,
+        spec,
+    } = run;
+    let resource = catalog::chosen(&cfg, spec, Purpose::Upsert)?;
     let schemas = schemas(spec, &resource);
-    let mut members = body(&input, "the fields of the object")?;
+    let body = Body::read(&msg, "the fields of the object")?;
     let name = humanize(resource.key);
     let revision = spec.revision;
-    let id = values::text(members.get("id"))
-        .map_err(|kind| Error::input(format!("\"ID\" (msg.body.id) must be text, got {kind}")))?;
+    let id = body.text(ID)?;
+    let mut members = body.into_members();
     let (method, path, schema, repeatability) = if resource.key == "profiles" {
         let Some((path, schema)) = schemas.create else {
             return Err(Error::internal("profiles without /profile-import"));
