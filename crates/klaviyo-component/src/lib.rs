@@ -11,6 +11,7 @@
 mod actions;
 mod catalog;
 mod client;
+mod conditions;
 mod context;
 mod emit;
 mod error;

@@ -22,7 +22,7 @@ mod jsonapi;
 mod metadata;
 mod schema;
 mod validate;
-mod values;
+pub mod values;
 
 // The actions, one module each.
 pub mod delete;
