@@ -51,15 +51,10 @@ pub fn meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error> {
 
 impl Action for DeleteObject {
     async fn run(&self, run: Run, out: &mut dyn Sink) -> Result<(), Error> {
-        let Run {
-            cfg,
-            msg,
-            client,
-            spec,
-        } = run;
-        let resource = catalog::chosen(&cfg, spec, Purpose::Delete)?;
-        let do_not_throw_404 = cfg.checkbox(fields::DO_NOT_THROW_404)?;
-        let body = Body::read(&msg, "\"id\"")?;
+        let spec = run.spec;
+        let resource = catalog::chosen(&run.cfg, spec, Purpose::Delete)?;
+        let do_not_throw_404 = run.cfg.checkbox(fields::DO_NOT_THROW_404)?;
+        let body = Body::read(&run.msg, "\"id\"")?;
         body.typos(&[ID])?;
         let name = catalog::singular(&resource);
         let id = body.required_text(ID, &format!("the id of the {name} to delete"))?;
@@ -68,8 +63,9 @@ impl Action for DeleteObject {
             .ok_or_else(|| Error::internal("a Delete Object type without DELETE"))?;
         let path = path_to(op.path, &id, "ID")?;
         tracing::info!("\"Delete Object\" action started: DELETE {path}");
-        let response = client
-            .send(Method::DELETE, &client.url(&path, &[]), None)
+        let response = run
+            .client
+            .send(Method::DELETE, &run.client.url(&path, &[]), None)
             .await?;
         tracing::info!("DELETE {path} answered {}", response.status);
         match response.status {
@@ -78,14 +74,15 @@ impl Action for DeleteObject {
                 &json!({"statusCode": response.status, "objectType": resource.key, "id": id}),
             ),
             404 if do_not_throw_404 => emit_json(out, &json!({})),
-            404 => Err(client
+            404 => Err(run
+                .client
                 .api_error(&response)
                 .with_hint(format!(
                     "Check the id, or check \"{}\" to emit an empty message when there is nothing to delete",
                     fields::DO_NOT_THROW_404.label
                 ))
                 .into()),
-            _ => Err(client.api_error(&response).into()),
+            _ => Err(run.client.api_error(&response).into()),
         }
     }
 }

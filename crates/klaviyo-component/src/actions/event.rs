@@ -97,82 +97,79 @@ pub fn default_unique_id(message_id: &str, body: &str) -> String {
 
 impl Action for CreateEvent {
     async fn run(&self, run: Run, out: &mut dyn Sink) -> Result<(), Error> {
-        create(run, out).await
+        let spec = run.spec;
+        let schema = schema(spec)?;
+        let mut members = Body::read(
+            &run.msg,
+            "the metric, the profile and the event's properties",
+        )?
+        .into_members();
+        let unset = |v: Option<&Value>| matches!(values::text(v), Ok(None));
+        if unset(members.get("unique_id")) {
+            members.insert(
+                "unique_id".into(),
+                Value::String(default_unique_id(&run.msg.id, run.msg.body.get())),
+            );
+        }
+        if unset(members.get("time")) {
+            members.insert(
+                "time".into(),
+                Value::String(Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)),
+            );
+        }
+        if members
+            .get("properties")
+            .is_none_or(|p| p.is_null() || p == "")
+        {
+            members.insert("properties".into(), Value::Object(Map::new()));
+        }
+        let document = prepare(
+            &Value::Object(members),
+            &schema,
+            &format!(
+                "The message body is not an event that revision {} accepts",
+                spec.revision
+            ),
+        )?;
+        let attributes = &document["data"]["attributes"];
+        let profile = &attributes["profile"]["data"];
+        let identified = PROFILE_IDENTIFIERS.iter().any(|k| {
+            let value = if *k == "id" {
+                &profile["id"]
+            } else {
+                &profile["attributes"][*k]
+            };
+            value.as_str().is_some_and(|s| !s.trim().is_empty())
+        });
+        if !identified {
+            let named: Vec<String> = PROFILE_IDENTIFIERS
+                .iter()
+                .map(|k| jsonapi::field_name(&format!("profile.{k}")))
+                .collect();
+            return Err(Error::input(format!(
+                "an event belongs to a profile: give at least one of {}",
+                named.join(", ")
+            )));
+        }
+        let unique_id = attributes["unique_id"].clone();
+        let time = attributes["time"].clone();
+        tracing::info!("\"Create Event\" action started: unique_id {unique_id}");
+        // Klaviyo records an event with a given unique_id once: repeating the
+        // request cannot record it twice.
+        let response = write(
+            &run.client,
+            Method::POST,
+            EVENTS,
+            &document,
+            &schema,
+            Repeatability::Idempotent,
+        )
+        .await?;
+        emit_json(
+            out,
+            &json!({"statusCode": response.status, "uniqueId": unique_id, "time": time}),
+        )
     }
-}
-
-async fn create(run: Run, out: &mut dyn Sink) -> Result<(), Error> {
-    let Run {
-        msg, client, spec, ..
-    } = run;
-    let schema = schema(spec)?;
-    let mut members =
-        Body::read(&msg, "the metric, the profile and the event's properties")?.into_members();
-    let unset = |v: Option<&Value>| matches!(values::text(v), Ok(None));
-    if unset(members.get("unique_id")) {
-        members.insert(
-            "unique_id".into(),
-            Value::String(default_unique_id(&msg.id, msg.body.get())),
-        );
-    }
-    if unset(members.get("time")) {
-        members.insert(
-            "time".into(),
-            Value::String(Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)),
-        );
-    }
-    if members
-        .get("properties")
-        .is_none_or(|p| p.is_null() || p == "")
-    {
-        members.insert("properties".into(), Value::Object(Map::new()));
-    }
-    let document = prepare(
-        &Value::Object(members),
-        &schema,
-        &format!(
-            "The message body is not an event that revision {} accepts",
-            spec.revision
-        ),
-    )?;
-    let attributes = &document["data"]["attributes"];
-    let profile = &attributes["profile"]["data"];
-    let identified = PROFILE_IDENTIFIERS.iter().any(|k| {
-        let value = if *k == "id" {
-            &profile["id"]
-        } else {
-            &profile["attributes"][*k]
-        };
-        value.as_str().is_some_and(|s| !s.trim().is_empty())
-    });
-    if !identified {
-        let named: Vec<String> = PROFILE_IDENTIFIERS
-            .iter()
-            .map(|k| jsonapi::field_name(&format!("profile.{k}")))
-            .collect();
-        return Err(Error::input(format!(
-            "an event belongs to a profile: give at least one of {}",
-            named.join(", ")
-        )));
-    }
-    let unique_id = attributes["unique_id"].clone();
-    let time = attributes["time"].clone();
-    tracing::info!("\"Create Event\" action started: unique_id {unique_id}");
-    // Klaviyo records an event with a given unique_id once: repeating the
-    // request cannot record it twice.
-    let response = write(
-        &client,
-        Method::POST,
-        EVENTS,
-        &document,
-        &schema,
-        Repeatability::Idempotent,
-    )
-    .await?;
-    emit_json(
-        out,
-        &json!({"statusCode": response.status, "uniqueId": unique_id, "time": time}),
-    )
 }
 
 #[cfg(test)]

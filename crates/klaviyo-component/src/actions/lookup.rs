@@ -194,43 +194,34 @@ enum Found {
 
 impl Action for LookupObject {
     async fn run(&self, run: Run, out: &mut dyn Sink) -> Result<(), Error> {
-        look_up(run, out).await
-    }
-}
-
-async fn look_up(run: Run, out: &mut dyn Sink) -> Result<(), Error> {
-    let Run {
-        cfg,
-        msg,
-        client,
-        spec,
-    } = run;
-    let lookup = Lookup::read(&cfg, spec)?;
-    let criterion = lookup.criterion;
-    let label = humanize(criterion);
-    let member = Member::new(criterion, &label);
-    let body = Body::read(&msg, &format!("\"{criterion}\""))?;
-    body.typos(&[member])?;
-    let value = body.required_text(
-        member,
-        &format!(
-            "the value to look the {} up by",
-            catalog::singular(&lookup.resource)
-        ),
-    )?;
-    tracing::info!(
-        "\"Lookup Object\" action started: {} by {criterion}",
-        lookup.resource.key
-    );
-    let found = if criterion == "id" {
-        by_id(&client, &lookup, &value).await?
-    } else {
-        by_filter(&client, spec, &lookup, &value).await?
-    };
-    match found {
-        Found::One(record) => emit_raw(out, record),
-        Found::Nothing(_) if lookup.allow_zero => emit_json(out, &json!({})),
-        Found::Nothing(error) => Err(error),
+        let spec = run.spec;
+        let lookup = Lookup::read(&run.cfg, spec)?;
+        let criterion = lookup.criterion;
+        let label = humanize(criterion);
+        let member = Member::new(criterion, &label);
+        let body = Body::read(&run.msg, &format!("\"{criterion}\""))?;
+        body.typos(&[member])?;
+        let value = body.required_text(
+            member,
+            &format!(
+                "the value to look the {} up by",
+                catalog::singular(&lookup.resource)
+            ),
+        )?;
+        tracing::info!(
+            "\"Lookup Object\" action started: {} by {criterion}",
+            lookup.resource.key
+        );
+        let found = if criterion == "id" {
+            by_id(&run.client, &lookup, &value).await?
+        } else {
+            by_filter(&run.client, spec, &lookup, &value).await?
+        };
+        match found {
+            Found::One(record) => emit_raw(out, record),
+            Found::Nothing(_) if lookup.allow_zero => emit_json(out, &json!({})),
+            Found::Nothing(error) => Err(error),
+        }
     }
 }
 

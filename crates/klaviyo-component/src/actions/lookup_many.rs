@@ -121,105 +121,96 @@ pub fn meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error> {
 
 impl Action for LookupObjects {
     async fn run(&self, run: Run, out: &mut dyn Sink) -> Result<(), Error> {
-        look_up(run, out).await
-    }
-}
-
-async fn look_up(run: Run, out: &mut dyn Sink) -> Result<(), Error> {
-    let Run {
-        cfg,
-        msg,
-        client,
-        spec,
-    } = run;
-    let listing = Listing::read(&cfg, spec)?;
-    let body = Body::read(&msg, "the conditions, one object per field")?;
-    let conditions = conditions(body.members(), listing.collection, spec)?;
-    let collection = listing.collection;
-    let text = conditions.render();
-    let size = collection.page_size.map(|p| {
-        let wanted = (listing.max as u64 + 1)
-            .min(u64::from(p.max))
-            .max(u64::from(p.min));
-        wanted.to_string()
-    });
-    let mut query: Vec<(&str, &str)> = Vec::new();
-    if !conditions.is_empty() {
-        query.push(("filter", &text));
-    }
-    if let Some(sort) = listing.sort {
-        query.push(("sort", sort));
-    }
-    if let Some(size) = &size {
-        query.push(("page[size]", size));
-    }
-    tracing::info!(
-        "\"Lookup Objects\" action started: {} where {}",
-        collection.path,
-        if text.is_empty() {
-            "(no conditions)"
-        } else {
-            &text
+        let spec = run.spec;
+        let listing = Listing::read(&run.cfg, spec)?;
+        let body = Body::read(&run.msg, "the conditions, one object per field")?;
+        let conditions = conditions(body.members(), listing.collection, spec)?;
+        let collection = listing.collection;
+        let text = conditions.render();
+        let size = collection.page_size.map(|p| {
+            let wanted = (listing.max as u64 + 1)
+                .min(u64::from(p.max))
+                .max(u64::from(p.min));
+            wanted.to_string()
+        });
+        let mut query: Vec<(&str, &str)> = Vec::new();
+        if !conditions.is_empty() {
+            query.push(("filter", &text));
         }
-    );
-    let mut records: Vec<Box<RawValue>> = Vec::new();
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut repeated = 0usize;
-    let first = client.url(collection.path, &query);
-    let mut cursor = Cursor::new(collection.path, &first);
-    let mut next = Some(first);
-    while let Some(url) = next {
-        // links.next, verbatim: it carries the filter, sort and page size.
-        let page = client.get_page(&url).await?;
-        let ids: Vec<Option<String>> = page.records.iter().map(|r| record_id(r)).collect();
-        let ends = match (ids.first(), ids.last()) {
-            (Some(Some(a)), Some(Some(b))) => Some((a.as_str(), b.as_str())),
-            _ => None,
-        };
-        next = cursor.next(ends, page.next.as_ref())?;
-        for (id, record) in ids.into_iter().zip(page.records) {
-            // A record that moved between pages while they were read comes
-            // twice: it is one record.
-            if id.is_some_and(|id| !seen.insert(id)) {
-                repeated += 1;
+        if let Some(sort) = listing.sort {
+            query.push(("sort", sort));
+        }
+        if let Some(size) = &size {
+            query.push(("page[size]", size));
+        }
+        tracing::info!(
+            "\"Lookup Objects\" action started: {} where {}",
+            collection.path,
+            if text.is_empty() {
+                "(no conditions)"
             } else {
-                records.push(record);
+                &text
+            }
+        );
+        let mut records: Vec<Box<RawValue>> = Vec::new();
+        let mut seen: HashSet<String> = HashSet::new();
+        let mut repeated = 0usize;
+        let first = run.client.url(collection.path, &query);
+        let mut cursor = Cursor::new(collection.path, &first);
+        let mut next = Some(first);
+        while let Some(url) = next {
+            // links.next, verbatim: it carries the filter, sort and page size.
+            let page = run.client.get_page(&url).await?;
+            let ids: Vec<Option<String>> = page.records.iter().map(|r| record_id(r)).collect();
+            let ends = match (ids.first(), ids.last()) {
+                (Some(Some(a)), Some(Some(b))) => Some((a.as_str(), b.as_str())),
+                _ => None,
+            };
+            next = cursor.next(ends, page.next.as_ref())?;
+            for (id, record) in ids.into_iter().zip(page.records) {
+                // A record that moved between pages while they were read comes
+                // twice: it is one record.
+                if id.is_some_and(|id| !seen.insert(id)) {
+                    repeated += 1;
+                } else {
+                    records.push(record);
+                }
+            }
+            if records.len() > listing.max {
+                return Err(Error::config(format!(
+                    "Lookup Objects found more than {} {} matching the conditions and emits none of them rather than a part: raise \"{}\" (up to {MAX_MAX_RESULTS}) or narrow the conditions",
+                    listing.max,
+                    humanize(listing.key).to_lowercase(),
+                    fields::MAX_RESULTS.label
+                )));
             }
         }
-        if records.len() > listing.max {
-            return Err(Error::config(format!(
-                "Lookup Objects found more than {} {} matching the conditions and emits none of them rather than a part: raise \"{}\" (up to {MAX_MAX_RESULTS}) or narrow the conditions",
-                listing.max,
-                humanize(listing.key).to_lowercase(),
-                fields::MAX_RESULTS.label
-            )));
+        if repeated > 0 {
+            tracing::warn!(
+                "Klaviyo's pages brought {repeated} record(s) a second time (they changed while the pages were read); each is emitted once"
+            );
         }
-    }
-    if repeated > 0 {
-        tracing::warn!(
-            "Klaviyo's pages brought {repeated} record(s) a second time (they changed while the pages were read); each is emitted once"
+        tracing::info!(
+            "Lookup Objects found {} record(s) in {} request(s)",
+            records.len(),
+            run.client.requests_sent()
         );
-    }
-    tracing::info!(
-        "Lookup Objects found {} record(s) in {} request(s)",
-        records.len(),
-        client.requests_sent()
-    );
-    too_large(&records, listing.emit)?;
-    let empty = records.is_empty();
-    let mut emitter = Emitter::new(out, listing.emit);
-    for record in records {
-        if emitter.push(record)? {
-            emitter.flush()?;
+        too_large(&records, listing.emit)?;
+        let empty = records.is_empty();
+        let mut emitter = Emitter::new(out, listing.emit);
+        for record in records {
+            if emitter.push(record)? {
+                emitter.flush()?;
+            }
         }
+        emitter.flush()?;
+        // Pages say "nothing matched" with an empty one; records one by one
+        // say it with no message.
+        if empty && listing.emit != EmitBehavior::Individually {
+            emit_raw(out, emit::results(&[])?)?;
+        }
+        Ok(())
     }
-    emitter.flush()?;
-    // Pages say "nothing matched" with an empty one; records one by one
-    // say it with no message.
-    if empty && listing.emit != EmitBehavior::Individually {
-        emit_raw(out, emit::results(&[])?)?;
-    }
-    Ok(())
 }
 
 /// An error, before anything is emitted, when a message of `records` as

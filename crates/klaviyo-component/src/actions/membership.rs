@@ -167,20 +167,15 @@ fn profile_ids(body: &Body) -> Result<Vec<String>, Error> {
 }
 
 async fn change(change: Change, run: Run, out: &mut dyn Sink) -> Result<(), Error> {
-    let Run {
-        cfg,
-        msg,
-        client,
-        spec,
-    } = run;
+    let spec = run.spec;
     let (op, schema) = endpoint(spec, change)?;
-    let list_id = cfg.text(fields::LIST_ID)?.ok_or_else(|| {
+    let list_id = run.cfg.text(fields::LIST_ID)?.ok_or_else(|| {
         Error::config(format!(
             "\"{}\" is required: give the id of the list (in Klaviyo, the list's page address ends with it)",
             fields::LIST_ID.label
         ))
     })?;
-    let body = Body::read(&msg, &format!("\"{PROFILE_IDS}\""))?;
+    let body = Body::read(&run.msg, &format!("\"{PROFILE_IDS}\""))?;
     let ids = profile_ids(&body)?;
     let document = prepare(&json!(ids), &schema, "The profile ids cannot be sent")?;
     let path = path_to(op.path, &list_id, fields::LIST_ID.label)?;
@@ -198,7 +193,7 @@ async fn change(change: Change, run: Run, out: &mut dyn Sink) -> Result<(), Erro
     // throttled batch rebounds the message even after others went through;
     // any other failure says how far the step got.
     let answers = Batches {
-        client: &client,
+        client: &run.client,
         method,
         path: &path,
         schema: &schema,

@@ -196,18 +196,13 @@ pub fn unsubscribe_meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::
 }
 
 async fn set_consent(direction: Direction, run: Run, out: &mut dyn Sink) -> Result<(), Error> {
-    let Run {
-        cfg,
-        msg,
-        client,
-        spec,
-    } = run;
+    let spec = run.spec;
     let (op, schema) = job(spec, direction)?;
-    let channel = channel(&cfg)?;
-    let list_id = cfg.text(fields::LIST_ID)?;
+    let channel = channel(&run.cfg)?;
+    let list_id = run.cfg.text(fields::LIST_ID)?;
     let (_, profile_fields) = flattened(&schema, channel);
     let mut members =
-        Body::read(&msg, "a profile's email or phone_number, or profiles")?.into_members();
+        Body::read(&run.msg, "a profile's email or phone_number, or profiles")?.into_members();
 
     // One profile at the top, or several in `profiles`.
     let single: Map<String, Value> = profile_fields
@@ -226,7 +221,7 @@ async fn set_consent(direction: Direction, run: Run, out: &mut dyn Sink) -> Resu
     ) {
         (Some(_), true) => {
             return Err(Error::input(
-                "give either one profile's fields (msg.body.email, msg.body.phone_number, …) or msg.body.profiles, not both",
+                "give either one profile's fields (run.msg.body.email, run.msg.body.phone_number, …) or run.msg.body.profiles, not both",
             ));
         }
         (Some(Value::Array(items)), false) => items,
@@ -234,7 +229,7 @@ async fn set_consent(direction: Direction, run: Run, out: &mut dyn Sink) -> Resu
         (None, true) => vec![Value::Object(single)],
         (None, false) => {
             return Err(Error::input(format!(
-                "{} needs a profile: give {} (or msg.body.profiles, a list of profiles)",
+                "{} needs a profile: give {} (or run.msg.body.profiles, a list of profiles)",
                 direction.title(),
                 jsonapi::field_name(identifier(channel))
             )));
@@ -245,7 +240,7 @@ async fn set_consent(direction: Direction, run: Run, out: &mut dyn Sink) -> Resu
     for (i, profile) in profiles.into_iter().enumerate() {
         let Value::Object(mut profile) = profile else {
             return Err(Error::input(format!(
-                "msg.body.profiles[{i}] must be an object with the profile's {wanted}, got {}",
+                "run.msg.body.profiles[{i}] must be an object with the profile's {wanted}, got {}",
                 component_sdk::config::describe(&profile)
             )));
         };
@@ -314,7 +309,7 @@ async fn set_consent(direction: Direction, run: Run, out: &mut dyn Sink) -> Resu
     // hours later, when a rebound would deliver the message again: a
     // profile that unsubscribed meanwhile would be subscribed again.
     let answers = Batches {
-        client: &client,
+        client: &run.client,
         method: Method::POST,
         path: direction.path(),
         schema: &schema,

@@ -130,13 +130,10 @@ fn fits(message: Message, status: u16) -> Result<Message, Error> {
 }
 
 async fn request(run: Run) -> Result<Output, Error> {
-    let Run {
-        cfg, msg, client, ..
-    } = run;
-    let do_not_throw_404 = cfg.checkbox(fields::DO_NOT_THROW_404)?;
-    let request = Input::read(msg.body.get())?;
+    let do_not_throw_404 = run.cfg.checkbox(fields::DO_NOT_THROW_404)?;
+    let request = Input::read(run.msg.body.get())?;
     let method = parse_method(&request.method)?;
-    let url = resolve(&request.url, client.base_url())?;
+    let url = resolve(&request.url, run.client.base_url())?;
     let body = match &request.data {
         None => None,
         Some(data) => Some(
@@ -148,11 +145,14 @@ async fn request(run: Run) -> Result<Output, Error> {
         "\"Make Raw Request\" action started: {method} {}",
         url.path()
     );
-    let response = client.send(method.clone(), &url, body.as_deref()).await?;
+    let response = run
+        .client
+        .send(method.clone(), &url, body.as_deref())
+        .await?;
     tracing::info!("{method} {} answered {}", url.path(), response.status);
     let ok = (200..300).contains(&response.status) || (response.status == 404 && do_not_throw_404);
     if !ok {
-        let mut error = client.api_error(&response);
+        let mut error = run.client.api_error(&response);
         if response.status == 404 {
             error = error.with_hint(format!(
                 "Check the url, or check \"{}\" to receive 404 answers as messages",
