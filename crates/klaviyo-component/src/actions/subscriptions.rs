@@ -221,7 +221,7 @@ async fn set_consent(direction: Direction, run: Run, out: &mut dyn Sink) -> Resu
     ) {
         (Some(_), true) => {
             return Err(Error::input(
-                "give either one profile's fields (run.msg.body.email, run.msg.body.phone_number, …) or run.msg.body.profiles, not both",
+                "give either one profile's fields (msg.body.email, msg.body.phone_number, …) or msg.body.profiles, not both",
             ));
         }
         (Some(Value::Array(items)), false) => items,
@@ -229,7 +229,7 @@ async fn set_consent(direction: Direction, run: Run, out: &mut dyn Sink) -> Resu
         (None, true) => vec![Value::Object(single)],
         (None, false) => {
             return Err(Error::input(format!(
-                "{} needs a profile: give {} (or run.msg.body.profiles, a list of profiles)",
+                "{} needs a profile: give {} (or msg.body.profiles, a list of profiles)",
                 direction.title(),
                 jsonapi::field_name(identifier(channel))
             )));
@@ -240,7 +240,7 @@ async fn set_consent(direction: Direction, run: Run, out: &mut dyn Sink) -> Resu
     for (i, profile) in profiles.into_iter().enumerate() {
         let Value::Object(mut profile) = profile else {
             return Err(Error::input(format!(
-                "run.msg.body.profiles[{i}] must be an object with the profile's {wanted}, got {}",
+                "msg.body.profiles[{i}] must be an object with the profile's {wanted}, got {}",
                 component_sdk::config::describe(&profile)
             )));
         };

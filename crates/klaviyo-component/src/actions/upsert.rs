@@ -154,7 +154,7 @@ impl Action for UpsertObject {
                 }
                 (Some(_), _, None) => {
                     return Err(Error::input(format!(
-                        "{name} cannot be updated: Klaviyo's revision {revision} has no PATCH for them. Leave \"ID\" (run.msg.body.id) empty to create one"
+                        "{name} cannot be updated: Klaviyo's revision {revision} has no PATCH for them. Leave \"ID\" (msg.body.id) empty to create one"
                     )));
                 }
                 (None, Some((path, schema)), _) => {
@@ -163,7 +163,7 @@ impl Action for UpsertObject {
                 }
                 (None, None, _) => {
                     return Err(Error::input(format!(
-                        "{name} can only be updated in revision {revision}: give the \"ID\" (run.msg.body.id) of the one to update"
+                        "{name} can only be updated in revision {revision}: give the \"ID\" (msg.body.id) of the one to update"
                     )));
                 }
             }
