@@ -11,13 +11,13 @@
 mod actions;
 mod catalog;
 mod client;
+mod conditions;
 mod context;
 mod emit;
 mod error;
 mod fields;
 mod filter;
 mod labels;
-mod outcome;
 mod polling;
 mod raw_request;
 mod registry;

@@ -2,7 +2,9 @@
 
 use component_sdk::{Component, Config, Env, Function, LocalBoxFuture, Verification};
 
-use crate::actions::{delete, event, lookup, lookup_many, membership, subscriptions, upsert};
+use crate::actions::membership::Change;
+use crate::actions::subscriptions::Direction;
+use crate::actions::{Act, delete, event, lookup, lookup_many, membership, subscriptions, upsert};
 use crate::{polling, raw_request, verify};
 
 /// `component.json`, the published descriptor, compiled in so the binary
@@ -30,14 +32,14 @@ static FUNCTIONS: &[Function] = &[
     },
     Function {
         id: "makeRawRequest",
-        step: &raw_request::RawRequest,
+        step: &Act(raw_request::RawRequest),
         select_models: &[],
         meta_model: None,
         static_metadata: Some(raw_request::metadata),
     },
     Function {
         id: "lookupObject",
-        step: &lookup::LookupObject,
+        step: &Act(lookup::LookupObject),
         select_models: &[
             ("getObjectTypes", lookup::object_types_model),
             ("getLookupCriteria", lookup::criteria_model),
@@ -48,7 +50,7 @@ static FUNCTIONS: &[Function] = &[
     },
     Function {
         id: "lookupObjects",
-        step: &lookup_many::LookupObjects,
+        step: &Act(lookup_many::LookupObjects),
         select_models: &[
             ("getObjectTypes", lookup_many::object_types_model),
             ("getSortValues", lookup_many::sort_model),
@@ -58,49 +60,49 @@ static FUNCTIONS: &[Function] = &[
     },
     Function {
         id: "upsertObject",
-        step: &upsert::UpsertObject,
+        step: &Act(upsert::UpsertObject),
         select_models: &[("getObjectTypes", upsert::object_types_model)],
         meta_model: Some(upsert::meta_model),
         static_metadata: None,
     },
     Function {
         id: "deleteObject",
-        step: &delete::DeleteObject,
+        step: &Act(delete::DeleteObject),
         select_models: &[("getObjectTypes", delete::object_types_model)],
         meta_model: Some(delete::meta_model),
         static_metadata: None,
     },
     Function {
         id: "createEvent",
-        step: &event::CreateEvent,
+        step: &Act(event::CreateEvent),
         select_models: &[],
         meta_model: Some(event::meta_model),
         static_metadata: None,
     },
     Function {
         id: "subscribeProfiles",
-        step: &subscriptions::SubscribeProfiles,
+        step: &Act(Direction::Subscribe),
         select_models: &[],
         meta_model: Some(subscriptions::subscribe_meta_model),
         static_metadata: None,
     },
     Function {
         id: "unsubscribeProfiles",
-        step: &subscriptions::UnsubscribeProfiles,
+        step: &Act(Direction::Unsubscribe),
         select_models: &[],
         meta_model: Some(subscriptions::unsubscribe_meta_model),
         static_metadata: None,
     },
     Function {
         id: "addProfilesToList",
-        step: &membership::AddProfilesToList,
+        step: &Act(Change::Add),
         select_models: &[],
         meta_model: Some(membership::add_meta_model),
         static_metadata: None,
     },
     Function {
         id: "removeProfilesFromList",
-        step: &membership::RemoveProfilesFromList,
+        step: &Act(Change::Remove),
         select_models: &[],
         meta_model: Some(membership::remove_meta_model),
         static_metadata: None,

@@ -5,33 +5,24 @@
 //! makes the request safe to repeat, and the client retries it like a PUT.
 
 use chrono::{SecondsFormat, Utc};
-use component_sdk::{Config, MetaModel, Sink, Step, StepInput};
+use component_sdk::{Config, MetaModel, Sink};
 use klaviyo_spec::Method as SpecMethod;
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 
-use super::{body, emit_json, jsonapi, metadata, prepare, values, write};
+use super::action::{Action, Run, emit_json};
+use super::body::Body;
+use super::request::prepare;
+use super::write::write;
+use super::{jsonapi, metadata, values};
 use crate::Error;
 use crate::catalog::PROFILE_IDENTIFIERS;
 use crate::client::Repeatability;
-use crate::context::Context;
-use crate::outcome::finish;
 use crate::revision::Revision;
 
 pub const EVENTS: &str = "/events";
 
 pub struct CreateEvent;
-
-impl Step for CreateEvent {
-    async fn process(
-        &self,
-        input: StepInput,
-        out: &mut dyn Sink,
-    ) -> Result<(), component_sdk::Error> {
-        let result = run(input, out).await;
-        finish(result, out)
-    }
-}
 
 fn schema(spec: &'static klaviyo_spec::RevisionSpec) -> Result<Value, Error> {
     spec.request_schema(SpecMethod::Post, EVENTS)
@@ -104,76 +95,81 @@ pub fn default_unique_id(message_id: &str, body: &str) -> String {
     format!("body-{:016x}", std::hash::Hasher::finish(&hasher))
 }
 
-async fn run(input: StepInput, out: &mut dyn Sink) -> Result<(), Error> {
-    let Context { client, .. } = Context::new(&input.cfg, &input.env)?;
-    let spec = client.revision().spec();
-    let schema = schema(spec)?;
-    let mut members = body(&input, "the metric, the profile and the event's properties")?;
-    let unset = |v: Option<&Value>| matches!(values::text(v), Ok(None));
-    if unset(members.get("unique_id")) {
-        members.insert(
-            "unique_id".into(),
-            Value::String(default_unique_id(&input.msg.id, input.msg.body.get())),
-        );
+impl Action for CreateEvent {
+    async fn run(&self, run: Run, out: &mut dyn Sink) -> Result<(), Error> {
+        let spec = run.spec;
+        let schema = schema(spec)?;
+        let mut members = Body::read(
+            &run.msg,
+            "the metric, the profile and the event's properties",
+        )?
+        .into_members();
+        let unset = |v: Option<&Value>| matches!(values::text(v), Ok(None));
+        if unset(members.get("unique_id")) {
+            members.insert(
+                "unique_id".into(),
+                Value::String(default_unique_id(&run.msg.id, run.msg.body.get())),
+            );
+        }
+        if unset(members.get("time")) {
+            members.insert(
+                "time".into(),
+                Value::String(Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)),
+            );
+        }
+        if members
+            .get("properties")
+            .is_none_or(|p| p.is_null() || p == "")
+        {
+            members.insert("properties".into(), Value::Object(Map::new()));
+        }
+        let document = prepare(
+            &Value::Object(members),
+            &schema,
+            &format!(
+                "The message body is not an event that revision {} accepts",
+                spec.revision
+            ),
+        )?;
+        let attributes = &document["data"]["attributes"];
+        let profile = &attributes["profile"]["data"];
+        let identified = PROFILE_IDENTIFIERS.iter().any(|k| {
+            let value = if *k == "id" {
+                &profile["id"]
+            } else {
+                &profile["attributes"][*k]
+            };
+            value.as_str().is_some_and(|s| !s.trim().is_empty())
+        });
+        if !identified {
+            let named: Vec<String> = PROFILE_IDENTIFIERS
+                .iter()
+                .map(|k| jsonapi::field_name(&format!("profile.{k}")))
+                .collect();
+            return Err(Error::input(format!(
+                "an event belongs to a profile: give at least one of {}",
+                named.join(", ")
+            )));
+        }
+        let unique_id = attributes["unique_id"].clone();
+        let time = attributes["time"].clone();
+        tracing::info!("\"Create Event\" action started: unique_id {unique_id}");
+        // Klaviyo records an event with a given unique_id once: repeating the
+        // request cannot record it twice.
+        let response = write(
+            &run.client,
+            Method::POST,
+            EVENTS,
+            &document,
+            &schema,
+            Repeatability::Idempotent,
+        )
+        .await?;
+        emit_json(
+            out,
+            &json!({"statusCode": response.status, "uniqueId": unique_id, "time": time}),
+        )
     }
-    if unset(members.get("time")) {
-        members.insert(
-            "time".into(),
-            Value::String(Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true)),
-        );
-    }
-    if members
-        .get("properties")
-        .is_none_or(|p| p.is_null() || p == "")
-    {
-        members.insert("properties".into(), Value::Object(Map::new()));
-    }
-    let document = prepare(
-        &Value::Object(members),
-        &schema,
-        &format!(
-            "The message body is not an event that revision {} accepts",
-            spec.revision
-        ),
-    )?;
-    let attributes = &document["data"]["attributes"];
-    let profile = &attributes["profile"]["data"];
-    let identified = PROFILE_IDENTIFIERS.iter().any(|k| {
-        let value = if *k == "id" {
-            &profile["id"]
-        } else {
-            &profile["attributes"][*k]
-        };
-        value.as_str().is_some_and(|s| !s.trim().is_empty())
-    });
-    if !identified {
-        let named: Vec<String> = PROFILE_IDENTIFIERS
-            .iter()
-            .map(|k| jsonapi::field_name(&format!("profile.{k}")))
-            .collect();
-        return Err(Error::input(format!(
-            "an event belongs to a profile: give at least one of {}",
-            named.join(", ")
-        )));
-    }
-    let unique_id = attributes["unique_id"].clone();
-    let time = attributes["time"].clone();
-    tracing::info!("\"Create Event\" action started: unique_id {unique_id}");
-    // Klaviyo records an event with a given unique_id once: repeating the
-    // request cannot record it twice.
-    let response = write(
-        &client,
-        Method::POST,
-        EVENTS,
-        &document,
-        &schema,
-        Repeatability::Idempotent,
-    )
-    .await?;
-    emit_json(
-        out,
-        &json!({"statusCode": response.status, "uniqueId": unique_id, "time": time}),
-    )
 }
 
 #[cfg(test)]

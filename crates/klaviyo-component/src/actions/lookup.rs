@@ -3,19 +3,21 @@
 //! asked for.
 
 use component_sdk::config::{closest, quoted_list, shortened};
-use component_sdk::{Config, ErrorKind, MetaModel, SelectModel, Sink, Step, StepInput};
+use component_sdk::{Config, ErrorKind, MetaModel, SelectModel, Sink};
 use klaviyo_spec::{Operator, Resource, RevisionSpec};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::{Single, body, emit_json, emit_raw, path_to, values};
+use super::action::{Action, Run, emit_json, emit_raw};
+use super::answer::Single;
+use super::body::{Body, Member};
+use super::request::path_to;
+use super::values;
 use crate::Error;
 use crate::catalog::{self, Purpose};
-use crate::context::Context;
 use crate::fields;
 use crate::filter::{Filter, Literal};
 use crate::labels::humanize;
-use crate::outcome::finish;
 use crate::revision::Revision;
 
 /// What a record can be looked up by besides its id, where the type's list
@@ -25,19 +27,8 @@ pub const CRITERIA: &[&str] = &["email", "phone_number", "external_id"];
 
 pub struct LookupObject;
 
-impl Step for LookupObject {
-    async fn process(
-        &self,
-        input: StepInput,
-        out: &mut dyn Sink,
-    ) -> Result<(), component_sdk::Error> {
-        let result = run(input, out).await;
-        finish(result, out)
-    }
-}
-
-/// The fields of the step, read and checked against the revision.
-struct Settings {
+/// What to look up, from the step's fields, checked against the revision.
+struct Lookup {
     resource: Resource<'static>,
     criterion: &'static str,
     include: Vec<&'static str>,
@@ -59,8 +50,8 @@ pub fn criteria(resource: &Resource<'static>) -> Vec<&'static str> {
     out
 }
 
-impl Settings {
-    fn read(cfg: &Config, spec: &'static RevisionSpec) -> Result<Settings, Error> {
+impl Lookup {
+    fn read(cfg: &Config, spec: &'static RevisionSpec) -> Result<Lookup, Error> {
         let resource = catalog::chosen(cfg, spec, Purpose::LookupOne)?;
         let allowed = criteria(&resource);
         let criterion = match cfg.choice(fields::LOOKUP_BY, &allowed)? {
@@ -102,7 +93,7 @@ impl Settings {
                 }
             }
         }
-        Ok(Settings {
+        Ok(Lookup {
             resource,
             criterion,
             include,
@@ -158,12 +149,12 @@ fn with_title(mut schema: Value, title: &str) -> Value {
 
 pub fn meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error> {
     let spec = Revision::from_config(cfg)?.spec();
-    let settings = Settings::read(cfg, spec)?;
-    let criterion = settings.criterion;
+    let lookup = Lookup::read(cfg, spec)?;
+    let criterion = lookup.criterion;
     let description = match criterion {
         "id" => format!(
             "The id of the {} to look up.",
-            catalog::singular(&settings.resource)
+            catalog::singular(&lookup.resource)
         ),
         other => format!(
             "The {} to look the record up by; at most one may have it.",
@@ -175,13 +166,13 @@ pub fn meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error> {
         "title": "Lookup Object input",
         "properties": {criterion: {"type": "string", "title": humanize(criterion), "required": true, "description": description}}
     });
-    let record = record_schema(spec, &settings.resource);
-    let output = if settings.include.is_empty() {
+    let record = record_schema(spec, &lookup.resource);
+    let output = if lookup.include.is_empty() {
         record
     } else {
         json!({
             "type": "object",
-            "title": format!("{} with related resources", humanize(settings.resource.key)),
+            "title": format!("{} with related resources", humanize(lookup.resource.key)),
             "properties": {
                 "data": record,
                 "included": {"type": "array", "title": "Included", "description": "The related resources Klaviyo included.", "items": {"type": "object"}},
@@ -201,58 +192,46 @@ enum Found {
     Nothing(Error),
 }
 
-async fn run(input: StepInput, out: &mut dyn Sink) -> Result<(), Error> {
-    let Context { client, .. } = Context::new(&input.cfg, &input.env)?;
-    let spec = client.revision().spec();
-    let settings = Settings::read(&input.cfg, spec)?;
-    let criterion = settings.criterion;
-    let label = humanize(criterion);
-    let members = body(&input, &format!("\"{criterion}\""))?;
-    for given in members.keys() {
-        if given != criterion
-            && let Some(meant) = closest(given, [criterion])
-        {
-            return Err(Error::input(format!(
-                "unknown member `{}` of the message body — did you mean `{meant}` ({label})?",
-                shortened(given, 40)
-            )));
+impl Action for LookupObject {
+    async fn run(&self, run: Run, out: &mut dyn Sink) -> Result<(), Error> {
+        let spec = run.spec;
+        let lookup = Lookup::read(&run.cfg, spec)?;
+        let criterion = lookup.criterion;
+        let label = humanize(criterion);
+        let member = Member::new(criterion, &label);
+        let body = Body::read(&run.msg, &format!("\"{criterion}\""))?;
+        body.typos(&[member])?;
+        let value = body.required_text(
+            member,
+            &format!(
+                "the value to look the {} up by",
+                catalog::singular(&lookup.resource)
+            ),
+        )?;
+        tracing::info!(
+            "\"Lookup Object\" action started: {} by {criterion}",
+            lookup.resource.key
+        );
+        let found = if criterion == "id" {
+            by_id(&run.client, &lookup, &value).await?
+        } else {
+            by_filter(&run.client, spec, &lookup, &value).await?
+        };
+        match found {
+            Found::One(record) => emit_raw(out, record),
+            Found::Nothing(_) if lookup.allow_zero => emit_json(out, &json!({})),
+            Found::Nothing(error) => Err(error),
         }
-    }
-    let value = values::text(members.get(criterion))
-        .map_err(|kind| Error::input(format!("\"{label}\" (msg.body.{criterion}) must be text, got {kind}")))?
-        .ok_or_else(|| {
-            Error::input(format!(
-                "\"{label}\" is required: give msg.body.{criterion}, the value to look the {} up by",
-                catalog::singular(&settings.resource)
-            ))
-        })?;
-    tracing::info!(
-        "\"Lookup Object\" action started: {} by {criterion}",
-        settings.resource.key
-    );
-    let found = if criterion == "id" {
-        by_id(&client, &settings, &value).await?
-    } else {
-        by_filter(&client, spec, &settings, &value).await?
-    };
-    match found {
-        Found::One(record) => emit_raw(out, record),
-        Found::Nothing(_) if settings.allow_zero => emit_json(out, &json!({})),
-        Found::Nothing(error) => Err(error),
     }
 }
 
-async fn by_id(
-    client: &crate::client::Client,
-    settings: &Settings,
-    id: &str,
-) -> Result<Found, Error> {
-    let op = settings
+async fn by_id(client: &crate::client::Client, lookup: &Lookup, id: &str) -> Result<Found, Error> {
+    let op = lookup
         .resource
         .get_one
         .ok_or_else(|| Error::internal("a lookup type without a get-by-id endpoint"))?;
     let path = path_to(op.path, id, "ID")?;
-    let include = settings.include.join(",");
+    let include = lookup.include.join(",");
     let query: Vec<(&str, &str)> = if include.is_empty() || !op.declares("include") {
         Vec::new()
     } else {
@@ -271,7 +250,7 @@ async fn by_id(
         return Err(client.api_error(&response).into());
     }
     let single = Single::parse(&response)?;
-    match (settings.include.is_empty(), single.data) {
+    match (lookup.include.is_empty(), single.data) {
         (_, None) => Err(Error::Response(format!(
             "Klaviyo answered {} for {} without the record",
             response.status, op.path
@@ -284,11 +263,11 @@ async fn by_id(
 async fn by_filter(
     client: &crate::client::Client,
     spec: &'static RevisionSpec,
-    settings: &Settings,
+    lookup: &Lookup,
     value: &str,
 ) -> Result<Found, Error> {
-    let criterion = settings.criterion;
-    let list = settings
+    let criterion = lookup.criterion;
+    let list = lookup
         .resource
         .list
         .ok_or_else(|| Error::internal("a lookup criterion without a list endpoint"))?;
@@ -309,8 +288,8 @@ async fn by_filter(
         query.push(("page[size]", size));
     }
     let page = client.get_page(&client.url(list.path, &query)).await?;
-    let one = catalog::singular(&settings.resource);
-    let what = humanize(settings.resource.key).to_lowercase();
+    let one = catalog::singular(&lookup.resource);
+    let what = humanize(lookup.resource.key).to_lowercase();
     let shown = format!("\"{}\" {:?}", humanize(criterion), shortened(value, 60));
     match page.records.as_slice() {
         [] => Ok(Found::Nothing(Error::Sdk(component_sdk::Error::new(
@@ -320,7 +299,7 @@ async fn by_filter(
                 fields::ALLOW_ZERO_RESULTS.label
             ),
         )))),
-        [record] if settings.include.is_empty() => Ok(Found::One(record.clone())),
+        [record] if lookup.include.is_empty() => Ok(Found::One(record.clone())),
         [record] => {
             #[derive(serde::Deserialize)]
             struct Id {
@@ -328,7 +307,7 @@ async fn by_filter(
             }
             let id: Id = serde_json::from_str(record.get())
                 .map_err(|_| Error::Response(format!("a record of {} has no id", list.path)))?;
-            by_id(client, settings, &id.id).await
+            by_id(client, lookup, &id.id).await
         }
         many => {
             let count = if page.next.is_some() {

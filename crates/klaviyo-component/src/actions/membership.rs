@@ -6,18 +6,18 @@
 
 use std::collections::HashSet;
 
-use component_sdk::config::{closest, shortened};
-use component_sdk::{Config, MetaModel, Sink, Step, StepInput};
+use component_sdk::{Config, MetaModel, Sink};
 use klaviyo_spec::{Method as SpecMethod, Operation, RevisionSpec};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use super::{body, emit_json, invalid, metadata, partly_done, path_to, validate, values, write};
+use super::action::{Action, Run, emit_json};
+use super::body::{Body, Member};
+use super::request::{path_to, prepare};
+use super::write::Batches;
+use super::{metadata, values};
 use crate::Error;
-use crate::client::{Failure, Repeatability};
-use crate::context::Context;
 use crate::fields;
-use crate::outcome::finish;
 use crate::revision::Revision;
 
 pub const MEMBERS: &str = "/lists/{id}/relationships/profiles";
@@ -25,6 +25,9 @@ pub const MEMBERS: &str = "/lists/{id}/relationships/profiles";
 /// The input member that carries the profile ids.
 pub const PROFILE_IDS: &str = "profileIds";
 
+const IDS: Member<'static> = Member::new(PROFILE_IDS, "Profile IDs");
+
+/// The two actions: Add Profiles to List and Remove Profiles from List.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Change {
     Add,
@@ -55,28 +58,9 @@ impl Change {
     }
 }
 
-pub struct AddProfilesToList;
-pub struct RemoveProfilesFromList;
-
-impl Step for AddProfilesToList {
-    async fn process(
-        &self,
-        input: StepInput,
-        out: &mut dyn Sink,
-    ) -> Result<(), component_sdk::Error> {
-        let result = run(Change::Add, input, out).await;
-        finish(result, out)
-    }
-}
-
-impl Step for RemoveProfilesFromList {
-    async fn process(
-        &self,
-        input: StepInput,
-        out: &mut dyn Sink,
-    ) -> Result<(), component_sdk::Error> {
-        let result = run(Change::Remove, input, out).await;
-        finish(result, out)
+impl Action for Change {
+    async fn run(&self, run: Run, out: &mut dyn Sink) -> Result<(), Error> {
+        change(*self, run, out).await
     }
 }
 
@@ -147,20 +131,12 @@ pub fn remove_meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error
 }
 
 /// The profile ids of the message body, in order, each once.
-fn profile_ids(members: &serde_json::Map<String, Value>) -> Result<Vec<String>, Error> {
-    for given in members.keys() {
-        if given != PROFILE_IDS {
-            let hint = match closest(given, [PROFILE_IDS]) {
-                Some(meant) => format!(" — did you mean `{meant}` (Profile IDs)?"),
-                None => format!(": the profile ids go in msg.body.{PROFILE_IDS}"),
-            };
-            return Err(Error::input(format!(
-                "unknown member `{}` of the message body{hint}",
-                shortened(given, 40)
-            )));
-        }
-    }
-    let given: Vec<&Value> = match members.get(PROFILE_IDS) {
+fn profile_ids(body: &Body) -> Result<Vec<String>, Error> {
+    body.only(
+        &[IDS],
+        &format!("the profile ids go in msg.body.{PROFILE_IDS}"),
+    )?;
+    let given: Vec<&Value> = match body.get(PROFILE_IDS) {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(items)) => items.iter().collect(),
         Some(one) => vec![one],
@@ -190,27 +166,18 @@ fn profile_ids(members: &serde_json::Map<String, Value>) -> Result<Vec<String>, 
     Ok(ids)
 }
 
-async fn run(change: Change, input: StepInput, out: &mut dyn Sink) -> Result<(), Error> {
-    let Context { client, .. } = Context::new(&input.cfg, &input.env)?;
-    let spec = client.revision().spec();
+async fn change(change: Change, run: Run, out: &mut dyn Sink) -> Result<(), Error> {
+    let spec = run.spec;
     let (op, schema) = endpoint(spec, change)?;
-    let list_id = input.cfg.text(fields::LIST_ID)?.ok_or_else(|| {
+    let list_id = run.cfg.text(fields::LIST_ID)?.ok_or_else(|| {
         Error::config(format!(
             "\"{}\" is required: give the id of the list (in Klaviyo, the list's page address ends with it)",
             fields::LIST_ID.label
         ))
     })?;
-    let members = body(&input, &format!("\"{PROFILE_IDS}\""))?;
-    let ids = profile_ids(&members)?;
-    let document = super::jsonapi::build(&json!(ids), &schema);
-    let violations = validate::check(&document, &schema);
-    if !violations.is_empty() {
-        return Err(invalid(
-            &violations,
-            &schema,
-            "The profile ids cannot be sent",
-        ));
-    }
+    let body = Body::read(&run.msg, &format!("\"{PROFILE_IDS}\""))?;
+    let ids = profile_ids(&body)?;
+    let document = prepare(&json!(ids), &schema, "The profile ids cannot be sent")?;
     let path = path_to(op.path, &list_id, fields::LIST_ID.label)?;
     let size = op.max_batch.map_or(ids.len(), |b| b.max as usize).max(1);
     let all = document["data"].as_array().cloned().unwrap_or_default();
@@ -222,41 +189,27 @@ async fn run(change: Change, input: StepInput, out: &mut dyn Sink) -> Result<(),
         all.len(),
         all.len().div_ceil(size)
     );
-    let mut status = 204;
-    let mut requests = 0;
-    let mut sent = 0;
-    for chunk in all.chunks(size) {
-        let part = json!({"data": chunk});
-        // Membership is a set: adding or removing again changes nothing,
-        // so a throttled batch rebounds the message even after others
-        // went through; any other failure says how far the step got.
-        let response = match write(
-            &client,
-            method.clone(),
-            &path,
-            &part,
-            &schema,
-            Repeatability::Idempotent,
-        )
-        .await
-        {
-            Ok(response) => response,
-            Err(Error::Api(e)) if e.failure() == Failure::Throttled => return Err(Error::Api(e)),
-            Err(e) if sent > 0 => {
-                return Err(partly_done(
-                    e,
-                    &format!("Profiles 1–{sent} of {} were {}", all.len(), change.done()),
-                ));
-            }
-            Err(e) => return Err(e),
-        };
-        sent += chunk.len();
-        status = response.status;
-        requests += 1;
+    // Membership is a set: adding or removing again changes nothing, so a
+    // throttled batch rebounds the message even after others went through;
+    // any other failure says how far the step got.
+    let answers = Batches {
+        client: &run.client,
+        method,
+        path: &path,
+        schema: &schema,
+        rebound_after_some: true,
     }
+    .send(
+        &all,
+        size,
+        |batch| json!({"data": batch}),
+        |sent, _| format!("Profiles 1–{sent} of {} were {}", all.len(), change.done()),
+    )
+    .await?;
+    let status = answers.last().map_or(204, |(response, _)| response.status);
     emit_json(
         out,
-        &json!({"statusCode": status, "listId": list_id, "profileCount": all.len(), "requestCount": requests}),
+        &json!({"statusCode": status, "listId": list_id, "profileCount": all.len(), "requestCount": answers.len()}),
     )
 }
 
@@ -265,7 +218,8 @@ mod tests {
     use super::*;
 
     fn ids(body: Value) -> Result<Vec<String>, String> {
-        profile_ids(body.as_object().expect("object")).map_err(|e| e.to_string())
+        profile_ids(&Body::of(body.as_object().cloned().expect("object")))
+            .map_err(|e| e.to_string())
     }
 
     #[test]

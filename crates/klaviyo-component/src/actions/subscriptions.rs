@@ -6,22 +6,24 @@
 //! a consent is idempotent, so the jobs are retried like a PUT, and a
 //! message delivered again sends the same jobs again to no effect.
 
-use component_sdk::{Config, MetaModel, Sink, Step, StepInput};
+use component_sdk::{Config, MetaModel, Sink};
 use klaviyo_spec::{Method as SpecMethod, Operation, RevisionSpec};
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 
-use super::{body, emit_json, jsonapi, metadata, partly_done, prepare, values, write};
+use super::action::{Action, Run, emit_json};
+use super::body::Body;
+use super::request::prepare;
+use super::write::Batches;
+use super::{jsonapi, metadata, values};
 use crate::Error;
-use crate::client::Repeatability;
-use crate::context::Context;
 use crate::fields;
-use crate::outcome::finish;
 use crate::revision::Revision;
 
 /// The channels the actions set consent on, with their labels.
 pub const CHANNELS: &[(&str, &str)] = &[("email", "Email"), ("sms", "SMS")];
 
+/// The two actions: Subscribe Profiles and Unsubscribe Profiles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
     Subscribe,
@@ -59,28 +61,9 @@ impl Direction {
     }
 }
 
-pub struct SubscribeProfiles;
-pub struct UnsubscribeProfiles;
-
-impl Step for SubscribeProfiles {
-    async fn process(
-        &self,
-        input: StepInput,
-        out: &mut dyn Sink,
-    ) -> Result<(), component_sdk::Error> {
-        let result = run(Direction::Subscribe, input, out).await;
-        finish(result, out)
-    }
-}
-
-impl Step for UnsubscribeProfiles {
-    async fn process(
-        &self,
-        input: StepInput,
-        out: &mut dyn Sink,
-    ) -> Result<(), component_sdk::Error> {
-        let result = run(Direction::Unsubscribe, input, out).await;
-        finish(result, out)
+impl Action for Direction {
+    async fn run(&self, run: Run, out: &mut dyn Sink) -> Result<(), Error> {
+        set_consent(*self, run, out).await
     }
 }
 
@@ -212,14 +195,14 @@ pub fn unsubscribe_meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::
     meta_model(cfg, Direction::Unsubscribe)
 }
 
-async fn run(direction: Direction, input: StepInput, out: &mut dyn Sink) -> Result<(), Error> {
-    let Context { client, .. } = Context::new(&input.cfg, &input.env)?;
-    let spec = client.revision().spec();
+async fn set_consent(direction: Direction, run: Run, out: &mut dyn Sink) -> Result<(), Error> {
+    let spec = run.spec;
     let (op, schema) = job(spec, direction)?;
-    let channel = channel(&input.cfg)?;
-    let list_id = input.cfg.text(fields::LIST_ID)?;
+    let channel = channel(&run.cfg)?;
+    let list_id = run.cfg.text(fields::LIST_ID)?;
     let (_, profile_fields) = flattened(&schema, channel);
-    let mut members = body(&input, "a profile's email or phone_number, or profiles")?;
+    let mut members =
+        Body::read(&run.msg, "a profile's email or phone_number, or profiles")?.into_members();
 
     // One profile at the top, or several in `profiles`.
     let single: Map<String, Value> = profile_fields
@@ -322,47 +305,42 @@ async fn run(direction: Direction, input: StepInput, out: &mut dyn Sink) -> Resu
         direction.title(),
         all.len().div_ceil(size)
     );
-    let mut jobs = Vec::new();
-    let mut status = 202;
-    let mut sent = 0;
-    for chunk in all.chunks(size) {
-        let mut part = document.clone();
-        part["data"]["attributes"]["profiles"]["data"] = Value::Array(chunk.to_vec());
-        // Setting a consent again leaves it as it is: safe to repeat now.
-        // Not hours later, when a rebound would deliver the message again:
-        // a profile that unsubscribed meanwhile would be subscribed again.
-        let response = match write(
-            &client,
-            Method::POST,
-            direction.path(),
-            &part,
-            &schema,
-            Repeatability::Idempotent,
-        )
-        .await
-        {
-            Ok(response) => response,
-            Err(e) if sent > 0 => {
-                return Err(partly_done(
-                    e,
-                    &format!(
-                        "Profiles 1–{sent} of {count} were {} ({} job(s) accepted)",
-                        direction.done(),
-                        jobs.len()
-                    ),
-                ));
-            }
-            Err(e) => return Err(e),
-        };
-        sent += chunk.len();
-        status = response.status;
-        let job_id = serde_json::from_slice::<Value>(&response.body)
-            .ok()
-            .and_then(|b| b["data"]["id"].as_str().map(str::to_owned));
-        jobs.push(
-            json!({"statusCode": response.status, "profileCount": chunk.len(), "jobId": job_id}),
-        );
+    // Setting a consent again leaves it as it is: safe to repeat now. Not
+    // hours later, when a rebound would deliver the message again: a
+    // profile that unsubscribed meanwhile would be subscribed again.
+    let answers = Batches {
+        client: &run.client,
+        method: Method::POST,
+        path: direction.path(),
+        schema: &schema,
+        rebound_after_some: false,
     }
+    .send(
+        &all,
+        size,
+        |batch| {
+            let mut part = document.clone();
+            part["data"]["attributes"]["profiles"]["data"] = Value::Array(batch.to_vec());
+            part
+        },
+        |sent, accepted| {
+            format!(
+                "Profiles 1–{sent} of {count} were {} ({accepted} job(s) accepted)",
+                direction.done()
+            )
+        },
+    )
+    .await?;
+    let status = answers.last().map_or(202, |(response, _)| response.status);
+    let jobs: Vec<Value> = answers
+        .iter()
+        .map(|(response, profiles)| {
+            let job_id = serde_json::from_slice::<Value>(&response.body)
+                .ok()
+                .and_then(|b| b["data"]["id"].as_str().map(str::to_owned));
+            json!({"statusCode": response.status, "profileCount": profiles, "jobId": job_id})
+        })
+        .collect();
     emit_json(
         out,
         &json!({"statusCode": status, "channel": channel, "listId": list_id, "profileCount": count, "jobs": jobs}),

@@ -4,35 +4,28 @@
 //! is given and updated (`PATCH /x/{id}`) when one is. The input is the
 //! revision's request schema, flattened; the action builds the envelope.
 
-use component_sdk::{Config, MetaModel, SelectModel, Sink, Step, StepInput};
+use component_sdk::{Config, MetaModel, SelectModel, Sink};
 use klaviyo_spec::{Method as SpecMethod, Resource, RevisionSpec};
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 
+use super::action::{Action, Run, emit_json, emit_raw};
+use super::answer::Single;
+use super::body::{Body, Member};
 use super::lookup::record_schema;
-use super::{
-    Single, body, emit_json, emit_raw, jsonapi, metadata, path_to, prepare, values, write,
-};
+use super::request::{path_to, prepare};
+use super::write::write;
+use super::{jsonapi, metadata, values};
 use crate::Error;
 use crate::catalog::{self, PROFILE_IDENTIFIERS, PROFILE_IMPORT, Purpose};
 use crate::client::Repeatability;
-use crate::context::Context;
 use crate::labels::humanize;
-use crate::outcome::finish;
 use crate::revision::Revision;
 
-pub struct UpsertObject;
+/// The member that says which object to update.
+const ID: Member<'static> = Member::new("id", "ID");
 
-impl Step for UpsertObject {
-    async fn process(
-        &self,
-        input: StepInput,
-        out: &mut dyn Sink,
-    ) -> Result<(), component_sdk::Error> {
-        let result = run(input, out).await;
-        finish(result, out)
-    }
-}
+pub struct UpsertObject;
 
 pub fn object_types_model(cfg: &Config) -> Result<SelectModel, component_sdk::Error> {
     catalog::model(cfg, Purpose::Upsert)
@@ -109,91 +102,100 @@ pub fn meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error> {
     })
 }
 
-async fn run(input: StepInput, out: &mut dyn Sink) -> Result<(), Error> {
-    let Context { client, .. } = Context::new(&input.cfg, &input.env)?;
-    let spec = client.revision().spec();
-    let resource = catalog::chosen(&input.cfg, spec, Purpose::Upsert)?;
-    let schemas = schemas(spec, &resource);
-    let mut members = body(&input, "the fields of the object")?;
-    let name = humanize(resource.key);
-    let revision = spec.revision;
-    let id = values::text(members.get("id"))
-        .map_err(|kind| Error::input(format!("\"ID\" (msg.body.id) must be text, got {kind}")))?;
-    let (method, path, schema, repeatability) = if resource.key == "profiles" {
-        let Some((path, schema)) = schemas.create else {
-            return Err(Error::internal("profiles without /profile-import"));
-        };
-        let identifiers: Vec<&str> = PROFILE_IDENTIFIERS
-            .iter()
-            .copied()
-            .filter(|k| values::text(members.get(*k)).ok().flatten().is_some())
-            .collect();
-        if identifiers.is_empty() {
-            let named: Vec<String> = PROFILE_IDENTIFIERS
+impl Action for UpsertObject {
+    async fn run(&self, run: Run, out: &mut dyn Sink) -> Result<(), Error> {
+        let spec = run.spec;
+        let resource = catalog::chosen(&run.cfg, spec, Purpose::Upsert)?;
+        let schemas = schemas(spec, &resource);
+        let body = Body::read(&run.msg, "the fields of the object")?;
+        let name = humanize(resource.key);
+        let revision = spec.revision;
+        let id = body.text(ID)?;
+        let mut members = body.into_members();
+        let (method, path, schema, repeatability) = if resource.key == "profiles" {
+            let Some((path, schema)) = schemas.create else {
+                return Err(Error::internal("profiles without /profile-import"));
+            };
+            let identifiers: Vec<&str> = PROFILE_IDENTIFIERS
                 .iter()
-                .map(|k| jsonapi::field_name(k))
+                .copied()
+                .filter(|k| values::text(members.get(*k)).ok().flatten().is_some())
                 .collect();
-            return Err(Error::input(format!(
-                "a profile is matched by its identifiers: give at least one of {}",
-                named.join(", ")
-            )));
-        }
-        // Matched by its identifiers, the same profile is created once and
-        // updated with the same values however often the request arrives;
-        // not so a value appended to a list property, which a repeat would
-        // append again.
-        let repeatability = if appends(&members) {
-            Repeatability::Unsafe
+            if identifiers.is_empty() {
+                let named: Vec<String> = PROFILE_IDENTIFIERS
+                    .iter()
+                    .map(|k| jsonapi::field_name(k))
+                    .collect();
+                return Err(Error::input(format!(
+                    "a profile is matched by its identifiers: give at least one of {}",
+                    named.join(", ")
+                )));
+            }
+            // Matched by its identifiers, the same profile is created once and
+            // updated with the same values however often the request arrives;
+            // not so a value appended to a list property, which a repeat would
+            // append again.
+            let repeatability = if appends(&members) {
+                Repeatability::Unsafe
+            } else {
+                Repeatability::Idempotent
+            };
+            (Method::POST, path, schema, repeatability)
         } else {
-            Repeatability::Idempotent
+            match (id, schemas.create, schemas.update) {
+                (Some(id), _, Some((template, schema))) => {
+                    members.insert("id".into(), Value::String(id.clone()));
+                    (
+                        Method::PATCH,
+                        path_to(&template, &id, "ID")?,
+                        schema,
+                        Repeatability::Unsafe,
+                    )
+                }
+                (Some(_), _, None) => {
+                    return Err(Error::input(format!(
+                        "{name} cannot be updated: Klaviyo's revision {revision} has no PATCH for them. Leave \"ID\" (msg.body.id) empty to create one"
+                    )));
+                }
+                (None, Some((path, schema)), _) => {
+                    members.remove("id");
+                    (Method::POST, path, schema, Repeatability::Unsafe)
+                }
+                (None, None, _) => {
+                    return Err(Error::input(format!(
+                        "{name} can only be updated in revision {revision}: give the \"ID\" (msg.body.id) of the one to update"
+                    )));
+                }
+            }
         };
-        (Method::POST, path, schema, repeatability)
-    } else {
-        match (id, schemas.create, schemas.update) {
-            (Some(id), _, Some((template, schema))) => {
-                members.insert("id".into(), Value::String(id.clone()));
-                (
-                    Method::PATCH,
-                    path_to(&template, &id, "ID")?,
-                    schema,
-                    Repeatability::Unsafe,
-                )
+        let document = prepare(
+            &Value::Object(members),
+            &schema,
+            &format!(
+                "The message body is not a {} that revision {revision} accepts",
+                catalog::singular(&resource)
+            ),
+        )?;
+        tracing::info!("\"Upsert Object\" action started: {method} {path}");
+        let response = write(
+            &run.client,
+            method,
+            &path,
+            &document,
+            &schema,
+            repeatability,
+        )
+        .await?;
+        match Single::parse(&response)?.data {
+            Some(record) => emit_raw(out, record),
+            None => {
+                let mut answer = Map::new();
+                answer.insert("statusCode".into(), response.status.into());
+                if let Some(id) = document["data"].get("id") {
+                    answer.insert("id".into(), id.clone());
+                }
+                emit_json(out, &Value::Object(answer))
             }
-            (Some(_), _, None) => {
-                return Err(Error::input(format!(
-                    "{name} cannot be updated: Klaviyo's revision {revision} has no PATCH for them. Leave \"ID\" (msg.body.id) empty to create one"
-                )));
-            }
-            (None, Some((path, schema)), _) => {
-                members.remove("id");
-                (Method::POST, path, schema, Repeatability::Unsafe)
-            }
-            (None, None, _) => {
-                return Err(Error::input(format!(
-                    "{name} can only be updated in revision {revision}: give the \"ID\" (msg.body.id) of the one to update"
-                )));
-            }
-        }
-    };
-    let document = prepare(
-        &Value::Object(members),
-        &schema,
-        &format!(
-            "The message body is not a {} that revision {revision} accepts",
-            catalog::singular(&resource)
-        ),
-    )?;
-    tracing::info!("\"Upsert Object\" action started: {method} {path}");
-    let response = write(&client, method, &path, &document, &schema, repeatability).await?;
-    match Single::parse(&response)?.data {
-        Some(record) => emit_raw(out, record),
-        None => {
-            let mut answer = Map::new();
-            answer.insert("statusCode".into(), response.status.into());
-            if let Some(id) = document["data"].get("id") {
-                answer.insert("id".into(), id.clone());
-            }
-            emit_json(out, &Value::Object(answer))
         }
     }
 }

@@ -21,8 +21,21 @@ pub fn text(value: Option<&Value>) -> Result<Option<String>, &'static str> {
         Some(Value::String(s)) => Ok((!s.trim().is_empty()).then(|| s.trim().to_owned())),
         Some(Value::Number(n)) => Ok(Some(n.to_string())),
         Some(Value::Bool(b)) => Ok(Some(b.to_string())),
-        Some(Value::Array(_)) => Err("a list"),
-        Some(Value::Object(_)) => Err("an object"),
+        Some(other) => Err(kind(other)),
+    }
+}
+
+/// A value's JSON type, for "must be …, got <kind>": one word for each,
+/// "nothing" for null as in [`component_sdk::config::describe`], which
+/// shows the value itself.
+pub fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "nothing",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "text",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
     }
 }
 

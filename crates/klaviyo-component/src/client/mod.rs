@@ -26,7 +26,7 @@ pub use self::error::{ApiError, CHECK_THE_KEY, Failure, TransportError, Transpor
 use self::pacing::Pacer;
 pub use self::page::{Page, is_under, minify};
 pub use self::retry::Repeatability;
-use self::retry::{Decision, Outcome, Policy};
+use self::retry::{AttemptEnd, Decision, Policy};
 use crate::Error;
 use crate::revision::Revision;
 use crate::settings::Settings;
@@ -175,16 +175,16 @@ impl Client {
             let result = self.attempt(&method, url, body).await;
             self.answered(&result, started.elapsed());
             let outcome = match &result {
-                Ok(response) => Outcome::Status {
+                Ok(response) => AttemptEnd::Status {
                     code: response.status,
                     retry_after: retry_after(&response.headers),
                 },
                 Err((kind, _)) => match kind {
-                    TransportKind::NotConnected => Outcome::NotConnected,
-                    TransportKind::TimedOut => Outcome::TimedOut,
-                    TransportKind::ConnectionLost => Outcome::ConnectionLost,
+                    TransportKind::NotConnected => AttemptEnd::NotConnected,
+                    TransportKind::TimedOut => AttemptEnd::TimedOut,
+                    TransportKind::ConnectionLost => AttemptEnd::ConnectionLost,
                     // Asking again brings the same oversized answer.
-                    TransportKind::TooLarge => Outcome::Status {
+                    TransportKind::TooLarge => AttemptEnd::Status {
                         code: 200,
                         retry_after: None,
                     },
@@ -374,18 +374,18 @@ fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
     }
 }
 
-fn describe(outcome: &Outcome) -> String {
+fn describe(outcome: &AttemptEnd) -> String {
     match outcome {
-        Outcome::Status {
+        AttemptEnd::Status {
             code,
             retry_after: Some(wait),
         } => {
             format!("status {code} (Retry-After {} s)", wait.as_secs())
         }
-        Outcome::Status { code, .. } => format!("status {code}"),
-        Outcome::NotConnected => "no connection".to_owned(),
-        Outcome::TimedOut => "timed out".to_owned(),
-        Outcome::ConnectionLost => "connection lost".to_owned(),
+        AttemptEnd::Status { code, .. } => format!("status {code}"),
+        AttemptEnd::NotConnected => "no connection".to_owned(),
+        AttemptEnd::TimedOut => "timed out".to_owned(),
+        AttemptEnd::ConnectionLost => "connection lost".to_owned(),
     }
 }
 

@@ -35,7 +35,7 @@ impl Repeatability {
 
 /// What one attempt ended with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
+pub enum AttemptEnd {
     /// An HTTP answer; `retry_after` from its `Retry-After` header.
     Status {
         code: u16,
@@ -84,7 +84,7 @@ pub fn decide(
     policy: &Policy,
     attempt: u32,
     repeatability: Repeatability,
-    outcome: Outcome,
+    outcome: AttemptEnd,
     jitter: f64,
 ) -> Decision {
     if attempt > policy.retries {
@@ -94,7 +94,7 @@ pub fn decide(
     let may_repeat = repeatability != Repeatability::Unsafe;
     match outcome {
         // 429: the server did not act on the request, whatever its method.
-        Outcome::Status {
+        AttemptEnd::Status {
             code: 429,
             retry_after,
         } => match retry_after {
@@ -104,13 +104,15 @@ pub fn decide(
             Some(wait) => Decision::Retry(wait.max(Duration::from_millis(100))),
             None => Decision::Retry(backoff()),
         },
-        Outcome::Status { code, .. } if TRANSIENT_STATUSES.contains(&code) && may_repeat => {
+        AttemptEnd::Status { code, .. } if TRANSIENT_STATUSES.contains(&code) && may_repeat => {
             Decision::Retry(backoff())
         }
-        Outcome::Status { .. } => Decision::Stop,
-        Outcome::NotConnected => Decision::Retry(backoff()),
-        Outcome::TimedOut | Outcome::ConnectionLost if may_repeat => Decision::Retry(backoff()),
-        Outcome::TimedOut | Outcome::ConnectionLost => Decision::Stop,
+        AttemptEnd::Status { .. } => Decision::Stop,
+        AttemptEnd::NotConnected => Decision::Retry(backoff()),
+        AttemptEnd::TimedOut | AttemptEnd::ConnectionLost if may_repeat => {
+            Decision::Retry(backoff())
+        }
+        AttemptEnd::TimedOut | AttemptEnd::ConnectionLost => Decision::Stop,
     }
 }
 
@@ -136,15 +138,15 @@ mod tests {
         max_retry_after: Duration::from_secs(120),
     };
 
-    fn status(code: u16) -> Outcome {
-        Outcome::Status {
+    fn status(code: u16) -> AttemptEnd {
+        AttemptEnd::Status {
             code,
             retry_after: None,
         }
     }
 
-    fn after(code: u16, secs: u64) -> Outcome {
-        Outcome::Status {
+    fn after(code: u16, secs: u64) -> AttemptEnd {
+        AttemptEnd::Status {
             code,
             retry_after: Some(Duration::from_secs(secs)),
         }
@@ -157,7 +159,7 @@ mod tests {
         let s = Duration::from_secs;
         let ms = Duration::from_millis;
         // (attempt, repeatability, outcome, jitter, decision)
-        let table: &[(u32, Repeatability, Outcome, f64, Decision)] = &[
+        let table: &[(u32, Repeatability, AttemptEnd, f64, Decision)] = &[
             // success and client errors are final
             (1, Safe, status(200), 0.0, Stop),
             (1, Safe, status(204), 0.0, Stop),
@@ -186,19 +188,25 @@ mod tests {
             (1, Safe, status(501), 0.0, Stop),
             (1, Safe, status(505), 0.0, Stop),
             // no connection: the server saw nothing, so even POST retries
-            (1, Unsafe, Outcome::NotConnected, 0.0, Retry(ms(500))),
-            (1, Safe, Outcome::NotConnected, 0.0, Retry(ms(500))),
+            (1, Unsafe, AttemptEnd::NotConnected, 0.0, Retry(ms(500))),
+            (1, Safe, AttemptEnd::NotConnected, 0.0, Retry(ms(500))),
             // timeouts and broken connections: the server may have acted
-            (1, Safe, Outcome::TimedOut, 0.0, Retry(ms(500))),
-            (1, Idempotent, Outcome::ConnectionLost, 0.0, Retry(ms(500))),
-            (1, Unsafe, Outcome::TimedOut, 0.0, Stop),
-            (1, Unsafe, Outcome::ConnectionLost, 0.0, Stop),
+            (1, Safe, AttemptEnd::TimedOut, 0.0, Retry(ms(500))),
+            (
+                1,
+                Idempotent,
+                AttemptEnd::ConnectionLost,
+                0.0,
+                Retry(ms(500)),
+            ),
+            (1, Unsafe, AttemptEnd::TimedOut, 0.0, Stop),
+            (1, Unsafe, AttemptEnd::ConnectionLost, 0.0, Stop),
             // a POST its caller declares idempotent (an upsert through
             // /profile-import, an event with a unique_id, list membership, a
             // subscription job) is retried like a PUT…
             (1, Idempotent, status(500), 0.0, Retry(ms(500))),
             (2, Idempotent, status(503), 1.0, Retry(s(2))),
-            (1, Idempotent, Outcome::TimedOut, 0.0, Retry(ms(500))),
+            (1, Idempotent, AttemptEnd::TimedOut, 0.0, Retry(ms(500))),
             (1, Idempotent, after(429, 3), 0.0, Retry(s(3))),
             (1, Idempotent, status(409), 0.0, Stop),
             // …while one that creates or updates (POST /lists, PATCH) stops
@@ -207,12 +215,12 @@ mod tests {
             (1, Unsafe, status(502), 0.0, Stop),
             (1, Unsafe, status(524), 0.0, Stop),
             (1, Unsafe, after(429, 1), 0.0, Retry(s(1))),
-            (2, Unsafe, Outcome::NotConnected, 1.0, Retry(s(2))),
+            (2, Unsafe, AttemptEnd::NotConnected, 1.0, Retry(s(2))),
             // the budget: three retries, then the outcome stands
             (3, Safe, status(500), 0.0, Retry(s(2))),
             (4, Safe, status(500), 0.0, Stop),
             (4, Unsafe, after(429, 1), 0.0, Stop),
-            (4, Safe, Outcome::NotConnected, 0.0, Stop),
+            (4, Safe, AttemptEnd::NotConnected, 0.0, Stop),
         ];
         for (attempt, repeatability, outcome, jitter, want) in table {
             assert_eq!(

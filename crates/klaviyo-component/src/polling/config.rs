@@ -12,7 +12,7 @@ use crate::fields;
 use crate::revision::Revision;
 
 /// The largest "Size of Polling Page".
-pub const MAX_PAGE_SIZE: u64 = 100;
+const MAX_PAGE_SIZE: u64 = 100;
 
 #[derive(Debug, Clone)]
 pub struct PollConfig {
@@ -26,6 +26,16 @@ pub struct PollConfig {
 /// flow set up for tomorrow morning), a year ahead is a typo that would
 /// pause the flow silently until then.
 const START_TIME_AHEAD: chrono::Duration = chrono::Duration::days(1);
+
+/// "Emit behavior" and "Size of Polling Page", for the trigger.
+pub fn emit_behavior(cfg: &Config) -> Result<EmitBehavior, Error> {
+    EmitBehavior::read(
+        cfg,
+        emit::INDIVIDUALLY_OR_PAGES,
+        fields::PAGE_SIZE,
+        1..=MAX_PAGE_SIZE,
+    )
+}
 
 impl PollConfig {
     /// Read the trigger's fields as of `now`.
@@ -60,12 +70,7 @@ impl PollConfig {
                     ))
                 })?,
         };
-        let emit = EmitBehavior::read(
-            cfg,
-            emit::INDIVIDUALLY_OR_PAGES,
-            fields::PAGE_SIZE,
-            1..=MAX_PAGE_SIZE,
-        )?;
+        let emit = emit_behavior(cfg)?;
         let start_time = match cfg.text(fields::START_TIME)? {
             None => DateTime::UNIX_EPOCH,
             Some(text) => {

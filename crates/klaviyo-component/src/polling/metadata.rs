@@ -6,9 +6,7 @@ use component_sdk::MetaModel;
 use serde_json::{Value, json};
 
 use super::catalog::chosen_object_type;
-use super::config::MAX_PAGE_SIZE;
-use crate::emit::{self, EmitBehavior};
-use crate::fields;
+use super::config::emit_behavior;
 use crate::revision::Revision;
 
 pub fn meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error> {
@@ -21,12 +19,7 @@ pub fn meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error> {
     if let Value::Object(map) = &mut record {
         map.insert("title".to_owned(), Value::String(object_type.label()));
     }
-    let emit = EmitBehavior::read(
-        cfg,
-        emit::INDIVIDUALLY_OR_PAGES,
-        fields::PAGE_SIZE,
-        1..=MAX_PAGE_SIZE,
-    )?;
+    let emit = emit_behavior(cfg)?;
     Ok(MetaModel {
         input: json!({}),
         output: emit.output_schema(record),

@@ -6,7 +6,7 @@ mod target;
 use std::collections::BTreeMap;
 
 use component_sdk::schema::platform_schema;
-use component_sdk::{Event, MAX_MESSAGE_BYTES, Message, MetaModel, Sink, Step, StepInput};
+use component_sdk::{Event, MAX_MESSAGE_BYTES, Message, MetaModel, Sink};
 use reqwest::Method;
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -14,7 +14,7 @@ use serde_json::Value;
 
 pub use self::target::resolve;
 use crate::Error;
-use crate::context::Context;
+use crate::actions::{Action, Body, Member, Run};
 use crate::fields;
 
 /// The methods the action sends.
@@ -37,71 +37,23 @@ pub struct Input {
 }
 
 /// The members of [`Input`], with the titles the mapper shows.
-const MEMBERS: &[(&str, &str)] = &[
-    ("url", "Url"),
-    ("method", "Method"),
-    ("data", "Request Body"),
-];
+const URL: Member<'static> = Member::new("url", "Url");
+const METHOD: Member<'static> = Member::new("method", "Method");
+const MEMBERS: &[Member<'static>] = &[URL, METHOD, Member::new("data", "Request Body")];
 
 impl Input {
     /// Read the message body, saying where each member belongs when one is
     /// missing or of the wrong type: never Rust's or serde's words.
-    fn read(body: &str) -> Result<Input, Error> {
-        let value: Value = serde_json::from_str(body)
-            .map_err(|_| Error::input("the message body (msg.body) is not JSON"))?;
-        let Value::Object(mut members) = value else {
-            return Err(Error::input(format!(
-                "the message body (msg.body) must be an object with \"url\" and \"method\" (and optionally \"data\"), got {}",
-                kind(&value)
-            )));
-        };
-        for given in members.keys() {
-            if let Some(meant) =
-                component_sdk::config::closest(given, MEMBERS.iter().map(|(id, _)| *id))
-            {
-                let title = MEMBERS
-                    .iter()
-                    .find(|(id, _)| *id == meant)
-                    .map_or("", |m| m.1);
-                return Err(Error::input(format!(
-                    "unknown member `{}` of the message body — did you mean `{meant}` ({title})?",
-                    component_sdk::config::shortened(given, 40)
-                )));
-            }
-        }
-        let mut text = |id: &str, title: &str, needed: &str| match members.remove(id) {
-            None | Some(Value::Null) => Err(Error::input(format!(
-                "\"{title}\" is required: give msg.body.{id}, {needed}"
-            ))),
-            Some(Value::String(s)) => Ok(s),
-            Some(other) => Err(Error::input(format!(
-                "\"{title}\" (msg.body.{id}) must be text, got {}",
-                kind(&other)
-            ))),
-        };
-        let url = text(
-            "url",
-            "Url",
-            "a path under the API such as /profiles?page[size]=20",
-        )?;
-        let method = text("method", "Method", &format!("one of {}", method_list()))?;
+    fn read(text: &str) -> Result<Input, Error> {
+        let mut body = Body::parse(text, "\"url\" and \"method\" (and optionally \"data\")")?;
+        body.typos(MEMBERS)?;
+        let url = body.take_string(URL, "a path under the API such as /profiles?page[size]=20")?;
+        let method = body.take_string(METHOD, &format!("one of {}", method_list()))?;
         Ok(Input {
             url,
             method,
-            data: members.remove("data").filter(|d| !d.is_null()),
+            data: body.take("data").filter(|d| !d.is_null()),
         })
-    }
-}
-
-/// A value's JSON type, for messages.
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "nothing",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "text",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
     }
 }
 
@@ -151,20 +103,12 @@ pub fn metadata() -> MetaModel {
 
 pub struct RawRequest;
 
-impl Step for RawRequest {
-    async fn process(
-        &self,
-        input: StepInput,
-        out: &mut dyn Sink,
-    ) -> Result<(), component_sdk::Error> {
-        let result = match run(input).await {
-            Ok(output) => Message::with_body(&output)
-                .map_err(Error::from)
-                .and_then(|message| fits(message, output.status_code))
-                .and_then(|message| out.emit(Event::Data(message)).map_err(Error::from)),
-            Err(e) => Err(e),
-        };
-        crate::outcome::finish(result, out)
+impl Action for RawRequest {
+    async fn run(&self, run: Run, out: &mut dyn Sink) -> Result<(), Error> {
+        let output = request(run).await?;
+        let message = fits(Message::with_body(&output)?, output.status_code)?;
+        out.emit(Event::Data(message))?;
+        Ok(())
     }
 }
 
@@ -185,12 +129,11 @@ fn fits(message: Message, status: u16) -> Result<Message, Error> {
     )))
 }
 
-async fn run(input: StepInput) -> Result<Output, Error> {
-    let Context { client, .. } = Context::new(&input.cfg, &input.env)?;
-    let do_not_throw_404 = input.cfg.checkbox(fields::DO_NOT_THROW_404)?;
-    let request = Input::read(input.msg.body.get())?;
+async fn request(run: Run) -> Result<Output, Error> {
+    let do_not_throw_404 = run.cfg.checkbox(fields::DO_NOT_THROW_404)?;
+    let request = Input::read(run.msg.body.get())?;
     let method = parse_method(&request.method)?;
-    let url = resolve(&request.url, client.base_url())?;
+    let url = resolve(&request.url, run.client.base_url())?;
     let body = match &request.data {
         None => None,
         Some(data) => Some(
@@ -202,11 +145,14 @@ async fn run(input: StepInput) -> Result<Output, Error> {
         "\"Make Raw Request\" action started: {method} {}",
         url.path()
     );
-    let response = client.send(method.clone(), &url, body.as_deref()).await?;
+    let response = run
+        .client
+        .send(method.clone(), &url, body.as_deref())
+        .await?;
     tracing::info!("{method} {} answered {}", url.path(), response.status);
     let ok = (200..300).contains(&response.status) || (response.status == 404 && do_not_throw_404);
     if !ok {
-        let mut error = client.api_error(&response);
+        let mut error = run.client.api_error(&response);
         if response.status == 404 {
             error = error.with_hint(format!(
                 "Check the url, or check \"{}\" to receive 404 answers as messages",

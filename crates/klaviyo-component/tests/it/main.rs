@@ -3,6 +3,7 @@
 
 mod support;
 
+mod actions_recipe;
 mod component_json;
 mod create_event;
 mod credentials;

@@ -1,0 +1,137 @@
+//! The request an action sends: its path, and its document built from the
+//! flattened input ([`super::jsonapi`]), made of the types the schema wants
+//! ([`super::coerce`]) and checked against it ([`super::validate`]) before
+//! anything is sent, with errors that name each field by its label.
+
+use serde_json::{Map, Value};
+
+use super::validate::{self, Problem, Violation};
+use super::{coerce, jsonapi};
+use crate::Error;
+
+/// The request document for the flattened `input` by the request schema
+/// `schema`: built ([`jsonapi::build`]), made of the types the schema wants
+/// ([`coerce::coerce`]) and checked ([`validate::check`]), so that nothing
+/// is sent that the revision's schema rejects. `what` starts the error.
+pub fn prepare(input: &Value, schema: &Value, what: &str) -> Result<Value, Error> {
+    let built = jsonapi::build(input, schema);
+    let document = coerce::coerce(built, schema).unwrap_or_else(|| Value::Object(Map::new()));
+    let violations = validate::check(&document, schema);
+    if violations.is_empty() {
+        Ok(document)
+    } else {
+        Err(invalid(&violations, schema, what))
+    }
+}
+
+/// The path of an operation (`/lists/{id}/relationships/profiles`) with
+/// its one path parameter, the `id` given as `label`, filled in as one
+/// path segment.
+pub fn path_to(template: &str, id: &str, label: &str) -> Result<String, Error> {
+    let segment = segment(id, label)?;
+    Ok(match (template.find('{'), template.find('}')) {
+        (Some(start), Some(end)) if start < end => {
+            format!("{}{segment}{}", &template[..start], &template[end + 1..])
+        }
+        _ => template.to_owned(),
+    })
+}
+
+/// `id` as one path segment: every byte but unreserved characters
+/// percent-encoded, so an id can never name another path (`../lists`).
+fn segment(id: &str, label: &str) -> Result<String, Error> {
+    let id = id.trim();
+    if id.is_empty() {
+        return Err(Error::input(format!("\"{label}\" is empty")));
+    }
+    if id == "." || id == ".." {
+        return Err(Error::input(format!("\"{label}\" {id:?} is not an id")));
+    }
+    let mut out = String::with_capacity(id.len());
+    for byte in id.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    Ok(out)
+}
+
+/// The violations of a request body as one error that names each field by
+/// its label and says what to do.
+pub fn invalid(violations: &[Violation], document: &Value, what: &str) -> Error {
+    let mut sentences: Vec<String> = violations
+        .iter()
+        .take(5)
+        .map(|v| explain(v, document))
+        .collect();
+    if violations.len() > 5 {
+        sentences.push(format!("and {} more", violations.len() - 5));
+    }
+    Error::input(format!("{what}: {}", sentences.join("; ")))
+}
+
+fn explain(violation: &Violation, document: &Value) -> String {
+    let path = jsonapi::input_path(&violation.pointer, document).unwrap_or_default();
+    let name = jsonapi::field_name(&path);
+    match &violation.problem {
+        Problem::Missing => format!("{name} is required: map a value to it"),
+        Problem::WrongType { expected, got } => format!("{name} must be {expected}, got {got}"),
+        Problem::NotAllowed { allowed, got } => {
+            let allowed: Vec<&str> = allowed.iter().map(String::as_str).collect();
+            format!(
+                "{name} must be one of {}, got {got}",
+                component_sdk::config::quoted_list(&allowed)
+            )
+        }
+        Problem::Format { expected, got } => format!("{name} must be {expected}, got {got}"),
+        Problem::ReadOnly => format!("{name} is set by Klaviyo and cannot be written: remove it"),
+        Problem::Unknown { suggestion } => {
+            let shown = format!("msg.body.{path}");
+            match suggestion {
+                Some(meant) => {
+                    let parent = path
+                        .rsplit_once('.')
+                        .map(|(p, _)| format!("{p}."))
+                        .unwrap_or_default();
+                    format!(
+                        "{shown} is not a field here — did you mean {}?",
+                        jsonapi::field_name(&format!("{parent}{meant}"))
+                    )
+                }
+                None => format!("{shown} is not a field the revision's schema has: remove it"),
+            }
+        }
+        Problem::TooMany { max } => format!("{name} may have at most {max} members"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_stay_one_path_segment() {
+        let cases = [
+            ("01GDDKASAP8TKDDA2GRZDSVP4H", "01GDDKASAP8TKDDA2GRZDSVP4H"),
+            (
+                "$custom:::$default:::SKU-1",
+                "%24custom%3A%3A%3A%24default%3A%3A%3ASKU-1",
+            ),
+            ("../lists", "..%2Flists"),
+            ("a b/c?d#e", "a%20b%2Fc%3Fd%23e"),
+            ("é", "%C3%A9"),
+        ];
+        for (id, want) in cases {
+            assert_eq!(segment(id, "ID").expect(id), want);
+        }
+        for bad in ["", "  ", ".", ".."] {
+            assert!(segment(bad, "ID").is_err(), "{bad:?}");
+        }
+        let path = |template: &str, id: &str| path_to(template, id, "ID").expect(id);
+        assert_eq!(path("/profiles/{id}", "01AB"), "/profiles/01AB");
+        assert_eq!(path("/catalog-items/{id}/", "x/y"), "/catalog-items/x%2Fy/");
+        assert_eq!(path("/lists", "x"), "/lists");
+    }
+}
