@@ -26,7 +26,7 @@ pub use error::{Error, ErrorKind};
 pub use event::{ErrorPayload, Event};
 pub use message::{MAX_MESSAGE_BYTES, Message};
 pub use registry::{
-    Component, Function, MetaModel, MetaModelFn, SelectModel, SelectModelFn, Verification,
+    Component, Function, MetaModel, MetaModelFn, SelectModel, SelectModelFn, Verification, VerifyFn,
 };
 pub use sink::{Recorder, Sink};
-pub use step::{DynStep, LocalBoxFuture, Step, StepInput, VerifyFn};
+pub use step::{DynStep, LocalBoxFuture, Step, StepInput};

@@ -2,8 +2,8 @@
 
 use serde_json::Value;
 
-use crate::step::{DynStep, VerifyFn};
-use crate::{Config, Error};
+use crate::step::{DynStep, LocalBoxFuture};
+use crate::{Config, Env, Error};
 
 /// A select-model method: the options of a `SelectView`, from the current
 /// configuration.
@@ -48,6 +48,10 @@ pub enum Verification {
     /// The credentials do not work; the reason tells the user what to fix.
     Rejected { reason: String },
 }
+
+/// `verifyCredentials`: the one service hook that awaits a remote answer.
+pub type VerifyFn =
+    for<'a> fn(&'a Config, &'a Env) -> LocalBoxFuture<'a, Result<Verification, Error>>;
 
 /// One trigger or action of the component, with its service methods.
 pub struct Function {

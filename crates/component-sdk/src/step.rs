@@ -58,7 +58,3 @@ impl<S: Step> DynStep for S {
         Box::pin(self.process(input, out))
     }
 }
-
-/// `verifyCredentials`: the one service hook that awaits a remote answer.
-pub type VerifyFn =
-    for<'a> fn(&'a Config, &'a Env) -> LocalBoxFuture<'a, Result<crate::Verification, Error>>;

@@ -17,26 +17,9 @@ use graph::Graph;
 use modules::{Crate, Disk};
 
 /// Circles known and being removed elsewhere, each as the sorted files it
-/// joins. Any other circle fails the test, and so does an entry whose
-/// circle is gone: delete the entry then.
-const ALLOWED: &[&[&str]] = &[
-    // Issue 24 item 2: actions/validate.rs takes `values::primary_type`
-    // and actions/values.rs calls `validate::check`. Removed on the
-    // actions branch; the coordinator deletes this entry on merging it.
-    &[
-        "crates/klaviyo-component/src/actions/validate.rs",
-        "crates/klaviyo-component/src/actions/values.rs",
-    ],
-    // Found by this check (it follows `crate::Verification` through
-    // lib.rs's re-export to registry.rs): step.rs's `VerifyFn` returns a
-    // `Verification`, and registry.rs takes `DynStep` and `VerifyFn` from
-    // step.rs. Left to whoever owns component-sdk (issue 24): `VerifyFn`
-    // beside `Verification` in registry.rs opens it; delete this entry then.
-    &[
-        "crates/component-sdk/src/registry.rs",
-        "crates/component-sdk/src/step.rs",
-    ],
-];
+/// joins (none today). Any other circle fails the test, and so does an
+/// entry whose circle is gone: delete the entry then.
+const ALLOWED: &[&[&str]] = &[];
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
