@@ -11,6 +11,9 @@ const childProcess = require('child_process');
 const fs = require('fs');
 const path = require('path');
 
+const { EmitWindow } = require('./window');
+const { hookSailor, Ticket, emitWith } = require('./handover');
+
 const COMPONENT_JSON = path.join(__dirname, '..', '..', 'component.json');
 const RUNNER_NAME = 'klaviyo-runner';
 
@@ -85,60 +88,6 @@ function runnerEnv(env = process.env) {
     return out;
 }
 
-/** The values of every PasswordFieldView field present in cfg. */
-function secretsOf(cfg) {
-    const json = componentJson();
-    const secretFields = new Set();
-    const collect = (fields) => {
-        for (const [id, field] of Object.entries(fields || {})) {
-            if (field && field.viewClass === 'PasswordFieldView') {
-                secretFields.add(id);
-            }
-        }
-    };
-    collect(json.credentials && json.credentials.fields);
-    for (const group of [json.triggers, json.actions]) {
-        for (const fn of Object.values(group || {})) {
-            collect(fn.fields);
-        }
-    }
-    const values = [];
-    for (const id of secretFields) {
-        const value = cfg && cfg[id];
-        if (typeof value === 'string' && value.length > 0) {
-            values.push(value);
-        }
-    }
-    return values;
-}
-
-function masker(secrets) {
-    return (text) => {
-        let out = String(text);
-        for (const secret of secrets) {
-            out = out.split(secret).join('***');
-        }
-        return out;
-    };
-}
-
-function maskDeep(value, mask) {
-    if (typeof value === 'string') {
-        return mask(value);
-    }
-    if (Array.isArray(value)) {
-        return value.map(v => maskDeep(v, mask));
-    }
-    if (value && typeof value === 'object') {
-        const out = {};
-        for (const [k, v] of Object.entries(value)) {
-            out[k] = maskDeep(v, mask);
-        }
-        return out;
-    }
-    return value;
-}
-
 function levelName(level) {
     if (typeof level === 'number') {
         for (const [n, name] of LEVELS) {
@@ -155,8 +104,13 @@ function levelName(level) {
  * Hands the runner's bunyan lines to `logger` at their own level, as
  * records with their fields, not as text. Resolves, once the stream has
  * ended, with the last message logged.
+ *
+ * Nothing is masked here: the runner masks every line it writes, by the one
+ * rule (every form of every secret field's value: as given, trimmed, inside
+ * a JSON string, and any start of it of 10 characters or more), and what
+ * the adapter adds to a text of the runner's names only the runner's exit.
  */
-function forwardLogs(stream, logger, mask) {
+function forwardLogs(stream, logger) {
     let last = '';
     return eachLine(stream, (line) => {
         if (line.trim() === '') {
@@ -169,17 +123,17 @@ function forwardLogs(stream, logger, mask) {
             record = null;
         }
         if (!record || typeof record !== 'object' || Array.isArray(record)) {
-            last = mask(line);
+            last = line;
             log(logger, 'warn', {}, last);
             return;
         }
         const fields = {};
         for (const [k, v] of Object.entries(record)) {
             if (!BUNYAN_CORE.includes(k)) {
-                fields[k] = maskDeep(v, mask);
+                fields[k] = v;
             }
         }
-        last = mask(record.msg === undefined ? '' : record.msg);
+        last = record.msg === undefined ? '' : String(record.msg);
         log(logger, levelName(record.level), fields, last);
     }).then(() => last, () => last);
 }
@@ -286,13 +240,23 @@ async function withLastLog(text, lastLog) {
 }
 
 /**
+ * A data message sailor could not publish: sailor has already published
+ * the error for it (and counts it on the TaskExec, so the input is
+ * rejected); the adapter stops the runner and adds no error of its own.
+ */
+class PublishedByThePlatform extends Error {}
+
+/**
  * `process(msg, cfg, snapshot)` of one step: runs the runner and emits its
- * events through `self.emit`, in order, each awaited. Returns when the
- * runner has exited; sailor's executor then emits the one `end`, which acks
- * the input (or rejects it when an error was emitted).
+ * events through `self.emit`, in the order the runner wrote them. Data
+ * emits overlap in a bounded window (window.js), handed to sailor one at a
+ * time (handover.js); every other event waits until each data message
+ * before it is confirmed. While the window is full the runner's stdout is
+ * not read, so the runner blocks. Returns when the runner has exited and
+ * every emit has settled; sailor's executor then emits the one `end`,
+ * which acks the input (or rejects it when an error was emitted).
  */
 async function runProcess(self, functionId, msg, cfg, snapshot, env = process.env) {
-    const mask = masker(secretsOf(cfg));
     const message = msg || {};
     const input = {
         cfg: cfg || {},
@@ -305,11 +269,38 @@ async function runProcess(self, functionId, msg, cfg, snapshot, env = process.en
         snapshot: snapshot || {}
     };
     const { child, exited } = spawnRunner(['process', functionId], input, env);
-    const lastLog = forwardLogs(child.stderr, self.logger, mask);
+    const lastLog = forwardLogs(child.stderr, self.logger);
+    // Without the hook there is no knowing when sailor has published a
+    // message, so none may overlap another.
+    const window = new EmitWindow(hookSailor(self) ? {} : { maxEmits: 1 });
     let ended = false;
     let errors = 0;
     let badLines = 0;
+    let handed = 0;
+    // Errors sailor published for data it could not publish: it counts
+    // those and the adapter's own on the TaskExec.
+    const sailorErrors = () => (typeof self.errorCount === 'number' ? self.errorCount - errors : 0);
+    const emitData = async (payload, chars) => {
+        await window.room(chars);
+        const n = ++handed;
+        const ticket = new Ticket(() => handed === n && !window.failure);
+        const confirmed = emitWith(self, ticket, 'data', payload).then(() => {
+            if (sailorErrors() > 0) {
+                throw new PublishedByThePlatform('sailor could not publish a data message and has reported it');
+            }
+        });
+        window.add(confirmed, chars);
+        await ticket.handedOver;
+    };
+    // The barrier: nothing but data goes ahead of unconfirmed data.
+    const emitAfterData = async (name, value) => {
+        await window.drained();
+        await self.emit(name, value);
+    };
     const onLine = async (line) => {
+        if (window.failure) {
+            throw window.failure;
+        }
         if (line.trim() === '') {
             return;
         }
@@ -327,18 +318,21 @@ async function runProcess(self, functionId, msg, cfg, snapshot, env = process.en
         const payload = event.payload;
         switch (event.event) {
             case 'data':
+                await emitData(payload, line.length);
+                break;
             case 'snapshot':
             case 'updateSnapshot':
-                await self.emit(event.event, payload);
+                await emitAfterData(event.event, payload);
                 break;
             case 'rebound':
-                await self.emit('rebound', mask((payload && payload.reason) || 'Rebound'));
+                await emitAfterData('rebound', (payload && payload.reason) || 'Rebound');
                 break;
             case 'error': {
-                errors += 1;
-                const err = new Error(mask((payload && payload.message) || 'klaviyo-runner reported an error'));
+                await window.drained();
+                const err = new Error((payload && payload.message) || 'klaviyo-runner reported an error');
                 err.name = (payload && payload.name) || 'Error';
-                err.stack = mask((payload && payload.stack) || 'Not Available');
+                err.stack = (payload && payload.stack) || 'Not Available';
+                errors += 1;
                 await self.emit('error', err);
                 break;
             }
@@ -350,16 +344,27 @@ async function runProcess(self, functionId, msg, cfg, snapshot, env = process.en
         }
     };
     const reading = eachLine(child.stdout, onLine);
+    reading.catch(() => {});
     let readError = null;
     try {
-        await reading;
+        // A failure in the window stops the runner at once, even while the
+        // adapter is waiting for the runner's next line.
+        await Promise.race([reading, window.failed]);
+        await window.drained();
     } catch (err) {
         // An emit failed (sailor could not publish): stop the runner; the
         // error goes to sailor, which rejects the input.
         readError = err;
         child.kill('SIGKILL');
     }
+    // Nothing of this input is still being published when sailor acks or
+    // rejects it.
+    await window.settled();
     const exit = await exited;
+    if (readError instanceof PublishedByThePlatform) {
+        log(self.logger, 'error', {}, `${RUNNER_NAME} was stopped: ${readError.message}`);
+        return;
+    }
     if (readError) {
         throw readError;
     }
@@ -380,9 +385,8 @@ async function runProcess(self, functionId, msg, cfg, snapshot, env = process.en
  * message.
  */
 async function runService(self, args, cfg, env = process.env) {
-    const mask = masker(secretsOf(cfg));
     const { child, exited } = spawnRunner(args, { cfg: cfg || {} }, env);
-    const lastLog = forwardLogs(child.stderr, self && self.logger, mask);
+    const lastLog = forwardLogs(child.stderr, self && self.logger);
     const chunks = [];
     child.stdout.on('data', chunk => chunks.push(chunk));
     const exit = await exited;
@@ -400,7 +404,7 @@ async function runService(self, args, cfg, env = process.env) {
         return envelope.data;
     }
     const message = envelope.data && envelope.data.message;
-    throw new Error(mask(message || `${RUNNER_NAME} answered ${args[0]} with an error`));
+    throw new Error(message || `${RUNNER_NAME} answered ${args[0]} with an error`);
 }
 
 /**
@@ -444,5 +448,5 @@ module.exports = {
     step,
     verifyCredentials,
     // For the tests.
-    _internal: { findRunner, runnerEnv, eachLine, runProcess, runService, secretsOf, levelName }
+    _internal: { findRunner, runnerEnv, eachLine, runProcess, runService, levelName }
 };

@@ -45,12 +45,40 @@ switch (mode) {
         out({ event: 'end' });
         break;
     case 'many': {
+        // With FAKE_RUNNER_PROGRESS, the number of lines written so far is
+        // kept in that file: a runner blocked on stdout stops counting.
         const count = Number(process.env.FAKE_RUNNER_COUNT);
         const pad = 'x'.repeat(Number(process.env.FAKE_RUNNER_PAD || 0));
+        const progress = process.env.FAKE_RUNNER_PROGRESS;
         for (let i = 0; i < count; i++) {
             out({ event: 'data', payload: { body: { i, pad } } });
+            if (progress) {
+                fs.writeFileSync(progress, String(i + 1));
+            }
         }
         out({ event: 'end' });
+        break;
+    }
+    case 'bursts': {
+        // Data in bursts, each followed by an event that must wait for it.
+        const count = Number(process.env.FAKE_RUNNER_COUNT || 40);
+        let i = 0;
+        const burst = () => {
+            for (let k = 0; k < count; k++, i++) {
+                out({ event: 'data', payload: { body: { i } } });
+            }
+        };
+        burst();
+        out({ event: 'snapshot', payload: { after: i } });
+        burst();
+        out({ event: 'updateSnapshot', payload: { after: i } });
+        burst();
+        out({ event: 'rebound', payload: { reason: `after ${i}` } });
+        burst();
+        out({ event: 'error', payload: { name: 'Error', message: `after ${i}` } });
+        burst();
+        out({ event: 'end' });
+        process.exitCode = 1;
         break;
     }
     case 'logs':

@@ -409,6 +409,33 @@ impl Broker {
         self.read_until(queue, limit, |got| got.len() >= n, alive)
     }
 
+    /// Waits until `queue` holds at least `n` messages, without taking
+    /// them (so that reading does not slow what is measured); fails after
+    /// `limit` or when `alive` says a sailor died.
+    pub fn wait_count(
+        &self,
+        queue: &str,
+        n: usize,
+        limit: Duration,
+        mut alive: impl FnMut() -> Result<(), String>,
+    ) -> Result<(), String> {
+        let started = Instant::now();
+        loop {
+            let count = self.count(queue)? as usize;
+            if count >= n {
+                return Ok(());
+            }
+            alive()?;
+            if started.elapsed() > limit {
+                return Err(format!(
+                    "{queue}: gave up after {} s with {count} message(s)",
+                    limit.as_secs()
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     /// How many messages are ready in `queue`.
     pub fn count(&self, queue: &str) -> Result<u32, String> {
         self.runtime.block_on(async {

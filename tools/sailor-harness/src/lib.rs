@@ -9,12 +9,14 @@
 //! - [`broker`]: the flow's topology, publishing ticks, reading queues.
 //! - [`sailor`]: real `run.js` and `runService.js` processes.
 //! - [`platform`]: all of it together, as a flow of steps.
+//! - [`records`]: stand-in records the size real ones are.
 
 pub mod api;
 pub mod broker;
 pub mod cipher;
 pub mod platform;
 pub mod rabbit;
+pub mod records;
 pub mod sailor;
 
 /// Why the platform path cannot run here: a missing program, said so that

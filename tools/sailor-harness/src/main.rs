@@ -231,7 +231,244 @@ fn bench(root: &std::path::Path, runner: &std::path::Path, smoke: bool) -> Resul
     for mode in ["emitIndividually", "emitPage"] {
         poll_rows.push(bench_poll(&p, &fake, runner, mode, records)?);
     }
-    Ok(json!({"raw": raw_rows, "poll": poll_rows}))
+    let one_in_one_out = vec![bench_one_in_one_out(
+        &p,
+        &fake,
+        runner,
+        if smoke { 20 } else { 500 },
+    )?];
+    drop(p);
+    // Emit individually with records the size of real profiles, at
+    // sailor's default data rate and at a raised one (the ceiling is then
+    // the machine's, not sailor's).
+    let mut individual = Vec::new();
+    for (rate, records) in [
+        (None, if smoke { 50 } else { 600 }),
+        (Some(RAISED_RATE), if smoke { 200 } else { 4000 }),
+    ] {
+        individual.push(bench_individual(root, runner, rate, records)?);
+    }
+    Ok(json!({
+        "raw": raw_rows,
+        "poll": poll_rows,
+        "one_in_one_out": one_in_one_out,
+        "individual": individual,
+    }))
+}
+
+/// The size of a profile with its custom properties.
+const RECORD_BYTES: usize = 3000;
+/// What the stand-in's own profile attributes take of [`RECORD_BYTES`].
+const PROFILE_BASE_BYTES: usize = 800;
+/// The size of a raw request's reply in the one-in-one-out row.
+const REPLY_BYTES: usize = 1000;
+/// `ELASTICIO_DATA_RATE_LIMIT` raised: messages per `ELASTICIO_RATE_INTERVAL`
+/// (100 ms), 100 times sailor's default of 10.
+const RAISED_RATE: u32 = 1000;
+
+/// A first poll of `records` profiles of about 3 KB each in emit
+/// individually, through sailor at its data rate limit `rate` (per 100 ms;
+/// `None` for its default of 10), beside the runner alone.
+fn bench_individual(
+    root: &std::path::Path,
+    runner: &std::path::Path,
+    rate: Option<u32>,
+    records: usize,
+) -> Result<Value, String> {
+    let fake = stand_in(FakeConfig::empty().size("profiles", records))?;
+    sailor_harness::records::pad_profiles(&fake, RECORD_BYTES - PROFILE_BASE_BYTES)?;
+    let p = start(root, runner, &fake)?;
+    let cfg = json!({"apiKey": fake.api_key(), "revision": REVISION,
+        "objectType": "profiles", "pollConfig": "updated", "emitBehavior": "emitIndividually"});
+    let (alone_secs, lines) = runner_alone(runner, &fake, &cfg)?;
+    let data: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.starts_with(r#"{"event":"data""#))
+        .collect();
+    if data.len() != records {
+        return Err(format!(
+            "the runner alone emitted {} records, expected {records}",
+            data.len()
+        ));
+    }
+    let record_bytes = data.iter().map(|l| l.len()).sum::<usize>() / records.max(1);
+    let step = p.add_step("individual", POLLING, cfg)?;
+    let rate_text = rate.map(|r| r.to_string());
+    let extra: Vec<(&str, &str)> = rate_text
+        .iter()
+        .map(|r| ("ELASTICIO_DATA_RATE_LIMIT", r.as_str()))
+        .collect();
+    let mut sailor = p.spawn_sailor(&step, "bench-individual", &extra)?;
+    let started = Instant::now();
+    p.broker
+        .publish_input(&step.queues, &p.cipher, &json!({"body": {}}))?;
+    p.broker
+        .wait_count(&step.queues.data(), records, PATIENCE, || sailor.alive())?;
+    let sailor_secs = started.elapsed().as_secs_f64();
+    // Every record once, in the runner's order.
+    let got = p.broker.drain(&step.queues.data())?;
+    let ids: Vec<String> = got
+        .iter()
+        .map(|m| m.decrypt(&p.cipher).map(|b| b["body"]["id"].to_string()))
+        .collect::<Result<_, _>>()?;
+    let alone_ids: Vec<String> = data
+        .iter()
+        .map(|l| {
+            serde_json::from_str::<Value>(l)
+                .map(|e| e["payload"]["body"]["id"].to_string())
+                .map_err(|e| e.to_string())
+        })
+        .collect::<Result<_, _>>()?;
+    if ids != alone_ids {
+        return Err(format!(
+            "emit individually at rate {rate:?}: {} messages through sailor, not the runner's {} in its order",
+            ids.len(),
+            alone_ids.len()
+        ));
+    }
+    sailor.terminate();
+    sailor.wait_exit(PATIENCE)?;
+    let limit = f64::from(rate.unwrap_or(10)) * 10.0;
+    let per_second = records as f64 / sailor_secs;
+    Ok(json!({
+        "records": records,
+        "record_bytes": record_bytes,
+        "limit_per_second": limit,
+        "sailor_per_second": per_second,
+        "share_of_limit": per_second / limit,
+        "alone_per_second": records as f64 / alone_secs,
+    }))
+}
+
+/// The runner alone on one poll: seconds and its stdout lines.
+fn runner_alone(
+    runner: &std::path::Path,
+    fake: &FakeKlaviyo,
+    cfg: &Value,
+) -> Result<(f64, Vec<String>), String> {
+    let started = Instant::now();
+    let mut child = std::process::Command::new(runner)
+        .args(["process", POLLING])
+        .env("KLAVIYO_BASE_URL", fake.base_url())
+        .env("KLAVIYO_POLL_LAG_SECONDS", "0")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("the runner: {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        use std::io::Write;
+        stdin
+            .write_all(json!({"cfg": cfg}).to_string().as_bytes())
+            .map_err(|e| e.to_string())?;
+    }
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    let secs = started.elapsed().as_secs_f64();
+    let lines = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    Ok((secs, lines))
+}
+
+/// One message in, one out: raw requests whose replies are about 1 KB,
+/// one consumer at sailor's prefetch of 1, beside the runner alone run
+/// once per message.
+fn bench_one_in_one_out(
+    p: &Platform,
+    fake: &FakeKlaviyo,
+    runner: &std::path::Path,
+    requests: usize,
+) -> Result<Value, String> {
+    let id = fake
+        .ids("lists")
+        .into_iter()
+        .next()
+        .ok_or("the stand-in has no list")?;
+    let cfg = json!({"apiKey": fake.api_key(), "revision": REVISION});
+    let request = json!({"method": "GET", "url": format!("/lists/{id}")});
+    let mut env = std::collections::BTreeMap::new();
+    env.insert("KLAVIYO_BASE_URL".to_owned(), fake.base_url().to_owned());
+    // Lengthen the list's name so that the runner's reply line is about 1 KB.
+    let set_name = |n: usize| {
+        fake.edit("lists", &id, |a| {
+            a.insert("name".into(), json!(format!("List {}", "n".repeat(n))));
+        })
+        .map_err(|e| format!("{e:?}"))
+    };
+    set_name(0)?;
+    let bare = raw_alone(runner, &env, &cfg, &request)?.1;
+    set_name(REPLY_BYTES.saturating_sub(bare))?;
+    let reply = raw_alone(runner, &env, &cfg, &request)?.1;
+    let alone_started = Instant::now();
+    let alone_runs = requests.min(100);
+    for _ in 0..alone_runs {
+        raw_alone(runner, &env, &cfg, &request)?;
+    }
+    let alone_per_second = alone_runs as f64 / alone_started.elapsed().as_secs_f64();
+
+    let step = p.add_step("one_in_one_out", RAW, cfg)?;
+    let mut sailor = p.spawn_sailor(&step, "bench-1in1out", &[])?;
+    let input = json!({"body": request});
+    let started = Instant::now();
+    for _ in 0..requests {
+        p.broker.publish_input(&step.queues, &p.cipher, &input)?;
+    }
+    p.broker
+        .wait_count(&step.queues.data(), requests, PATIENCE, || sailor.alive())?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let replies = p.broker.drain(&step.queues.data())?;
+    let errors = p.broker.count(&step.queues.errors())?;
+    if errors > 0 || replies.len() != requests {
+        return Err(format!(
+            "one in, one out: {} replies and {errors} errors for {requests} requests",
+            replies.len()
+        ));
+    }
+    let mut times: Vec<f64> = replies.iter().filter_map(processing_ms).collect();
+    sailor.terminate();
+    sailor.wait_exit(PATIENCE)?;
+    Ok(json!({
+        "requests": requests,
+        "reply_bytes": reply,
+        "per_second": requests as f64 / elapsed,
+        "median_ms": median(&mut times),
+        "alone_per_second": alone_per_second,
+    }))
+}
+
+/// The runner alone on one raw request: seconds and its data line's size.
+fn raw_alone(
+    runner: &std::path::Path,
+    env: &std::collections::BTreeMap<String, String>,
+    cfg: &Value,
+    body: &Value,
+) -> Result<(f64, usize), String> {
+    let started = Instant::now();
+    let mut child = std::process::Command::new(runner)
+        .args(["process", RAW])
+        .envs(env)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|e| format!("the runner: {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        use std::io::Write;
+        stdin
+            .write_all(
+                json!({"cfg": cfg, "msg": {"body": body}})
+                    .to_string()
+                    .as_bytes(),
+            )
+            .map_err(|e| e.to_string())?;
+    }
+    let out = child.wait_with_output().map_err(|e| e.to_string())?;
+    let size = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find(|l| l.starts_with(r#"{"event":"data""#))
+        .map_or(0, str::len);
+    Ok((started.elapsed().as_secs_f64(), size))
 }
 
 fn bench_raw(

@@ -21,6 +21,11 @@ pub const READY: &str = "Fully initialized and waiting for messages";
 
 const SAILOR_DIR: &str = "node_modules/elasticio-sailor-nodejs";
 
+/// The module the image preloads into sailor (Dockerfile `NODE_OPTIONS`):
+/// TCP_NODELAY on sailor's AMQP sockets. The harness preloads it the same
+/// way, so the tests and the bench run sailor as the image does.
+pub const PRELOAD: &str = "platform/elasticio/amqp-nodelay.js";
+
 /// Whether `node` runs and sailor is installed under `root`.
 pub fn available(root: &Path) -> Result<(), Unavailable> {
     match Command::new("node")
@@ -70,6 +75,12 @@ fn command(root: &Path, script: &str, args: &[&str], env: &BTreeMap<String, Stri
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
+    if !env.contains_key("NODE_OPTIONS") {
+        cmd.env(
+            "NODE_OPTIONS",
+            format!("--require {}", root.join(PRELOAD).display()),
+        );
+    }
     for keep in ["PATH", "HOME", "TMPDIR"] {
         if let Ok(v) = std::env::var(keep)
             && !env.contains_key(keep)
