@@ -37,6 +37,11 @@ pub struct FakeConfig {
     pub revision: String,
     /// Every endpoint's limit (None: unlimited).
     pub rate_limit: Option<RateLimitRule>,
+    /// The steady window of `rate_limit`: a minute, as Klaviyo's.
+    pub steady_window: Duration,
+    /// Admitted answers carry no `RateLimit-*` headers: the limit is
+    /// announced only by its 429s, as behind a proxy that strips them.
+    pub quiet_rate_limit: bool,
     /// Added before every answer; with `latency_max`, the lower bound of
     /// the range each request's latency is drawn from. Concurrent requests
     /// wait independently.
@@ -72,6 +77,8 @@ impl Default for FakeConfig {
             anchor: None,
             revision: "2024-10-15".to_owned(),
             rate_limit: None,
+            steady_window: Duration::from_secs(60),
+            quiet_rate_limit: false,
             latency: Duration::ZERO,
             latency_max: None,
             visibility_delay: Duration::ZERO,

@@ -238,7 +238,7 @@ impl FakeKlaviyo {
     pub fn set_rate_limit(&self, rule: Option<RateLimitRule>) {
         let mut st = self.shared.lock();
         st.rate_rule = rule;
-        st.limiter = Default::default();
+        st.limiter = st.limiter.cleared();
     }
 
     /// Sets the stand-in's date for revisions (None: the clock's); see
@@ -335,7 +335,7 @@ fn initial_state(config: &FakeConfig, base_url: &str) -> state::State {
         extra_keys: config.extra_keys.clone(),
         faults: Vec::new(),
         hooks: Vec::new(),
-        limiter: Default::default(),
+        limiter: rate_limit::Limiter::new(config.steady_window, config.quiet_rate_limit),
         rate_rule: config.rate_limit,
         latency: config.latency_range(),
         page_cap: config.page_cap,

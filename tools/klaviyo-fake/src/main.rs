@@ -76,9 +76,13 @@ struct Serve {
     #[arg(long)]
     no_bulk: bool,
     /// Klaviyo's limits, applied to every endpoint: `BURST/s,STEADY/m`,
-    /// e.g. `3/s,60/m`.
+    /// e.g. `3/s,60/m`, or a steady window of N seconds: `5/s,20/10s`.
     #[arg(long, value_name = "BURST/s,STEADY/m", value_parser = parse_rate_limit)]
-    rate_limit: Option<RateLimitRule>,
+    rate_limit: Option<(RateLimitRule, Duration)>,
+    /// Admitted answers carry no `RateLimit-*` headers: the limit is
+    /// announced only by its 429s.
+    #[arg(long)]
+    quiet_rate_limit: bool,
     /// Added before every answer, in milliseconds: fixed (`500`) or drawn
     /// per request from a range (`100-300`). Concurrent requests wait
     /// independently.
@@ -170,7 +174,11 @@ fn config(args: &Serve) -> FakeConfig {
         seed: args.seed,
         port: args.port,
         api_key: args.api_key.clone(),
-        rate_limit: args.rate_limit,
+        rate_limit: args.rate_limit.map(|(rule, _)| rule),
+        steady_window: args
+            .rate_limit
+            .map_or(Duration::from_secs(60), |(_, window)| window),
+        quiet_rate_limit: args.quiet_rate_limit,
         visibility_delay: Duration::from_millis(args.visibility_delay_ms),
         page_cap: args.page_cap,
         // Nobody reads the log of a served process.
@@ -261,8 +269,10 @@ fn parse_latency(s: &str) -> Result<Latency, String> {
     Latency::parse_ms(s).ok_or_else(|| format!("{s:?}: give milliseconds, `500` or `100-300`"))
 }
 
-fn parse_rate_limit(s: &str) -> Result<RateLimitRule, String> {
-    RateLimitRule::parse(s).ok_or_else(|| format!("{s:?}: give BURST/s,STEADY/m, e.g. 3/s,60/m"))
+fn parse_rate_limit(s: &str) -> Result<(RateLimitRule, Duration), String> {
+    RateLimitRule::parse_with_window(s).ok_or_else(|| {
+        format!("{s:?}: give BURST/s,STEADY/m or BURST/s,STEADY/Ns, e.g. 3/s,60/m or 5/s,20/10s")
+    })
 }
 
 fn parse_size(s: &str) -> Result<(String, usize), String> {

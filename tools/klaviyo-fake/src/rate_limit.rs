@@ -24,6 +24,9 @@ use std::time::{Duration, Instant};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimitRule {
     pub burst_per_second: u32,
+    /// Requests per steady window: a minute, as Klaviyo's, unless
+    /// [`FakeConfig::steady_window`](crate::FakeConfig::steady_window) says
+    /// otherwise.
     pub steady_per_minute: u32,
 }
 
@@ -37,6 +40,23 @@ impl RateLimitRule {
             burst_per_second: burst,
             steady_per_minute: steady,
         })
+    }
+
+    /// Parses `BURST/s,STEADY/m` or `BURST/s,STEADY/Ns` (a steady window of
+    /// N seconds, e.g. `5/s,20/10s`): the rule and the steady window.
+    pub fn parse_with_window(s: &str) -> Option<(RateLimitRule, Duration)> {
+        if let Some(rule) = RateLimitRule::parse(s) {
+            return Some((rule, MINUTE));
+        }
+        let (b, m) = s.split_once(',')?;
+        let burst = b.trim().strip_suffix("/s")?.trim().parse().ok()?;
+        let (steady, secs) = m.trim().strip_suffix('s')?.split_once('/')?;
+        let secs: u64 = secs.trim().parse().ok().filter(|n| *n > 0)?;
+        let rule = RateLimitRule {
+            burst_per_second: burst,
+            steady_per_minute: steady.trim().parse().ok()?,
+        };
+        Some((rule, Duration::from_secs(secs)))
     }
 }
 
@@ -65,15 +85,41 @@ pub enum Verdict {
 }
 
 /// Counters per endpoint key.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Limiter {
     windows: HashMap<String, (Window, Window)>,
+    /// The steady window's length: Klaviyo's is a minute.
+    steady_window: Duration,
+    /// Admitted answers carry no `RateLimit-*` headers: the limit is
+    /// announced only by its 429s, as behind a proxy that strips them.
+    quiet: bool,
+}
+
+impl Default for Limiter {
+    fn default() -> Self {
+        Limiter::new(MINUTE, false)
+    }
 }
 
 const SECOND: Duration = Duration::from_secs(1);
 const MINUTE: Duration = Duration::from_secs(60);
 
 impl Limiter {
+    /// A limiter whose steady window lasts `steady_window`, announcing
+    /// its windows on admitted answers unless `quiet`.
+    pub fn new(steady_window: Duration, quiet: bool) -> Limiter {
+        Limiter {
+            windows: HashMap::new(),
+            steady_window: steady_window.max(SECOND),
+            quiet,
+        }
+    }
+
+    /// The same windows, all counts cleared.
+    pub fn cleared(&self) -> Limiter {
+        Limiter::new(self.steady_window, self.quiet)
+    }
+
     /// Counts one request to `endpoint` under `rule`.
     pub fn check(&mut self, endpoint: &str, rule: RateLimitRule, now: Instant) -> Verdict {
         let fresh = Window {
@@ -84,12 +130,13 @@ impl Limiter {
             .windows
             .entry(endpoint.to_owned())
             .or_insert((fresh, fresh));
+        let steady_len = self.steady_window;
         burst.roll(now, SECOND);
-        steady.roll(now, MINUTE);
+        steady.roll(now, steady_len);
         let left = |w: &Window, len: Duration| len.saturating_sub(now.duration_since(w.start));
         if steady.count >= rule.steady_per_minute {
             return Verdict::Throttled {
-                retry_after: ceil_secs(left(steady, MINUTE)),
+                retry_after: ceil_secs(left(steady, steady_len)),
             };
         }
         if burst.count >= rule.burst_per_second {
@@ -116,15 +163,20 @@ impl Limiter {
             (
                 rule.steady_per_minute,
                 steady_left,
-                ceil_secs(left(steady, MINUTE)),
+                ceil_secs(left(steady, steady_len)),
             )
         };
+        if self.quiet {
+            return Verdict::Allowed(Vec::new());
+        }
         Verdict::Allowed(vec![
             (
                 "ratelimit-limit",
                 format!(
-                    "{limit}, {};w=1, {};w=60",
-                    rule.burst_per_second, rule.steady_per_minute
+                    "{limit}, {};w=1, {};w={}",
+                    rule.burst_per_second,
+                    rule.steady_per_minute,
+                    steady_len.as_secs()
                 ),
             ),
             ("ratelimit-remaining", remaining.to_string()),
@@ -185,6 +237,40 @@ mod tests {
             })
         );
         assert_eq!(RateLimitRule::parse("3,60"), None);
+        let ten = RateLimitRule::parse_with_window("5/s,20/10s").expect("a 10 s window");
+        assert_eq!(ten.1, Duration::from_secs(10));
+        assert_eq!(ten.0.steady_per_minute, 20);
+        assert_eq!(
+            RateLimitRule::parse_with_window("3/s,60/m").map(|r| r.1),
+            Some(MINUTE)
+        );
+        assert_eq!(RateLimitRule::parse_with_window("5/s,20/0s"), None);
+    }
+
+    #[test]
+    fn a_shorter_steady_window_and_a_quiet_limit() {
+        let rule = RateLimitRule {
+            burst_per_second: 5,
+            steady_per_minute: 20,
+        };
+        let mut l = Limiter::new(Duration::from_secs(10), true);
+        let t0 = Instant::now();
+        let mut admitted = 0;
+        for s in 0..10u64 {
+            let at = t0 + Duration::from_secs(s);
+            for _ in 0..6 {
+                match l.check("GET /profiles", rule, at) {
+                    Verdict::Allowed(headers) => {
+                        assert!(headers.is_empty(), "announced only by 429s");
+                        admitted += 1;
+                    }
+                    Verdict::Throttled { retry_after } => assert!(retry_after >= 1),
+                }
+            }
+        }
+        assert_eq!(admitted, 20, "20 in the 10 s window");
+        let (ok, _) = statuses(&mut l, rule, 6, t0 + Duration::from_secs(10));
+        assert_eq!(ok, 5, "a new window");
     }
 
     #[test]

@@ -201,11 +201,17 @@ impl Pacer {
     /// How many requests in flight keep up with the steady limit at the
     /// latency seen so far (with a margin, and one for the request the
     /// output waits for): the limit Klaviyo announced, or else the one
-    /// `documented` per second; `None` until an answer came.
+    /// `documented` per second; `None` until an answer came. One, where a
+    /// request at a time already keeps up: a second would only cut the
+    /// window into pieces that each end in a partly empty page, for a
+    /// limit that cannot serve them faster.
     pub fn useful_in_flight(&self, documented: Option<f64>) -> Option<usize> {
         let (rate, latency) = (self.steady_per_sec.or(documented)?, self.latency?);
-        let busy = (rate * latency.as_secs_f64() * IN_FLIGHT_MARGIN).ceil();
-        Some((busy as usize).saturating_add(1))
+        let busy = rate * latency.as_secs_f64() * IN_FLIGHT_MARGIN;
+        if busy <= 1.0 {
+            return Some(1);
+        }
+        Some((busy.ceil() as usize).saturating_add(1))
     }
 
     /// Klaviyo answered 429 with `Retry-After`: every request waits for it.
@@ -485,5 +491,11 @@ mod tests {
         p.reserve(now);
         p.observe(&h, now, Some(Duration::from_millis(10)));
         assert_eq!(p.useful_in_flight(None), Some(4), "0.402 s on average");
+        // Where one request at a time keeps up with the limit (5.8 a second
+        // at 0.1 s each), one.
+        let mut fast = Pacer::default();
+        fast.reserve(now);
+        fast.observe(&h, now, Some(Duration::from_millis(100)));
+        assert_eq!(fast.useful_in_flight(None), Some(1));
     }
 }

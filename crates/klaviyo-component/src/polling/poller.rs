@@ -20,7 +20,7 @@ use tokio::task::JoinSet;
 use super::batcher::Batcher;
 use super::plan::Strategy;
 use super::read::{self, Chunk, End, Slice, Source, Start};
-use super::schedule::{NodeId, Schedule, Status, Work};
+use super::schedule::{Head, NodeId, Schedule, Status, Work};
 use super::snapshot::{State, Window};
 use super::tracker::Tracker;
 use crate::Error;
@@ -34,7 +34,8 @@ const FIRST_PAGE_GUESS: usize = 512 * 1024;
 
 pub struct Poller<'o> {
     pub source: Arc<Source>,
-    pub sink: Batcher<'o>,
+    /// Groups what is emitted into the platform's messages.
+    pub batcher: Batcher<'o>,
     pub state: State,
     /// Retrieve Sample: stop after this many records.
     pub limit: Option<u64>,
@@ -47,14 +48,14 @@ pub struct Poller<'o> {
 impl<'o> Poller<'o> {
     pub fn new(
         source: Arc<Source>,
-        sink: Batcher<'o>,
+        batcher: Batcher<'o>,
         state: State,
         limit: Option<u64>,
         max_in_flight: usize,
     ) -> Poller<'o> {
         Poller {
             source,
-            sink,
+            batcher,
             state,
             limit,
             max_in_flight,
@@ -96,7 +97,7 @@ impl<'o> Poller<'o> {
             };
             self.poll_window(to, first, tracker).await?;
             if self.limit_reached() {
-                return self.sink.flush(None);
+                return self.batcher.flush(None);
             }
             self.state.next_start = to;
             self.state.window = None;
@@ -105,7 +106,7 @@ impl<'o> Poller<'o> {
                 break;
             }
         }
-        self.sink.flush(self.state.to_value())
+        self.batcher.flush(self.state.to_value())
     }
 
     /// Poll the partitions from `first` (resumed from `tracker`) of the
@@ -149,7 +150,12 @@ impl<'o> Poller<'o> {
         let mut reads = Reads::default();
         loop {
             self.start_reads(&mut schedule, &mut reads);
-            let Some((head, partition, status)) = schedule.head() else {
+            let Some(Head {
+                id: head,
+                partition,
+                status,
+            }) = schedule.head()
+            else {
                 return Ok(());
             };
             self.enter_partition(partition, to);
@@ -171,7 +177,7 @@ impl<'o> Poller<'o> {
                     ));
                 }
             }
-            if reads.drained(head) && schedule.head().map(|h| h.2) == Some(Status::Ended) {
+            if reads.drained(head) && schedule.head().map(|h| h.status) == Some(Status::Ended) {
                 schedule.pop_head();
                 reads.forget(head);
             }
@@ -191,9 +197,10 @@ impl<'o> Poller<'o> {
         let cap = useful.map_or(self.max_in_flight, |n| n.clamp(1, self.max_in_flight));
         schedule.set_max_reading(cap);
         let chunk_bytes = self.chunk_bytes.get(FIRST_PAGE_GUESS);
-        // Pieces for which every reader can hold what it reads ahead of
-        // the output, about half a piece each.
-        schedule.set_pages_per_piece(2.0 * READ_AHEAD_BYTES as f64 / (cap * chunk_bytes) as f64);
+        // Pieces no longer than each reader's share of what may be held
+        // ahead: a reader holds the pages of its piece it has read until
+        // the output reaches them, and the one it is reading.
+        schedule.set_pages_per_piece(READ_AHEAD_BYTES as f64 / (cap * chunk_bytes) as f64);
         loop {
             let ahead = (schedule.outstanding() + 1) * chunk_bytes;
             let room = ahead <= READ_AHEAD_BYTES;
@@ -226,7 +233,7 @@ impl<'o> Poller<'o> {
     }
 
     fn limit_reached(&self) -> bool {
-        self.limit.is_some_and(|l| self.sink.emitted() >= l)
+        self.limit.is_some_and(|l| self.batcher.emitted() >= l)
     }
 
     /// Emit the records of `chunk` not emitted before, then save the
@@ -245,9 +252,9 @@ impl<'o> Poller<'o> {
             if !window.tracker.admit(record.at, &record.id) {
                 continue;
             }
-            if self.sink.push(record.raw)? {
+            if self.batcher.push(record.raw)? {
                 let progress = self.state.to_value();
-                self.sink.flush(progress)?;
+                self.batcher.flush(progress)?;
             }
         }
         self.checkpoint()
@@ -256,7 +263,7 @@ impl<'o> Poller<'o> {
     /// Save the progress made, if nothing emitted is waiting in a page.
     fn checkpoint(&mut self) -> Result<(), Error> {
         let progress = self.state.to_value();
-        self.sink.checkpoint(progress)
+        self.batcher.checkpoint(progress)
     }
 }
 

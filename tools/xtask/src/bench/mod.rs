@@ -40,19 +40,20 @@ pub const REVISION: &str = "2026-10-15";
 
 pub const USAGE: &str = "usage: cargo xtask bench [--smoke] [--only LIST] [--runs N] [--sizes LIST]\n\
     \x20                        [--repeat N] [--baseline-size N] [--ratelimit-secs S]\n\
-    \x20                        [--latencies LIST] [--debug]\n\
+    \x20                        [--latencies LIST] [--unannounced-runs N] [--debug]\n\
     \n\
     Builds klaviyo-runner and the Klaviyo stand-in (release), runs the benchmarks and\n\
     prints a table; also writes it to <target>/bench/results.md and results.json.\n\
     \n\
     --smoke            a tiny version (debug build, seconds; CI runs it as a test)\n\
-    --only LIST        some of: startup,throughput,baseline,ratelimit,latency,platform (default all)\n\
+    --only LIST        some of: startup,throughput,baseline,ratelimit,unannounced,latency,platform (default all)\n\
     --runs N           start-up runs of each command (default 200)\n\
     --sizes LIST       profiles per throughput run (default 10000,100000,1000000)\n\
     --repeat N         runs of each throughput case, the median is shown (default 3)\n\
     --baseline-size N  profiles for the Python SDK baseline (default 100000)\n\
     --ratelimit-secs S length of the rate-limit backfill (default 240)\n\
     --latencies LIST   ms per request of the latency-bound backfills (default 100,300,500)\n\
+    --unannounced-runs N  runs of the backfill under a limit announced only by 429s (default 10)\n\
     --debug            use a debug build";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,16 +62,18 @@ pub enum Bench {
     Throughput,
     Baseline,
     RateLimit,
+    Unannounced,
     Latency,
     Platform,
 }
 
 impl Bench {
-    pub const ALL: [Bench; 6] = [
+    pub const ALL: [Bench; 7] = [
         Bench::Startup,
         Bench::Throughput,
         Bench::Baseline,
         Bench::RateLimit,
+        Bench::Unannounced,
         Bench::Latency,
         Bench::Platform,
     ];
@@ -81,6 +84,7 @@ impl Bench {
             Bench::Throughput => "throughput",
             Bench::Baseline => "baseline",
             Bench::RateLimit => "ratelimit",
+            Bench::Unannounced => "unannounced",
             Bench::Latency => "latency",
             Bench::Platform => "platform",
         }
@@ -102,6 +106,8 @@ pub struct Options {
     pub latencies: Vec<u64>,
     /// The longest a latency-bound backfill may take.
     pub latency_cap: Duration,
+    /// Runs of the backfill under a limit announced only by 429s.
+    pub unannounced_runs: usize,
 }
 
 impl Options {
@@ -118,6 +124,7 @@ impl Options {
             ratelimit_secs: 240,
             latencies: vec![100, 300, 500],
             latency_cap: Duration::from_secs(300),
+            unannounced_runs: 10,
         }
     }
 
@@ -134,6 +141,7 @@ impl Options {
             ratelimit_secs: 3,
             latencies: vec![20],
             latency_cap: Duration::from_secs(3),
+            unannounced_runs: 1,
         }
     }
 
@@ -182,6 +190,9 @@ impl Options {
                         .split(',')
                         .map(|s| number(s).map(|n| n as u64))
                         .collect::<Result<_, _>>()?;
+                }
+                "--unannounced-runs" => {
+                    o.unannounced_runs = number(&value("--unannounced-runs")?)?.max(1);
                 }
                 other => return Err(format!("unknown argument {other:?}")),
             }
@@ -548,6 +559,22 @@ fn run_benches(ctx: &Ctx, o: &Options, progress: &dyn Fn(&str)) -> (Vec<Section>
         record(
             Bench::RateLimit,
             ratelimit::ceiling(ctx, Duration::from_secs(o.ratelimit_secs)).map(|s| vec![s]),
+        );
+    }
+    if o.runs(Bench::Unannounced) {
+        progress(&format!(
+            "a limit announced only by 429s: {} backfills",
+            o.unannounced_runs
+        ));
+        record(
+            Bench::Unannounced,
+            ratelimit::unannounced(
+                ctx,
+                o.unannounced_runs,
+                if o.smoke { 60 } else { 600 },
+                o.latency_cap.max(Duration::from_secs(120)),
+            )
+            .map(|s| vec![s]),
         );
     }
     if o.runs(Bench::Latency) {

@@ -18,7 +18,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 
-use super::{Chunk, Chunks, End, Fetched, Record, Source, send};
+use super::{Chunk, ChunkSender, End, Fetched, Record, Source, send};
 use crate::Error;
 use crate::client::Cursor;
 use crate::polling::plan::Movement;
@@ -42,7 +42,7 @@ pub struct Slice {
 
 /// Read the first page of `slice` (walking the cursor through a crowded
 /// first second), send its records in `[from, to)`, and say what is left.
-pub async fn read_slice(src: &Source, slice: Slice, out: &Chunks) -> Result<End, Error> {
+pub async fn read_slice(src: &Source, slice: Slice, out: &ChunkSender) -> Result<End, Error> {
     let mut restarts = 0;
     loop {
         match read_once(src, slice, out).await {
@@ -58,7 +58,7 @@ pub async fn read_slice(src: &Source, slice: Slice, out: &Chunks) -> Result<End,
     }
 }
 
-async fn read_once(src: &Source, slice: Slice, out: &Chunks) -> Result<End, Error> {
+async fn read_once(src: &Source, slice: Slice, out: &ChunkSender) -> Result<End, Error> {
     let partition = &src.plan.partitions[slice.partition];
     let first = src.url(&src.plan.query(partition, slice.from, slice.to)?);
     let mut page = fetch_sorted(src, &first).await?;
@@ -108,7 +108,7 @@ async fn walk(
     slice: Slice,
     first_url: &url::Url,
     first: Fetched,
-    out: &Chunks,
+    out: &ChunkSender,
 ) -> Result<Option<Fetched>, Error> {
     let at = slice.from;
     let started = Utc::now();
@@ -171,7 +171,7 @@ async fn walk(
 
 /// The walk's last page: handed back when it goes past the crowded second,
 /// sent here when it is the query's last.
-async fn finish(page: Fetched, slice: Slice, out: &Chunks) -> Option<Fetched> {
+async fn finish(page: Fetched, slice: Slice, out: &ChunkSender) -> Option<Fetched> {
     if page.passes(slice.from) {
         return Some(page);
     }

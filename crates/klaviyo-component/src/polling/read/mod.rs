@@ -99,7 +99,7 @@ pub enum End {
 
 /// Where a reader sends its chunks. A closed channel means the poller
 /// stopped and needs no more: the reader then ends quietly.
-pub type Chunks = mpsc::Sender<Chunk>;
+pub type ChunkSender = mpsc::Sender<Chunk>;
 
 /// One page of records with a readable polled field, and where the next
 /// page is.
@@ -169,6 +169,6 @@ impl Source {
 }
 
 /// Send `chunk` unless it is empty. False when the poller is gone.
-async fn send(out: &Chunks, chunk: Chunk) -> bool {
+async fn send(out: &ChunkSender, chunk: Chunk) -> bool {
     chunk.records.is_empty() || out.send(chunk).await.is_ok()
 }

@@ -11,7 +11,7 @@ use std::collections::BinaryHeap;
 use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
 
-use super::{Chunk, Chunks, End, Record, Source, Start, send};
+use super::{Chunk, ChunkSender, End, Record, Source, Start, send};
 use crate::Error;
 use crate::client::Cursor;
 use crate::polling::plan::Strategy;
@@ -34,7 +34,7 @@ pub async fn read_partition(
     mut start: Start,
     to: DateTime<Utc>,
     capacity: usize,
-    out: &Chunks,
+    out: &ChunkSender,
 ) -> Result<End, Error> {
     let capacity = capacity.clamp(1, BATCH_RECORDS);
     let mut restarts = 0;
