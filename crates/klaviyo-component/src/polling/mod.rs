@@ -10,6 +10,7 @@
 mod batcher;
 mod catalog;
 mod config;
+mod late;
 mod metadata;
 mod plan;
 mod poller;
