@@ -159,10 +159,6 @@ impl Iblt {
         self.toggle(key, 1);
     }
 
-    pub fn remove(&mut self, key: u64) {
-        self.toggle(key, -1);
-    }
-
     pub fn is_empty(&self) -> bool {
         self.cells.iter().all(Cell::is_empty)
     }

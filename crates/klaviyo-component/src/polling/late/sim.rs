@@ -71,7 +71,7 @@ pub fn simulate(config: SimConfig, mut records: Vec<SimRecord>, start: i64, end:
     let mut next_start = start;
     let mut now = start;
     let requests = |n: usize| (n as u64).div_ceil(config.page).max(1);
-    let mut emit = |id: u64, now: i64, emitted: &mut HashMap<u64, (u32, i64)>| {
+    let emit = |id: u64, now: i64, emitted: &mut HashMap<u64, (u32, i64)>| {
         let e = emitted.entry(id).or_insert((0, now));
         e.0 += 1;
     };

@@ -112,19 +112,6 @@ impl Stretches {
         }
     }
 
-    pub fn lookback(&self) -> i64 {
-        self.lookback
-    }
-
-    /// A lookback of another length: stretches now past it get their last
-    /// read at the next run.
-    pub fn set_lookback(&mut self, lookback: i64) {
-        self.lookback = lookback.max(0);
-        if self.lookback == 0 {
-            self.list.clear();
-        }
-    }
-
     pub fn list(&self) -> &[Stretch] {
         &self.list
     }
