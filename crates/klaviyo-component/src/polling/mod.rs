@@ -46,6 +46,7 @@ pub mod testing {
     pub use super::config::PollConfig;
     pub use super::late::sim;
     pub use super::plan::{Plan, Strategy};
+    pub use super::snapshot::aged as aged_snapshot;
 }
 
 /// Records a Retrieve Sample run emits at most.

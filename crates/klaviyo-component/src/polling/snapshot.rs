@@ -265,6 +265,18 @@ impl State {
     }
 }
 
+/// `snapshot` as if `secs` more had passed since each stretch of its
+/// lookback was read: the tests' way to let the minutes between re-reads
+/// pass. `None` when it has no stretches.
+pub fn aged(snapshot: &Value, secs: i64) -> Option<Value> {
+    let text = snapshot.get("late")?.as_str()?;
+    let mut late = Stretches::unpack(1, text)?;
+    late.aged(secs);
+    let mut out = snapshot.clone();
+    out["late"] = Value::String(late.pack(usize::MAX)?);
+    Some(out)
+}
+
 fn unreadable(why: &str) -> Error {
     Error::config(format!(
         "the step's snapshot cannot be read ({why}); it was not written by this component. \

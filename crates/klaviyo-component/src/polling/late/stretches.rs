@@ -38,6 +38,9 @@ pub const MIN_LENGTH: i64 = 60;
 /// 2 cells per subtable, 6 in all, which tell 2 new ids apart.
 pub const DEFAULT_LOG2: u8 = 1;
 
+/// The largest time a packed stretch may hold (year 36812).
+const MAX_TIME: i64 = 1 << 40;
+
 /// The format of the packed stretches.
 const FORMAT: u8 = 1;
 
@@ -109,6 +112,14 @@ impl Stretches {
         Stretches {
             lookback: lookback.max(0),
             list: Vec::new(),
+        }
+    }
+
+    /// As if `secs` more had passed since every read: for tests, which
+    /// cannot wait the minutes between re-reads.
+    pub fn aged(&mut self, secs: i64) {
+        for s in &mut self.list {
+            s.read_at -= secs;
         }
     }
 
@@ -324,7 +335,7 @@ impl Stretches {
     /// cell per subtable does not fit.
     pub fn pack(&self, budget: usize) -> Option<String> {
         let mut fitted = self.clone();
-        while fitted.byte_len().div_ceil(3) * 4 > budget + 2 {
+        while fitted.byte_len().div_ceil(3) * 4 > budget.saturating_add(2) {
             if !fitted.shrink() {
                 return None;
             }
@@ -419,6 +430,11 @@ impl Stretches {
             let from = previous.checked_add(i64::try_from(read_varint(&mut rest)?).ok()?)?;
             let to = from.checked_add(i64::try_from(read_varint(&mut rest)?).ok()?)?;
             let read_at = to.checked_add(unzigzag(read_varint(&mut rest)?))?;
+            // Times far from now are not this component's: refused, so no
+            // arithmetic on them can overflow.
+            if [from, to, read_at].iter().any(|t| t.abs() > MAX_TIME) {
+                return None;
+            }
             let count = u32::try_from(read_varint(&mut rest)?).ok()?;
             let found = u32::try_from(read_varint(&mut rest)?).ok()?;
             let (&log2, tail) = rest.split_first()?;
