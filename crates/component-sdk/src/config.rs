@@ -125,6 +125,36 @@ impl Config {
         }
     }
 
+    /// A text field holding an ISO 8601 duration of whole seconds
+    /// (`PT10M`, `P1D`, `P1DT12H`, `P2W`), in seconds: `None` when empty.
+    /// It must lie in `range`, or be zero when `zero_is_off` (`PT0S`
+    /// turns something off); the error names the field and the range.
+    pub fn duration(
+        &self,
+        field: Field,
+        range: RangeInclusive<u64>,
+        zero_is_off: bool,
+    ) -> Result<Option<u64>, Error> {
+        let label = field.label;
+        let Some(text) = self.text(field)? else {
+            return Ok(None);
+        };
+        let off = if zero_is_off { ", or PT0S for off" } else { "" };
+        match parse_duration(&text) {
+            Some(0) if zero_is_off => Ok(Some(0)),
+            Some(secs) if range.contains(&secs) => Ok(Some(secs)),
+            parsed => Err(Error::config(format!(
+                "\"{label}\" must be an ISO 8601 duration from {} to {}, such as PT10M or P1D{off}, got {}{}",
+                iso_duration(*range.start()),
+                iso_duration(*range.end()),
+                describe(&Value::String(text.clone())),
+                parsed
+                    .map(|s| format!(" ({})", iso_duration(s)))
+                    .unwrap_or_default()
+            ))),
+        }
+    }
+
     /// A select field whose value must be one of `allowed` (the model's
     /// keys): `None` when nothing is selected.
     pub fn choice(&self, field: Field, allowed: &[&str]) -> Result<Option<String>, Error> {
@@ -182,6 +212,73 @@ fn edit_distance(a: &[char], b: &[char]) -> usize {
         previous = current;
     }
     previous[b.len()]
+}
+
+/// Seconds of an ISO 8601 duration of whole units: `P[nW][nD][T[nH][nM][nS]]`
+/// (no years or months, whose length varies). `None` when it is not one.
+pub fn parse_duration(text: &str) -> Option<u64> {
+    let upper = text.trim().to_ascii_uppercase();
+    let rest = upper.strip_prefix('P')?;
+    let (date, time) = match rest.split_once('T') {
+        Some((d, t)) if !t.is_empty() => (d, Some(t)),
+        Some(_) => return None,
+        None => (rest, None),
+    };
+    if date.is_empty() && time.is_none() {
+        return None;
+    }
+    fn units(part: &str, allowed: &[(char, u64)]) -> Option<u64> {
+        let mut total = 0u64;
+        let mut number = String::new();
+        let mut next = 0;
+        for c in part.chars() {
+            if c.is_ascii_digit() {
+                number.push(c);
+                continue;
+            }
+            let at = allowed[next..].iter().position(|(u, _)| *u == c)? + next;
+            if number.is_empty() {
+                return None;
+            }
+            total = total.checked_add(number.parse::<u64>().ok()?.checked_mul(allowed[at].1)?)?;
+            number.clear();
+            next = at + 1;
+        }
+        number.is_empty().then_some(total)
+    }
+    let days = units(date, &[('W', 604_800), ('D', 86_400)])?;
+    let clock = match time {
+        Some(t) => units(t, &[('H', 3_600), ('M', 60), ('S', 1)])?,
+        None => 0,
+    };
+    days.checked_add(clock)
+}
+
+/// `secs` as the shortest ISO 8601 duration: `PT0S`, `PT90S`, `PT10M`, `P1D`,
+/// `P1DT12H`.
+pub fn iso_duration(secs: u64) -> String {
+    if secs == 0 {
+        return "PT0S".to_owned();
+    }
+    let (d, h, m, s) = (
+        secs / 86_400,
+        secs % 86_400 / 3_600,
+        secs % 3_600 / 60,
+        secs % 60,
+    );
+    let mut out = String::from("P");
+    if d > 0 {
+        out.push_str(&format!("{d}D"));
+    }
+    if h + m + s > 0 {
+        out.push('T');
+        for (n, u) in [(h, 'H'), (m, 'M'), (s, 'S')] {
+            if n > 0 {
+                out.push_str(&format!("{n}{u}"));
+            }
+        }
+    }
+    out
 }
 
 /// `"a", "b" or "c"`.
@@ -305,6 +402,53 @@ mod tests {
                 }
                 (got, want) => panic!("{value:?}: got {got:?}, want {want:?}"),
             }
+        }
+    }
+
+    #[test]
+    fn durations() {
+        let field = Field::new("f", "Late records lookback");
+        let read = |v: Value| cfg(v).duration(field, 60..=604_800, true);
+        for (text, secs) in [
+            ("PT10M", 600),
+            ("P1D", 86_400),
+            ("p7d", 604_800),
+            ("P1DT12H", 129_600),
+            ("PT1M", 60),
+            ("PT90S", 90),
+            ("P1W", 604_800),
+            ("PT0S", 0),
+            ("P0D", 0),
+        ] {
+            assert_eq!(read(json!(text)).ok(), Some(Some(secs)), "{text}");
+            assert_eq!(parse_duration(&iso_duration(secs)), Some(secs), "{text}");
+        }
+        assert_eq!(read(json!("")).ok(), Some(None));
+        assert_eq!(iso_duration(129_600), "P1DT12H");
+        let bad = [
+            (json!("1 day"), "\"1 day\""),
+            (json!("P"), "\"P\""),
+            (json!("PT"), "\"PT\""),
+            (json!("P1M"), "\"P1M\""),
+            (json!("PT1.5S"), "\"PT1.5S\""),
+            (json!("P1H"), "\"P1H\""),
+            (json!("PT30S"), "\"PT30S\" (PT30S)"),
+            (json!("P1W1D"), "\"P1W1D\" (P8D)"),
+            (
+                json!("P99999999999999999999D"),
+                "\"P99999999999999999999D\"",
+            ),
+            (json!(true), "\"true\""),
+        ];
+        for (value, shown) in bad {
+            let err = read(value.clone()).expect_err("rejected").to_string();
+            assert_eq!(
+                err,
+                format!(
+                    "\"Late records lookback\" must be an ISO 8601 duration from PT1M to P7D, such as PT10M or P1D, or PT0S for off, got {shown}"
+                ),
+                "{value}"
+            );
         }
     }
 

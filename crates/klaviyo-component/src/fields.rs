@@ -16,6 +16,7 @@ pub const POLL_CONFIG: Field = Field::new("pollConfig", "Timestamp field to poll
 pub const EMIT_BEHAVIOR: Field = Field::new("emitBehavior", "Emit behavior");
 pub const PAGE_SIZE: Field = Field::new("pageSize", "Size of Polling Page");
 pub const START_TIME: Field = Field::new("startTime", "Start Time");
+pub const LOOKBACK: Field = Field::new("lookback", "Late records lookback");
 
 // Make Raw Request (and Delete Object).
 pub const DO_NOT_THROW_404: Field =
@@ -52,6 +53,7 @@ pub const BY_FUNCTION: &[(&str, &[Field])] = &[
             EMIT_BEHAVIOR,
             PAGE_SIZE,
             START_TIME,
+            LOOKBACK,
         ],
     ),
     ("makeRawRequest", &[DO_NOT_THROW_404]),

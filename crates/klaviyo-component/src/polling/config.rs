@@ -20,6 +20,18 @@ pub struct PollConfig {
     pub field: &'static str,
     pub emit: EmitBehavior,
     pub start_time: DateTime<Utc>,
+    /// "Late records lookback", in seconds; 0 is off.
+    pub lookback: u64,
+}
+
+/// The longest "Late records lookback": what a 5 KB snapshot can hold.
+pub const MAX_LOOKBACK: u64 = 7 * 86_400;
+
+/// "Late records lookback" when empty: a day for events, whose time the
+/// sender sets and which arrive late all the time; off for the types whose
+/// timestamps Klaviyo sets as it stores them.
+fn default_lookback(object_type: &str) -> u64 {
+    if object_type == "events" { 86_400 } else { 0 }
 }
 
 /// How far ahead of now a Start Time may be: a little ahead is a choice (a
@@ -109,11 +121,15 @@ impl PollConfig {
                 at
             }
         };
+        let lookback = cfg
+            .duration(fields::LOOKBACK, 60..=MAX_LOOKBACK, true)?
+            .unwrap_or_else(|| default_lookback(object_type.key));
         Ok(PollConfig {
             object_type,
             field,
             emit,
             start_time,
+            lookback,
         })
     }
 }
@@ -142,6 +158,17 @@ mod tests {
         assert_eq!(c.field, "updated");
         assert_eq!(c.emit, EmitBehavior::Individually);
         assert_eq!(c.start_time, DateTime::UNIX_EPOCH);
+        assert_eq!(c.lookback, 0, "off for profiles");
+        let c = parse(json!({"objectType": "events", "pollConfig": "datetime"})).expect("valid");
+        assert_eq!(c.lookback, 86_400, "a day for events");
+        let c =
+            parse(json!({"objectType": "events", "pollConfig": "datetime", "lookback": "PT0S"}))
+                .expect("valid");
+        assert_eq!(c.lookback, 0);
+        let c =
+            parse(json!({"objectType": "profiles", "pollConfig": "created", "lookback": "P7D"}))
+                .expect("valid");
+        assert_eq!(c.lookback, 604_800);
     }
 
     #[test]
@@ -213,6 +240,14 @@ mod tests {
             (
                 json!({"objectType": "profiles", "pollConfig": "updated", "startTime": "2027-12-01T00:00:00Z"}),
                 "\"Start Time\" is 2027-12-01T00:00:00Z, more than a day after now (2026-12-01T10:00:00Z): the flow would emit nothing until then",
+            ),
+            (
+                json!({"objectType": "events", "pollConfig": "datetime", "lookback": "1 day"}),
+                "\"Late records lookback\" must be an ISO 8601 duration from PT1M to P7D, such as PT10M or P1D, or PT0S for off, got \"1 day\"",
+            ),
+            (
+                json!({"objectType": "events", "pollConfig": "datetime", "lookback": "P30D"}),
+                "\"Late records lookback\" must be an ISO 8601 duration from PT1M to P7D, such as PT10M or P1D, or PT0S for off, got \"P30D\" (P30D)",
             ),
         ];
         for (cfg, want) in cases {

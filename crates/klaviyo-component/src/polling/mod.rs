@@ -10,6 +10,7 @@
 mod batcher;
 mod catalog;
 mod config;
+mod late;
 mod metadata;
 mod plan;
 mod poller;
@@ -43,7 +44,9 @@ use crate::time::{floor_seconds, to_text};
 pub mod testing {
     pub use super::catalog::{object_types, timestamp_fields};
     pub use super::config::PollConfig;
+    pub use super::late::sim;
     pub use super::plan::{Plan, Strategy};
+    pub use super::snapshot::aged as aged_snapshot;
 }
 
 /// Records a Retrieve Sample run emits at most.
@@ -76,17 +79,24 @@ async fn run(input: StepInput, out: &mut dyn Sink) -> Result<(), Error> {
     let state = if sample {
         // A sample shows what the flow would start with; it neither reads
         // nor moves the flow's progress.
-        State::new(key, config.field, config.start_time)
+        State::new(key, config.field, config.start_time, 0)
     } else {
-        match snapshot::load(&input.snapshot, key, config.field, config.start_time)? {
-            Loaded::Fresh => State::new(key, config.field, config.start_time),
+        let lookback = config.lookback as i64;
+        match snapshot::load(
+            &input.snapshot,
+            key,
+            config.field,
+            config.start_time,
+            lookback,
+        )? {
+            Loaded::Fresh => State::new(key, config.field, config.start_time, lookback),
             Loaded::Resume(state) => state,
             Loaded::Stale(why) => {
                 tracing::warn!(
                     "{why}; polling again from Start Time {}",
                     to_text(config.start_time)
                 );
-                State::new(key, config.field, config.start_time)
+                State::new(key, config.field, config.start_time, config.lookback as i64)
             }
         }
     };
@@ -144,9 +154,30 @@ async fn run(input: StepInput, out: &mut dyn Sink) -> Result<(), Error> {
         .await
         .map_err(|e| with_hint(e, &config))?;
     let emitted = poller.batcher.emitted();
+    let late = &poller.late;
+    let late_text = if config.lookback == 0 || sample {
+        String::new()
+    } else {
+        format!(
+            "; {} late record(s) found in {} stretch(es) read again{}{}",
+            late.found,
+            late.stretches,
+            if late.from.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", late.from.join(", "))
+            },
+            if late.repeats > 0 {
+                format!(", up to {} emitted a second time", late.repeats)
+            } else {
+                String::new()
+            }
+        )
+    };
     tracing::info!(
-        "Polling finished: {emitted} record(s) emitted, {} request(s) to Klaviyo",
-        client.requests_sent()
+        "Polling finished: {emitted} record(s) emitted, {} request(s) to Klaviyo{late_text}; snapshot {} bytes",
+        client.requests_sent(),
+        poller.state.size()
     );
     if sample && emitted == 0 {
         return Err(Error::config(NO_OBJECT_FOUND));

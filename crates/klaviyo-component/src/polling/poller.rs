@@ -9,8 +9,13 @@
 //! one chunk, until the poller gets to it, and no read ahead starts while
 //! the chunks held would pass [`READ_AHEAD_BYTES`]: memory stays bounded
 //! however large the backlog.
+//!
+//! After the main window, the stretches of the lookback that are due are
+//! read again the same way (late/stretches.rs says when); what a re-read
+//! finds that was never emitted is emitted then, out of order with the
+//! main output by nature.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -19,10 +24,10 @@ use tokio::task::JoinSet;
 
 use super::batcher::Batcher;
 use super::plan::Strategy;
-use super::read::{self, Chunk, End, Slice, Source, Start};
+use super::read::{self, Chunk, End, Record, Slice, Source, Start};
 use super::schedule::{Head, NodeId, Schedule, Status, Work};
 use super::snapshot::{State, Window};
-use super::tracker::Tracker;
+use super::tracker::{Tracker, id_hash};
 use crate::Error;
 use crate::time::to_text;
 
@@ -43,6 +48,23 @@ pub struct Poller<'o> {
     pub max_in_flight: usize,
     /// Average bytes of the chunks taken so far.
     chunk_bytes: Average,
+    /// When the run began: what the main window reads was listed by then.
+    started: DateTime<Utc>,
+    /// What the re-reads of the lookback found.
+    pub late: LateReport,
+}
+
+/// What the re-reads of a run found, for its summary line.
+#[derive(Debug, Default)]
+pub struct LateReport {
+    /// Stretches read again.
+    pub stretches: usize,
+    /// Records found that had not been emitted.
+    pub found: u64,
+    /// The stretches they were found in, as `from/to`.
+    pub from: Vec<String>,
+    /// Records emitted again where a summary could not tell the new apart.
+    pub repeats: u64,
 }
 
 impl<'o> Poller<'o> {
@@ -60,6 +82,8 @@ impl<'o> Poller<'o> {
             limit,
             max_in_flight,
             chunk_bytes: Average::default(),
+            started: Utc::now(),
+            late: LateReport::default(),
         }
     }
 
@@ -106,7 +130,121 @@ impl<'o> Poller<'o> {
                 break;
             }
         }
+        if self.limit.is_none() {
+            self.reread().await?;
+        }
         self.batcher.flush(self.state.to_value())
+    }
+
+    /// Read again the stretches of the lookback that are due, and emit
+    /// what was never emitted from them.
+    async fn reread(&mut self) -> Result<(), Error> {
+        for range in self.state.late.due(self.started.timestamp()) {
+            let read_at = Utc::now();
+            let mut records = self.read_range(range).await?;
+            records.sort_by_key(|r| r.at);
+            let read: HashSet<u64> = records.iter().map(|r| id_hash(&r.id)).collect();
+            let Some(found) = self.state.late.reconcile(range, &read) else {
+                continue;
+            };
+            let label = format!("{}/{}", text_of(range.0), text_of(range.1));
+            if found.at_least_once {
+                tracing::warn!(
+                    "{} record(s) read again from {label} are new, more than its summary tells apart: \
+                     all {} are emitted again, up to {} of them a second time",
+                    found.new_count,
+                    read.len(),
+                    found.repeats
+                );
+                self.late.repeats += u64::from(found.repeats);
+            }
+            self.late.stretches += 1;
+            let mut emitted = HashSet::new();
+            for record in records {
+                let hash = id_hash(&record.id);
+                if !found.new.contains(&hash) || !emitted.insert(hash) {
+                    continue;
+                }
+                self.state.late.note_emitted(record.at.timestamp(), hash);
+                if self.batcher.push(record.raw)? {
+                    let progress = self.state.to_value();
+                    self.batcher.flush(progress)?;
+                }
+            }
+            if found.new_count > 0 {
+                self.late.found += u64::from(found.new_count);
+                self.late
+                    .from
+                    .push(format!("{label} ({})", found.new_count));
+            }
+            self.state.late.reread_done(
+                range,
+                &read,
+                found.new_count,
+                found.at_least_once,
+                read_at.timestamp(),
+            );
+            self.checkpoint()?;
+        }
+        Ok(())
+    }
+
+    /// Every record of every partition whose field lies in `range`, read
+    /// through the same schedule and pacer as the main window.
+    async fn read_range(&mut self, range: (i64, i64)) -> Result<Vec<Record>, Error> {
+        let (Some(from), Some(to)) = (at_second(range.0), at_second(range.1)) else {
+            return Ok(Vec::new());
+        };
+        let plan = self.source.plan.clone();
+        let work = (0..plan.partitions.len()).map(|partition| match plan.strategy {
+            Strategy::Keyset => Work::Slice(Slice {
+                partition,
+                from,
+                to,
+            }),
+            Strategy::Descending | Strategy::Scan => Work::Partition {
+                partition,
+                start: Start::at(from),
+                to,
+            },
+        });
+        let mut schedule = Schedule::new(self.max_in_flight, work);
+        let mut reads = Reads::default();
+        let mut records = Vec::new();
+        loop {
+            self.start_reads(&mut schedule, &mut reads);
+            let Some(Head {
+                id: head, status, ..
+            }) = schedule.head()
+            else {
+                return Ok(records);
+            };
+            if status == Status::Failed && reads.drained(head) {
+                return Err(reads.take_failure(head));
+            }
+            match reads.next(head).await {
+                Next::Joined(joined) => reads.finished(joined, &mut schedule),
+                Next::Chunk(chunk) => {
+                    self.chunk_bytes.add(chunk.bytes());
+                    records.extend(
+                        chunk
+                            .records
+                            .into_iter()
+                            .filter(|r| r.at >= from && r.at < to),
+                    );
+                }
+                Next::Drained => reads.mark_drained(head),
+                Next::Idle => {
+                    return Err(Error::internal(
+                        "the trigger waited for a read that was never started",
+                    ));
+                }
+            }
+            if reads.drained(head) && schedule.head().map(|h| h.status) == Some(Status::Ended) {
+                schedule.pop_head();
+                reads.forget(head);
+            }
+        }
     }
 
     /// Poll the partitions from `first` (resumed from `tracker`) of the
@@ -142,6 +280,11 @@ impl<'o> Poller<'o> {
             }
         });
         let mut schedule = Schedule::new(self.max_in_flight, work);
+        self.state.late.open_window(
+            next_start.timestamp(),
+            to.timestamp(),
+            self.started.timestamp(),
+        );
         self.state.window = Some(Window {
             to,
             partition: plan.partitions[first].label.clone(),
@@ -252,6 +395,9 @@ impl<'o> Poller<'o> {
             if !window.tracker.admit(record.at, &record.id) {
                 continue;
             }
+            self.state
+                .late
+                .note_emitted(record.at.timestamp(), id_hash(&record.id));
             if self.batcher.push(record.raw)? {
                 let progress = self.state.to_value();
                 self.batcher.flush(progress)?;
@@ -265,6 +411,17 @@ impl<'o> Poller<'o> {
         let progress = self.state.to_value();
         self.batcher.checkpoint(progress)
     }
+}
+
+/// A second of the lookback as a time.
+fn at_second(secs: i64) -> Option<DateTime<Utc>> {
+    DateTime::from_timestamp(secs, 0)
+}
+
+fn text_of(secs: i64) -> String {
+    at_second(secs)
+        .map(to_text)
+        .unwrap_or_else(|| secs.to_string())
 }
 
 /// What a read's task returns: which node it read, and how it ended.

@@ -8,6 +8,7 @@ mod component_json;
 mod create_event;
 mod credentials;
 mod delete_object;
+mod late;
 mod lookup_object;
 mod lookup_objects;
 mod membership;

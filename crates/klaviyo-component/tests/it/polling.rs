@@ -328,7 +328,7 @@ async fn a_snapshot_of_the_node_component_is_understood() {
         3,
         "only what changed after nextStartTime"
     );
-    assert_eq!(out.last_snapshot().expect("snapshot")["v"], 2);
+    assert_eq!(out.last_snapshot().expect("snapshot")["v"], 3);
 }
 
 #[tokio::test(flavor = "multi_thread")]

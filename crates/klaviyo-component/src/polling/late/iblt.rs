@@ -1,0 +1,457 @@
+//! An invertible Bloom lookup table of 64-bit id hashes (Eppstein,
+//! Goodrich, Uyeda and Varghese, "What's the Difference? Efficient Set
+//! Reconciliation without Prior Context", SIGCOMM 2011).
+//!
+//! A table summarises a set in a few cells however large the set is: each
+//! key is added to one cell in each of [`K`] subtables, and a cell keeps
+//! how many keys it holds, the XOR of the keys and the XOR of a second
+//! hash of each key. Tables are linear: the table of a set minus the table
+//! of another is the table of their difference, and when that difference
+//! is small (about two thirds of the cells, see [`capacity`]) it can be
+//! *peeled*: a cell holding exactly one key names it, removing that key
+//! from its other cells frees more, until every cell is empty. Keys left
+//! with a count of +1 are in the first set only, −1 in the second only.
+//!
+//! Each subtable has a power-of-two number of cells and a key's cell is its
+//! hash modulo that number, so a table *folds* to half its size (cell `j`
+//! plus cell `j + size/2`) and stays the table of the same set: neighbours
+//! of different sizes can be added once the larger is folded, and a table
+//! can be shrunk to fit the snapshot at the cost of capacity only.
+//!
+//! The subtables keep a key's [`K`] cells distinct, so a key is never
+//! added twice to one cell. Counts are kept modulo 2^16 and the check
+//! hash in 16 bits, 12 bytes a cell: peeling needs counts of ±1 and 0 only,
+//! and a cell that looks pure by mistake (a chance of 2^-16 per look, and
+//! the key's cell must also be where its hash puts it) makes peeling fail
+//! or name a key the caller then does not find among the ids it read; it
+//! never silently drops a key. Keys are the 64-bit [`id_hash`] of ids:
+//! among the few hundred thousand ids of one stretch two share a hash with
+//! a chance below 10^-8.
+//!
+//! [`id_hash`]: crate::polling::tracker::id_hash
+
+/// Cells each key is added to: one per subtable.
+pub const K: usize = 3;
+
+/// The largest subtable, as a power of two: 2^6 = 64 cells each, 192 in
+/// all, which a snapshot can hold only one of.
+pub const MAX_LOG2: u8 = 6;
+
+/// Bytes of one packed cell: count (2), key sum (8), check sum (2).
+pub const CELL_BYTES: usize = 12;
+
+const SEEDS: [u64; K] = [
+    0x9e37_79b9_7f4a_7c15,
+    0xc2b2_ae3d_27d4_eb4f,
+    0x1656_67b1_9e37_79f9,
+];
+const CHECK_SEED: u64 = 0x27d4_eb2f_1656_67c5;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Cell {
+    count: i16,
+    key_sum: u64,
+    check_sum: u16,
+}
+
+impl Cell {
+    fn is_empty(&self) -> bool {
+        self.count == 0 && self.key_sum == 0 && self.check_sum == 0
+    }
+
+    fn toggle(&mut self, key: u64, sign: i16) {
+        self.count = self.count.wrapping_add(sign);
+        self.key_sum ^= key;
+        self.check_sum ^= check(key);
+    }
+}
+
+/// A table of `K` subtables of `2^log2` cells each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Iblt {
+    log2: u8,
+    cells: Vec<Cell>,
+}
+
+/// What peeling a difference found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Difference {
+    /// Keys in the first set only (count +1): new.
+    pub added: Vec<u64>,
+    /// Keys in the second set only (count −1): gone.
+    pub removed: Vec<u64>,
+}
+
+/// Why a table could not be decoded or read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Undecodable {
+    /// More keys differ than the cells can tell apart; the keys peeled
+    /// before peeling stopped are given (all of them correct with the
+    /// chance stated in the module's comment), and the table of the rest.
+    Overfull(Difference, Iblt),
+}
+
+/// How many differing keys a table of `K × 2^log2` cells tells apart
+/// by peeling with a chance of 99% or more, as the tests measure it:
+/// 1 key up to 12 cells, 2 in 24, 8 in 48, 20 in 96, 60 in 192. Small
+/// tables fail mostly on two keys that share every cell, which
+/// [`Iblt::pair_in`] splits given the ids read: 2 keys from 3 cells up.
+pub fn capacity(log2: u8) -> usize {
+    [1, 1, 1, 2, 8, 20, 60][usize::from(log2.min(MAX_LOG2))]
+}
+
+/// SplitMix64's finaliser: every bit of the key moves every bit out.
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+fn check(key: u64) -> u16 {
+    (mix(key ^ CHECK_SEED) >> 48) as u16
+}
+
+impl Iblt {
+    /// An empty table of `K × 2^log2` cells (`log2` at most [`MAX_LOG2`]).
+    pub fn new(log2: u8) -> Iblt {
+        let log2 = log2.min(MAX_LOG2);
+        Iblt {
+            log2,
+            cells: vec![Cell::default(); K << log2],
+        }
+    }
+
+    /// The table of `keys` at this size.
+    pub fn of(log2: u8, keys: impl IntoIterator<Item = u64>) -> Iblt {
+        let mut table = Iblt::new(log2);
+        for key in keys {
+            table.insert(key);
+        }
+        table
+    }
+
+    pub fn log2(&self) -> u8 {
+        self.log2
+    }
+
+    /// Cells in all.
+    pub fn cells(&self) -> usize {
+        self.cells.len()
+    }
+
+    fn width(&self) -> usize {
+        1 << self.log2
+    }
+
+    /// Where `key` lies in subtable `i`.
+    fn index(&self, i: usize, key: u64) -> usize {
+        i * self.width() + (mix(key ^ SEEDS[i]) as usize & (self.width() - 1))
+    }
+
+    fn toggle(&mut self, key: u64, sign: i16) {
+        for i in 0..K {
+            let at = self.index(i, key);
+            self.cells[at].toggle(key, sign);
+        }
+    }
+
+    pub fn insert(&mut self, key: u64) {
+        self.toggle(key, 1);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.cells.iter().all(Cell::is_empty)
+    }
+
+    /// The same set's table at half the size (nothing when it has one cell
+    /// per subtable already).
+    pub fn fold(&self) -> Iblt {
+        if self.log2 == 0 {
+            return self.clone();
+        }
+        let half = self.width() / 2;
+        let mut out = Iblt::new(self.log2 - 1);
+        for i in 0..K {
+            for j in 0..half {
+                let a = self.cells[i * self.width() + j];
+                let b = self.cells[i * self.width() + j + half];
+                out.cells[i * half + j] = Cell {
+                    count: a.count.wrapping_add(b.count),
+                    key_sum: a.key_sum ^ b.key_sum,
+                    check_sum: a.check_sum ^ b.check_sum,
+                };
+            }
+        }
+        out
+    }
+
+    /// Folded down to `2^log2` cells per subtable (never grown).
+    pub fn folded_to(&self, log2: u8) -> Iblt {
+        let mut out = self.clone();
+        while out.log2 > log2 {
+            out = out.fold();
+        }
+        out
+    }
+
+    /// The table of the union of two disjoint sets (of the sum, for
+    /// multisets), at the smaller of the two sizes.
+    pub fn add(&self, other: &Iblt) -> Iblt {
+        self.combine(other, 1)
+    }
+
+    /// The table of `self`'s set less `other`'s: peel it for their
+    /// difference.
+    pub fn subtract(&self, other: &Iblt) -> Iblt {
+        self.combine(other, -1)
+    }
+
+    fn combine(&self, other: &Iblt, sign: i16) -> Iblt {
+        let log2 = self.log2.min(other.log2);
+        let mut out = self.folded_to(log2);
+        let other = other.folded_to(log2);
+        for (a, b) in out.cells.iter_mut().zip(&other.cells) {
+            a.count = a.count.wrapping_add(sign.wrapping_mul(b.count));
+            a.key_sum ^= b.key_sum;
+            a.check_sum ^= b.check_sum;
+        }
+        out
+    }
+
+    /// The keys of a difference table: those counted once (added) and
+    /// those counted minus once (removed).
+    pub fn peel(&self) -> Result<Difference, Undecodable> {
+        let mut table = self.clone();
+        let mut found = Difference::default();
+        let mut pending: Vec<usize> = (0..table.cells.len()).collect();
+        while let Some(at) = pending.pop() {
+            let cell = table.cells[at];
+            let sign = match cell.count {
+                1 => 1,
+                -1 => -1,
+                _ => continue,
+            };
+            let key = cell.key_sum;
+            if cell.check_sum != check(key) || table.index(at / table.width(), key) != at {
+                continue;
+            }
+            if sign == 1 {
+                found.added.push(key);
+            } else {
+                found.removed.push(key);
+            }
+            table.toggle(key, -sign);
+            for i in 0..K {
+                pending.push(table.index(i, key));
+            }
+        }
+        if table.is_empty() {
+            Ok(found)
+        } else {
+            Err(Undecodable::Overfull(found, table))
+        }
+    }
+
+    /// The two keys of `candidates` whose table this is, when it is the
+    /// table of two keys: what peeling cannot split when both keys fall in
+    /// the same cell of every subtable (a chance of 1 in 4^log2), the
+    /// commonest failure of small tables. Every cell holding them has
+    /// their XOR, so each candidate names its partner.
+    pub fn pair_in(&self, candidates: &std::collections::HashSet<u64>) -> Option<(u64, u64)> {
+        let held: Vec<&Cell> = self.cells.iter().filter(|c| !c.is_empty()).collect();
+        let x = held.first()?.key_sum;
+        if x == 0 || held.iter().any(|c| c.count != 2 || c.key_sum != x) {
+            return None;
+        }
+        candidates.iter().find_map(|&a| {
+            let b = a ^ x;
+            (a < b && candidates.contains(&b) && Iblt::of(self.log2, [a, b]) == *self)
+                .then_some((a, b))
+        })
+    }
+
+    /// Append the packed cells: little-endian count, key sum, check sum.
+    pub fn pack(&self, out: &mut Vec<u8>) {
+        for cell in &self.cells {
+            out.extend_from_slice(&cell.count.to_le_bytes());
+            out.extend_from_slice(&cell.key_sum.to_le_bytes());
+            out.extend_from_slice(&cell.check_sum.to_le_bytes());
+        }
+    }
+
+    /// Read a table of `2^log2` cells per subtable from the front of
+    /// `bytes`, and what follows it; `None` when there are too few bytes.
+    pub fn unpack(log2: u8, bytes: &[u8]) -> Option<(Iblt, &[u8])> {
+        if log2 > MAX_LOG2 {
+            return None;
+        }
+        let n = K << log2;
+        let body = bytes.get(..n * CELL_BYTES)?;
+        let cells = body
+            .chunks_exact(CELL_BYTES)
+            .map(|c| Cell {
+                count: i16::from_le_bytes([c[0], c[1]]),
+                key_sum: u64::from_le_bytes(c[2..10].try_into().expect("8 bytes")),
+                check_sum: u16::from_le_bytes([c[10], c[11]]),
+            })
+            .collect();
+        Some((Iblt { log2, cells }, &bytes[n * CELL_BYTES..]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn sorted(mut keys: Vec<u64>) -> Vec<u64> {
+        keys.sort_unstable();
+        keys
+    }
+
+    /// Two sets with a common part and `only_a`/`only_b` keys of their own.
+    fn sets(common: &BTreeSet<u64>, only_a: &[u64], only_b: &[u64]) -> (Vec<u64>, Vec<u64>) {
+        let a = common.iter().chain(only_a).copied().collect();
+        let b = common.iter().chain(only_b).copied().collect();
+        (a, b)
+    }
+
+    fn distinct(keys: Vec<u64>) -> Vec<u64> {
+        keys.into_iter()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    }
+
+    proptest! {
+        /// A decode is exact or says it failed: it never names a key
+        /// wrongly. (Sizes here are small enough that failures happen.)
+        #[test]
+        fn decodes_exactly_or_says_so(
+            common in proptest::collection::btree_set(any::<u64>(), 0..500),
+            diff in proptest::collection::vec(any::<u64>(), 0..40),
+            split in 0usize..40,
+            log2 in 0u8..=MAX_LOG2,
+        ) {
+            let diff: Vec<u64> = distinct(diff).into_iter().filter(|k| !common.contains(k)).collect();
+            let split = split.min(diff.len());
+            let (only_a, only_b) = diff.split_at(split);
+            let (a, b) = sets(&common, only_a, only_b);
+            let table = Iblt::of(log2, a).subtract(&Iblt::of(log2, b));
+            match table.peel() {
+                Ok(d) => {
+                    prop_assert_eq!(sorted(d.added), sorted(only_a.to_vec()));
+                    prop_assert_eq!(sorted(d.removed), sorted(only_b.to_vec()));
+                }
+                Err(Undecodable::Overfull(partial, _)) => {
+                    prop_assert!(diff.len() > 1, "one key always decodes");
+                    for k in &partial.added { prop_assert!(only_a.contains(k)); }
+                    for k in &partial.removed { prop_assert!(only_b.contains(k)); }
+                }
+            }
+        }
+
+        /// Folding and adding give the table of the same set, however
+        /// they are combined.
+        #[test]
+        fn fold_and_add_are_linear(
+            a in proptest::collection::btree_set(any::<u64>(), 0..200),
+            b in proptest::collection::btree_set(any::<u64>(), 0..200),
+            big in 1u8..=MAX_LOG2,
+            small in 0u8..=MAX_LOG2,
+        ) {
+            let small = small.min(big);
+            prop_assert_eq!(Iblt::of(big, a.iter().copied()).folded_to(small), Iblt::of(small, a.iter().copied()));
+            let both: Vec<u64> = a.iter().chain(&b).copied().collect();
+            prop_assert_eq!(
+                Iblt::of(big, a.iter().copied()).add(&Iblt::of(small, b.iter().copied())),
+                Iblt::of(small, both.iter().copied())
+            );
+            let table = Iblt::of(big, both.iter().copied()).subtract(&Iblt::of(big, b.iter().copied()));
+            // Subtracting a part leaves the other part's table, as for
+            // multisets: keys in both sets are counted twice, then once.
+            prop_assert_eq!(table, Iblt::of(big, a.iter().copied()));
+        }
+
+        #[test]
+        fn packs_and_unpacks(keys in proptest::collection::vec(any::<u64>(), 0..300), log2 in 0u8..=MAX_LOG2) {
+            let table = Iblt::of(log2, keys);
+            let mut bytes = Vec::new();
+            table.pack(&mut bytes);
+            bytes.push(7);
+            prop_assert_eq!(bytes.len(), table.cells() * CELL_BYTES + 1);
+            let (back, rest) = Iblt::unpack(log2, &bytes).expect("enough bytes");
+            prop_assert_eq!(back, table);
+            prop_assert_eq!(rest, &[7u8][..]);
+            prop_assert!(Iblt::unpack(log2, &bytes[..bytes.len() - 2]).is_none());
+        }
+    }
+
+    /// What [`capacity`] promises: differences of that many keys decode
+    /// in at least 99 of 100 tries, at every size, whatever the size of
+    /// the sets (counts wrap; the difference is what matters).
+    #[test]
+    fn capacity_holds_in_99_of_100() {
+        let mut seed = 1u64;
+        let mut next = move || {
+            seed = mix(seed.wrapping_add(0x9e37_79b9_7f4a_7c15));
+            seed
+        };
+        for log2 in 0..=MAX_LOG2 {
+            let d = capacity(log2);
+            let tries = 1_000;
+            let mut ok = 0;
+            for _ in 0..tries {
+                let common: Vec<u64> = (0..70).map(|_| next()).collect();
+                let extra: Vec<u64> = (0..d).map(|_| next()).collect();
+                let (added, removed) = extra.split_at(d / 2 + d % 2);
+                let a: Vec<u64> = common.iter().chain(added).copied().collect();
+                let b: Vec<u64> = common.iter().chain(removed).copied().collect();
+                if let Ok(diff) = Iblt::of(log2, a).subtract(&Iblt::of(log2, b)).peel() {
+                    assert_eq!(sorted(diff.added), sorted(added.to_vec()));
+                    assert_eq!(sorted(diff.removed), sorted(removed.to_vec()));
+                    ok += 1;
+                }
+            }
+            assert!(
+                ok * 100 >= tries * 99,
+                "{} cells, {d} keys: {ok} of {tries} decoded",
+                K << log2
+            );
+        }
+    }
+
+    #[test]
+    fn two_keys_in_the_same_cells_are_split_given_the_candidates() {
+        // With one cell per subtable every pair shares every cell.
+        let read: std::collections::HashSet<u64> = (0..1_000u64).map(mix).collect();
+        let (a, b) = (mix(17), mix(923));
+        let emitted = Iblt::of(0, read.iter().copied().filter(|k| *k != a && *k != b));
+        let table = Iblt::of(0, read.iter().copied()).subtract(&emitted);
+        let Err(Undecodable::Overfull(found, rest)) = table.peel() else {
+            panic!("two keys in three cells do not peel");
+        };
+        assert!(found.added.is_empty());
+        assert_eq!(rest.pair_in(&read), Some((a.min(b), a.max(b))));
+        let mut without_b = read.clone();
+        without_b.remove(&b);
+        assert_eq!(rest.pair_in(&without_b), None);
+    }
+
+    #[test]
+    fn a_large_set_against_itself_plus_a_few() {
+        let common: Vec<u64> = (0..1_000_000u64).map(mix).collect();
+        let late = [mix(u64::MAX), mix(u64::MAX - 1), mix(u64::MAX - 2)];
+        let emitted = Iblt::of(3, common.iter().copied());
+        let read = Iblt::of(3, common.iter().chain(&late).copied());
+        let diff = read
+            .subtract(&emitted)
+            .peel()
+            .expect("three keys in 24 cells");
+        assert_eq!(sorted(diff.added), sorted(late.to_vec()));
+        assert!(diff.removed.is_empty());
+    }
+}
