@@ -13,3 +13,4 @@ mod faults;
 mod raw_request;
 mod services;
 mod trigger;
+mod window;

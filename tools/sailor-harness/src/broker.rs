@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use lapin::options::{
     BasicGetOptions, BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions,
-    QueueBindOptions, QueueDeclareOptions,
+    QueueBindOptions, QueueDeclareOptions, QueueDeleteOptions,
 };
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
@@ -260,6 +260,50 @@ impl Broker {
                         .map_err(err)?;
                 }
             }
+            Ok(())
+        })
+    }
+
+    /// Declares `queue` anew, bound to `key`, holding at most `max`
+    /// messages and refusing (nacking) publishes beyond them, as a queue
+    /// under an overflow policy does: the publish fails at the broker.
+    pub fn limit_queue(&self, queue: &str, key: &str, max: u32) -> Result<(), String> {
+        let exchange = self.exchange.clone();
+        self.runtime.block_on(async {
+            self.channel
+                .queue_delete(queue.into(), QueueDeleteOptions::default())
+                .await
+                .map_err(err)?;
+            let mut args = FieldTable::default();
+            args.insert(
+                "x-max-length".into(),
+                AMQPValue::LongInt(max.try_into().unwrap_or(i32::MAX)),
+            );
+            args.insert(
+                "x-overflow".into(),
+                AMQPValue::LongString("reject-publish".into()),
+            );
+            self.channel
+                .queue_declare(
+                    queue.into(),
+                    QueueDeclareOptions {
+                        durable: true,
+                        ..QueueDeclareOptions::default()
+                    },
+                    args,
+                )
+                .await
+                .map_err(err)?;
+            self.channel
+                .queue_bind(
+                    queue.into(),
+                    exchange.as_str().into(),
+                    key.into(),
+                    QueueBindOptions::default(),
+                    FieldTable::default(),
+                )
+                .await
+                .map_err(err)?;
             Ok(())
         })
     }

@@ -190,6 +190,27 @@ impl Rabbit {
         &self.dir
     }
 
+    /// Stops the broker where it stands (SIGSTOP to the node and every
+    /// process under it): it reads nothing and confirms nothing until
+    /// [`Rabbit::resume`], as a broker that has stalled. Its sockets stay
+    /// open.
+    pub fn pause(&self) {
+        for pid in self.node_tree() {
+            signal(pid, "STOP");
+        }
+    }
+
+    /// Lets a paused broker go on.
+    pub fn resume(&self) {
+        for pid in self.node_tree() {
+            signal(pid, "CONT");
+        }
+    }
+
+    fn node_tree(&self) -> Vec<u32> {
+        self.node.iter().flat_map(|n| descendants(n.id())).collect()
+    }
+
     /// The node's process id, and its epmd's.
     pub fn pids(&self) -> Vec<u32> {
         self.node
@@ -203,6 +224,56 @@ impl Rabbit {
 fn tail(text: &str) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(30)..].join("\n")
+}
+
+/// `root` and every process under it, read from /proc.
+pub fn descendants(root: u32) -> Vec<u32> {
+    let parents: Vec<(u32, u32)> = fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter_map(|pid| Some((pid, parent_of(pid)?)))
+        .collect();
+    let mut tree = vec![root];
+    let mut i = 0;
+    while i < tree.len() {
+        let parent = tree[i];
+        tree.extend(
+            parents
+                .iter()
+                .filter(|(_, ppid)| *ppid == parent)
+                .map(|(pid, _)| *pid),
+        );
+        i += 1;
+    }
+    tree
+}
+
+/// The parent of `pid` (the field after the command's closing paren).
+fn parent_of(pid: u32) -> Option<u32> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 1..];
+    after.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// How many bytes `pid` has written so far, to files, pipes and sockets
+/// (`wchar` of /proc/PID/io): a process blocked on a full pipe stops there.
+pub fn bytes_written(pid: u32) -> Option<u64> {
+    fs::read_to_string(format!("/proc/{pid}/io"))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("wchar:"))?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// The command name of `pid` (/proc/PID/comm).
+pub fn command_name(pid: u32) -> Option<String> {
+    fs::read_to_string(format!("/proc/{pid}/comm"))
+        .ok()
+        .map(|c| c.trim().to_owned())
 }
 
 /// Sends `signal` (a name such as `TERM`) to `pid` with kill(1): the

@@ -209,6 +209,18 @@ impl Sailor {
         }
     }
 
+    /// The `klaviyo-runner` processes this sailor is running now.
+    pub fn runners(&self) -> Vec<u32> {
+        self.pid()
+            .map(crate::rabbit::descendants)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|pid| {
+                crate::rabbit::command_name(*pid).is_some_and(|c| c.starts_with("klaviyo-runner"))
+            })
+            .collect()
+    }
+
     /// SIGTERM to sailor alone, as the platform (through tini) stops it.
     pub fn terminate(&self) {
         if let Some(pid) = self.pid() {
