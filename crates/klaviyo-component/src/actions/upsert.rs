@@ -271,4 +271,70 @@ mod tests {
         );
         assert!(p["id"].get("required").is_none());
     }
+
+    #[test]
+    fn every_offered_type_takes_an_object_of_its_fields() {
+        // Each type's input is an object of members (what the action reads
+        // from msg.body), never the schema of one of them.
+        for spec in klaviyo_spec::revisions() {
+            for resource in catalog::object_types(spec, Purpose::Upsert) {
+                let model = meta_model(&cfg(
+                    json!({"revision": spec.revision, "objectType": resource.key}),
+                ))
+                .expect("model");
+                assert_eq!(
+                    model.input["type"], "object",
+                    "{} {}: {}",
+                    spec.revision, resource.key, model.input
+                );
+                assert!(
+                    model.input["properties"]
+                        .as_object()
+                        .is_some_and(|p| !p.is_empty()),
+                    "{} {}: {}",
+                    spec.revision,
+                    resource.key,
+                    model.input
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_mapped_metric_is_its_kind_and_the_metric_it_points_at() {
+        // PATCH /mapped-metrics/{id}: no attributes, an id that is an enum,
+        // and relationships.
+        for revision in ["2026-07-15", "2026-10-15"] {
+            let spec = klaviyo_spec::for_revision(revision);
+            let model = meta_model(&cfg(
+                json!({"revision": revision, "objectType": "mapped-metrics"}),
+            ))
+            .expect("model");
+            let p = &model.input["properties"];
+            assert_eq!(p["id"]["enum"][0], "added_to_cart", "{revision}");
+            assert_eq!(
+                p["relationships"]["properties"]["metric"]["type"], "string",
+                "{revision}: {}",
+                model.input
+            );
+            let resource = spec.resource("mapped-metrics").expect("type");
+            let (_, schema) = schemas(spec, &resource).update.expect("PATCH");
+            let input = json!({"id": "revenue", "relationships": {"metric": "M1"}});
+            assert_eq!(
+                super::super::request::prepare(&input, &schema, "refused")
+                    .map_err(|e| e.to_string()),
+                Ok(json!({"data": {"type": "mapped-metric", "id": "revenue",
+                    "relationships": {"metric": {"data": {"type": "metric", "id": "M1"}}}}}))
+            );
+            let unknown = json!({"id": "revenue", "name": "x"});
+            assert_eq!(
+                super::super::request::prepare(&unknown, &schema, "refused")
+                    .map_err(|e| e.to_string()),
+                Err(
+                    "refused: msg.body.name is not a field the revision's schema has: remove it"
+                        .to_owned()
+                )
+            );
+        }
+    }
 }
