@@ -19,6 +19,7 @@ use super::{jsonapi, metadata, values};
 use crate::Error;
 use crate::catalog::{self, PROFILE_IDENTIFIERS, PROFILE_IMPORT, Purpose};
 use crate::client::Repeatability;
+use crate::fields;
 use crate::labels::humanize;
 use crate::revision::Revision;
 
@@ -36,6 +37,77 @@ pub fn object_types_model(cfg: &Config) -> Result<SelectModel, component_sdk::Er
 struct Schemas {
     create: Option<(String, Value)>,
     update: Option<(String, Value)>,
+}
+
+/// The "Operation" field: what Upsert Object does with a type other than
+/// profiles, which Klaviyo matches by their identifiers and creates or
+/// updates in one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Operation {
+    /// Create without an id, update with one (the default).
+    CreateOrUpdate,
+    Create,
+    Update,
+}
+
+/// The accepted values of "Operation".
+const OPERATIONS: &[&str] = &["createOrUpdate", "create", "update"];
+
+impl Operation {
+    fn read(cfg: &Config) -> Result<Operation, Error> {
+        Ok(
+            match cfg.choice(fields::OPERATION, OPERATIONS)?.as_deref() {
+                None | Some("createOrUpdate") => Operation::CreateOrUpdate,
+                Some("create") => Operation::Create,
+                Some(_) => Operation::Update,
+            },
+        )
+    }
+}
+
+/// The schemas of the type for the operation chosen in `cfg`: only the
+/// create's or only the update's when one is chosen, and an error that
+/// says so when the revision lacks it.
+fn chosen_schemas(
+    cfg: &Config,
+    spec: &'static RevisionSpec,
+    resource: &Resource<'static>,
+) -> Result<(Schemas, Operation), Error> {
+    let operation = Operation::read(cfg)?;
+    let all = schemas(spec, resource);
+    let label = fields::OPERATION.label;
+    let name = humanize(resource.key);
+    let revision = spec.revision;
+    if resource.key == "profiles" {
+        if operation != Operation::CreateOrUpdate {
+            return Err(Error::config(format!(
+                "\"{label}\": profiles are matched by their identifiers and created or updated in one request ({PROFILE_IMPORT}); choose Create or update"
+            )));
+        }
+        return Ok((all, operation));
+    }
+    let chosen = match operation {
+        Operation::CreateOrUpdate => all,
+        Operation::Create if all.create.is_none() => {
+            return Err(Error::config(format!(
+                "\"{label}\": Klaviyo's revision {revision} cannot create {name}, only update them; choose Update"
+            )));
+        }
+        Operation::Create => Schemas {
+            create: all.create,
+            update: None,
+        },
+        Operation::Update if all.update.is_none() => {
+            return Err(Error::config(format!(
+                "\"{label}\": Klaviyo's revision {revision} cannot update {name}, only create them; choose Create"
+            )));
+        }
+        Operation::Update => Schemas {
+            create: None,
+            update: all.update,
+        },
+    };
+    Ok((chosen, operation))
 }
 
 fn schemas(spec: &'static RevisionSpec, resource: &Resource<'static>) -> Schemas {
@@ -65,11 +137,32 @@ fn schemas(spec: &'static RevisionSpec, resource: &Resource<'static>) -> Schemas
 pub fn meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error> {
     let spec = Revision::from_config(cfg)?.spec();
     let resource = catalog::chosen(cfg, spec, Purpose::Upsert)?;
-    let schemas = schemas(spec, &resource);
+    let (schemas, operation) = chosen_schemas(cfg, spec, &resource)?;
     let name = humanize(resource.key);
     let flat = match (&schemas.create, &schemas.update) {
+        // A create is sent without an id (the action leaves it out).
+        (Some((_, create)), None) if resource.key != "profiles" => jsonapi::input_schema(create)
+            .map(|mut flat| {
+                if let Some(Value::Object(properties)) = flat.get_mut("properties") {
+                    properties.remove("id");
+                }
+                if let Some(Value::Array(required)) = flat.get_mut("required") {
+                    required.retain(|r| r != "id");
+                }
+                flat
+            }),
         (Some((_, create)), None) => jsonapi::input_schema(create),
-        (None, Some((_, update))) => jsonapi::input_schema(update),
+        // An update names the object it updates.
+        (None, Some((_, update))) => jsonapi::input_schema(update).map(|mut flat| {
+            match flat.get_mut("required") {
+                Some(Value::Array(required)) if !required.contains(&json!("id")) => {
+                    required.push(json!("id"));
+                }
+                Some(_) => {}
+                None => flat["required"] = json!(["id"]),
+            }
+            flat
+        }),
         (Some((_, create)), Some((_, update))) => {
             let mut merged =
                 jsonapi::input_schema(create).unwrap_or_else(|| json!({"type": "object"}));
@@ -95,7 +188,12 @@ pub fn meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error> {
         (None, None) => None,
     }
     .unwrap_or_else(|| json!({"type": "object"}));
-    let input = metadata::titled(flat, &format!("{name} to create or update"));
+    let doing = match operation {
+        Operation::CreateOrUpdate => "create or update",
+        Operation::Create => "create",
+        Operation::Update => "update",
+    };
+    let input = metadata::titled(flat, &format!("{name} to {doing}"));
     Ok(MetaModel {
         input,
         output: record_schema(spec, &resource),
@@ -106,7 +204,7 @@ impl Action for UpsertObject {
     async fn run(&self, run: Run, out: &mut dyn Sink) -> Result<(), Error> {
         let spec = run.spec;
         let resource = catalog::chosen(&run.cfg, spec, Purpose::Upsert)?;
-        let schemas = schemas(spec, &resource);
+        let (schemas, operation) = chosen_schemas(&run.cfg, spec, &resource)?;
         let body = Body::read(&run.msg, "the fields of the object")?;
         let name = humanize(resource.key);
         let revision = spec.revision;
@@ -152,6 +250,12 @@ impl Action for UpsertObject {
                         Repeatability::Unsafe,
                     )
                 }
+                (Some(_), Some(_), None) if operation == Operation::Create => {
+                    return Err(Error::input(format!(
+                        "\"ID\" (msg.body.id) is given, but \"{}\" is Create: leave it empty, or choose Update",
+                        fields::OPERATION.label
+                    )));
+                }
                 (Some(_), _, None) => {
                     return Err(Error::input(format!(
                         "{name} cannot be updated: Klaviyo's revision {revision} has no PATCH for them. Leave \"ID\" (msg.body.id) empty to create one"
@@ -160,6 +264,12 @@ impl Action for UpsertObject {
                 (None, Some((path, schema)), _) => {
                     members.remove("id");
                     (Method::POST, path, schema, Repeatability::Unsafe)
+                }
+                (None, None, Some(_)) if operation == Operation::Update => {
+                    return Err(Error::input(format!(
+                        "\"ID\" is required: give msg.body.id, the id of the {} to update",
+                        catalog::singular(&resource)
+                    )));
                 }
                 (None, None, _) => {
                     return Err(Error::input(format!(
@@ -336,5 +446,79 @@ mod tests {
                 )
             );
         }
+    }
+
+    #[test]
+    fn the_operation_chosen_is_the_schema_offered() {
+        let model = |operation: &str, key: &str| {
+            meta_model(&cfg(
+                json!({"revision": "2026-10-15", "objectType": key, "operation": operation}),
+            ))
+            .map(|m| m.input)
+            .map_err(|e| e.to_string())
+        };
+        // Creating a coupon code takes a unique code; updating one does not.
+        let create = model("create", "coupon-codes").expect("create");
+        let update = model("update", "coupon-codes").expect("update");
+        assert!(create["properties"]["unique_code"].is_object(), "{create}");
+        assert!(create["properties"].get("id").is_none(), "{create}");
+        assert!(
+            update["properties"].get("unique_code").is_none(),
+            "{update}"
+        );
+        assert_eq!(
+            update["properties"]["id"]["required"],
+            json!(true),
+            "{update}"
+        );
+        assert_eq!(update["title"], "Coupon Codes to update");
+        // What only the update requires is marked there.
+        let flows = model("update", "flows").expect("flows");
+        assert_eq!(
+            flows["properties"]["status"]["required"],
+            json!(true),
+            "{flows}"
+        );
+        assert!(
+            model("createOrUpdate", "flows").expect("both")["properties"]["status"]
+                .get("required")
+                .is_none()
+        );
+        // Mapped metrics are only updated.
+        assert_eq!(
+            model("create", "mapped-metrics"),
+            Err("\"Operation\": Klaviyo's revision 2026-10-15 cannot create Mapped Metrics, only update them; choose Update".to_owned())
+        );
+        assert!(
+            model("update", "profiles").is_err(),
+            "one request for profiles"
+        );
+        assert!(model("sideways", "lists").is_err());
+    }
+
+    #[test]
+    fn the_mapper_can_pick_every_value_klaviyo_takes() {
+        let input = meta_model(&cfg(
+            json!({"revision": "2026-10-15", "objectType": "flows", "operation": "create"}),
+        ))
+        .expect("flows")
+        .input;
+        assert_eq!(
+            input["properties"]["definition"]["properties"]["reentry_criteria"]["properties"]["unit"]
+                ["enum"],
+            json!(["day", "hour", "week", "alltime"])
+        );
+        let buttons = meta_model(&cfg(
+            json!({"revision": "2026-10-15", "objectType": "brand-buttons", "operation": "create"}),
+        ))
+        .expect("brand buttons")
+        .input;
+        let decoration = &buttons["properties"]["text"]["properties"]["text_decoration"]["enum"];
+        assert!(
+            decoration
+                .as_array()
+                .is_some_and(|d| !d.contains(&json!(""))),
+            "{decoration}"
+        );
     }
 }

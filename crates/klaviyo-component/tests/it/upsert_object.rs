@@ -419,3 +419,34 @@ fn jobs_are_not_objects_to_upsert() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_operation_chosen_is_the_request_sent() {
+    let h = Harness::new(FakeConfig::empty());
+    let cases: Vec<(Value, Value, &str)> = vec![
+        (
+            json!({"objectType": "lists", "operation": "update"}),
+            json!({"name": "x"}),
+            "\"ID\" is required: give msg.body.id, the id of the list to update",
+        ),
+        (
+            json!({"objectType": "lists", "operation": "create"}),
+            json!({"id": "Y6nRLr", "name": "x"}),
+            "\"ID\" (msg.body.id) is given, but \"Operation\" is Create: leave it empty, or choose Update",
+        ),
+    ];
+    for (fields, body, want) in cases {
+        let out = h.action(UPSERT_OBJECT, fields.clone(), body.clone()).await;
+        assert_eq!(out.failure(), ("InputError", want.to_owned()), "{body}");
+    }
+    assert!(h.fake.requests().is_empty(), "{:?}", h.request_lines());
+    let out = h
+        .action(
+            UPSERT_OBJECT,
+            json!({"objectType": "lists", "operation": "create"}),
+            json!({"name": "Newsletter"}),
+        )
+        .await;
+    assert_eq!(out.only_body()["type"], "list");
+    assert_eq!(h.request_lines(), vec!["POST /api/lists"]);
+}
