@@ -6,16 +6,13 @@ use reqwest::Method;
 use serde_json::json;
 
 use super::action::{Action, Run, emit_json};
-use super::body::{Body, Member};
+use super::body::{Body, ID};
 use super::metadata;
 use super::request::path_to;
 use crate::Error;
 use crate::catalog::{self, Purpose};
 use crate::fields;
 use crate::revision::Revision;
-
-/// The one member of the input.
-const ID: Member<'static> = Member::new("id", "ID");
 
 pub struct DeleteObject;
 

@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use super::action::{Action, Run, emit_json, emit_raw};
 use super::answer::Single;
-use super::body::{Body, Member};
+use super::body::{Body, ID};
 use super::lookup::record_schema;
 use super::request::{path_to, prepare};
 use super::write::write;
@@ -22,9 +22,6 @@ use crate::client::Repeatability;
 use crate::fields;
 use crate::labels::humanize;
 use crate::revision::Revision;
-
-/// The member that says which object to update.
-const ID: Member<'static> = Member::new("id", "ID");
 
 pub struct UpsertObject;
 
