@@ -27,6 +27,9 @@ pub const LOOKUP_BY: Field = Field::new("lookupBy", "Lookup by");
 pub const INCLUDE: Field = Field::new("include", "Include related resources");
 pub const ALLOW_ZERO_RESULTS: Field = Field::new("allowZeroResults", "Allow zero results");
 
+// Upsert Object.
+pub const OPERATION: Field = Field::new("operation", "Operation");
+
 // Lookup Objects (plural).
 pub const SORT: Field = Field::new("sort", "Sort");
 /// The same id as the trigger's "Size of Polling Page", another label: here
@@ -71,7 +74,7 @@ pub const BY_FUNCTION: &[(&str, &[Field])] = &[
             MAX_RESULTS,
         ],
     ),
-    ("upsertObject", &[OBJECT_TYPE]),
+    ("upsertObject", &[OBJECT_TYPE, OPERATION]),
     ("deleteObject", &[OBJECT_TYPE, DO_NOT_THROW_404]),
     ("createEvent", &[]),
     ("subscribeProfiles", &[LIST_ID, CHANNEL]),

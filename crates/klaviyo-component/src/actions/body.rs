@@ -4,7 +4,7 @@
 //! that is a typo of one the action knows is refused with the one meant.
 
 use component_sdk::Message;
-use component_sdk::config::{Field, closest, shortened};
+use component_sdk::config::{closest, shortened};
 use serde_json::{Map, Value};
 
 use super::values;
@@ -24,11 +24,8 @@ impl<'a> Member<'a> {
     }
 }
 
-impl From<Field> for Member<'static> {
-    fn from(field: Field) -> Member<'static> {
-        Member::new(field.key, field.label)
-    }
-}
+/// The id of the object an action reads, deletes or updates.
+pub const ID: Member<'static> = Member::new("id", "ID");
 
 /// The incoming message's body, an object.
 #[derive(Debug)]
@@ -166,8 +163,6 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-
-    const ID: Member<'static> = Member::new("id", "ID");
 
     fn body(value: Value) -> Body {
         Body::of(value.as_object().cloned().unwrap_or_default())

@@ -6,16 +6,13 @@ use reqwest::Method;
 use serde_json::json;
 
 use super::action::{Action, Run, emit_json};
-use super::body::{Body, Member};
+use super::body::{Body, ID};
 use super::metadata;
 use super::request::path_to;
 use crate::Error;
 use crate::catalog::{self, Purpose};
 use crate::fields;
 use crate::revision::Revision;
-
-/// The one member of the input.
-const ID: Member<'static> = Member::new("id", "ID");
 
 pub struct DeleteObject;
 
@@ -25,7 +22,7 @@ pub fn object_types_model(cfg: &Config) -> Result<SelectModel, component_sdk::Er
 
 pub fn meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error> {
     let spec = Revision::from_config(cfg)?.spec();
-    let resource = catalog::chosen(&cfg, spec, Purpose::Delete)?;
+    let resource = catalog::chosen(cfg, spec, Purpose::Delete)?;
     let name = catalog::singular(&resource);
     Ok(MetaModel {
         input: json!({

@@ -56,10 +56,16 @@ fn document_data(schema: &Value) -> Option<&Value> {
 }
 
 fn data_shape(data: &Value) -> Option<Data<'_>> {
+    // A resource has attributes, or at least relationships or meta to send
+    // (a mapped metric is its id and the metric it points at); a `{type,
+    // id}` has nothing else.
     let resource = |schema: &Value| {
         let props = properties(schema)?;
         props.get("type")?;
-        if props.contains_key("attributes") {
+        if ["attributes", "relationships", "meta"]
+            .iter()
+            .any(|m| props.contains_key(*m))
+        {
             Some(false)
         } else if props.contains_key("id") {
             Some(true)
@@ -307,6 +313,10 @@ fn build_resource(input: &Value, resource: &Value) -> Value {
             }
         }
         out.insert("attributes".into(), Value::Object(attributes));
+    } else {
+        // No attributes to put them in: left beside the id, where the
+        // check names each as a field the schema does not have.
+        out.extend(attributes);
     }
     Value::Object(out)
 }

@@ -18,14 +18,19 @@ pub fn titled(schema: Value, title: &str) -> Value {
 /// Titles on every property, and nothing the mapper would misread:
 /// `nullable`, `readOnly` and `writeOnly` go (read-only properties with
 /// them), a `oneOf` of scalars becomes its first text type (the mapper
-/// sends text, which the action turns into what fits), a `oneOf` of
-/// objects an object that takes any members.
+/// sends text, which the action turns into what fits) with the values of
+/// its alternatives when each lists them, a `oneOf` of objects an object
+/// that takes any members; `""` is no value to pick (it means "not set").
 pub fn for_the_mapper(schema: Value) -> Value {
     let Value::Object(mut map) = schema else {
         return schema;
     };
     for keyword in ["nullable", "readOnly", "writeOnly"] {
         map.remove(keyword);
+    }
+    // `""` means "not set" to the action: the mapper cannot pick it.
+    if let Some(Value::Array(options)) = map.get_mut("enum") {
+        options.retain(|o| o != "");
     }
     if let Some(Value::Array(alternatives)) = map.remove("oneOf") {
         let types: Vec<&str> = alternatives
@@ -47,6 +52,21 @@ pub fn for_the_mapper(schema: Value) -> Value {
             "string"
         };
         map.insert("type".into(), Value::String(chosen.to_owned()));
+        // Alternatives that are each a list of values: the mapper picks
+        // from all of them.
+        let enums: Vec<&Vec<Value>> = alternatives
+            .iter()
+            .filter_map(|a| a.get("enum").and_then(Value::as_array))
+            .collect();
+        if !enums.is_empty() && enums.len() == alternatives.len() {
+            let mut options: Vec<Value> = Vec::new();
+            for option in enums.into_iter().flatten() {
+                if option != "" && !options.contains(option) {
+                    options.push(option.clone());
+                }
+            }
+            map.insert("enum".into(), Value::Array(options));
+        }
         if chosen == "array"
             && let Some(items) = alternatives
                 .iter()

@@ -14,6 +14,14 @@ use crate::Error;
 /// ([`coerce::coerce`]) and checked ([`validate::check`]), so that nothing
 /// is sent that the revision's schema rejects. `what` starts the error.
 pub fn prepare(input: &Value, schema: &Value, what: &str) -> Result<Value, Error> {
+    let nested;
+    let input = match (input, jsonapi::input_schema(schema)) {
+        (Value::Object(members), Some(flat)) => {
+            nested = Value::Object(nest_dotted(members, &flat)?);
+            &nested
+        }
+        _ => input,
+    };
     let built = jsonapi::build(input, schema);
     let document = coerce::coerce(built, schema).unwrap_or_else(|| Value::Object(Map::new()));
     let violations = validate::check(&document, schema);
@@ -22,6 +30,69 @@ pub fn prepare(input: &Value, schema: &Value, what: &str) -> Result<Value, Error
     } else {
         Err(invalid(&violations, schema, what))
     }
+}
+
+/// The members of a flattened input with the flat dotted names a mapper
+/// with a flat list of fields sends (`"metric.name"`,
+/// `"profile.location.city"`) nested as the input schema `flat` has them
+/// (`{"metric": {"name": …}}`): through every object the schema declares
+/// members of, the rest of the name one key of the object it reaches (a
+/// custom property may hold dots). A name the schema has as it is, or
+/// whose first part it does not have, stays as it is.
+fn nest_dotted(members: &Map<String, Value>, flat: &Value) -> Result<Map<String, Value>, Error> {
+    let declared = |schema: &Value, name: &str| -> bool {
+        super::schema::properties(schema).is_some_and(|p| p.contains_key(name))
+    };
+    let mut out = Map::new();
+    let mut dotted = Vec::new();
+    for (name, value) in members {
+        match name.split_once('.') {
+            Some((first, _)) if !declared(flat, name) && declared(flat, first) => {
+                dotted.push((name, value));
+            }
+            _ => {
+                out.insert(name.clone(), value.clone());
+            }
+        }
+    }
+    for (name, value) in dotted {
+        let twice = || {
+            Error::input(format!(
+                "msg.body.{name} is given twice, as a name of its own and within msg.body.{}: give one of them",
+                name.split('.').next().unwrap_or_default()
+            ))
+        };
+        let mut schema = flat;
+        let mut into = &mut out;
+        let mut rest = name.as_str();
+        loop {
+            let (first, after) = match rest.split_once('.') {
+                Some((first, after)) if declared(schema, first) => (first, Some(after)),
+                _ => (rest, None),
+            };
+            let Some(after) = after else {
+                if into.contains_key(first) {
+                    return Err(twice());
+                }
+                into.insert(first.to_owned(), value.clone());
+                break;
+            };
+            schema = &schema["properties"][first];
+            let slot = into
+                .entry(first.to_owned())
+                .or_insert_with(|| Value::Object(Map::new()));
+            // Not set (null, the mapper's empty text): the dotted one is.
+            if slot.is_null() || slot.as_str().is_some_and(|s| s.trim().is_empty()) {
+                *slot = Value::Object(Map::new());
+            }
+            let Value::Object(members) = slot else {
+                return Err(twice());
+            };
+            into = members;
+            rest = after;
+        }
+    }
+    Ok(out)
 }
 
 /// The path of an operation (`/lists/{id}/relationships/profiles`) with
@@ -109,6 +180,8 @@ fn explain(violation: &Violation, document: &Value) -> String {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
@@ -133,5 +206,39 @@ mod tests {
         assert_eq!(path("/profiles/{id}", "01AB"), "/profiles/01AB");
         assert_eq!(path("/catalog-items/{id}/", "x/y"), "/catalog-items/x%2Fy/");
         assert_eq!(path("/lists", "x"), "/lists");
+    }
+
+    #[test]
+    fn flat_dotted_names_are_the_nested_ones() {
+        let events = klaviyo_spec::for_revision("2026-10-15")
+            .request_schema(klaviyo_spec::Method::Post, "/events")
+            .expect("schema");
+        let nested = json!({"metric": {"name": "Placed Order"}, "profile": {"email": "a@b.c"},
+            "properties": {"order.id": "A1"}});
+        let flat = json!({"metric.name": "Placed Order", "profile.email": "a@b.c",
+            "properties.order.id": "A1"});
+        let want = prepare(&nested, &events, "x").expect("nested");
+        assert_eq!(
+            prepare(&flat, &events, "x").map_err(|e| e.to_string()),
+            Ok(want.clone())
+        );
+        // Beside an empty nested one, and mixed with it.
+        let mixed = json!({"metric": "", "metric.name": "Placed Order",
+            "profile": {"email": "a@b.c"}, "properties": {"order.id": "A1"}});
+        assert_eq!(
+            prepare(&mixed, &events, "x").map_err(|e| e.to_string()),
+            Ok(want)
+        );
+        let twice = json!({"metric": {"name": "A"}, "metric.name": "B", "profile.email": "a@b.c",
+            "properties": {}});
+        assert_eq!(
+            prepare(&twice, &events, "x").map_err(|e| e.to_string()),
+            Err("msg.body.metric.name is given twice, as a name of its own and within msg.body.metric: give one of them".to_owned())
+        );
+        let unknown = json!({"metric.nam": "A", "profile.email": "a@b.c", "properties": {}});
+        let said = prepare(&unknown, &events, "x")
+            .expect_err("a typo")
+            .to_string();
+        assert!(said.contains("msg.body.metric.nam is not a field here — did you mean \"Name\" (msg.body.metric.name)?"), "{said}");
     }
 }

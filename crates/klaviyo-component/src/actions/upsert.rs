@@ -11,7 +11,7 @@ use serde_json::{Map, Value, json};
 
 use super::action::{Action, Run, emit_json, emit_raw};
 use super::answer::Single;
-use super::body::{Body, Member};
+use super::body::{Body, ID};
 use super::lookup::record_schema;
 use super::request::{path_to, prepare};
 use super::write::write;
@@ -19,11 +19,9 @@ use super::{jsonapi, metadata, values};
 use crate::Error;
 use crate::catalog::{self, PROFILE_IDENTIFIERS, PROFILE_IMPORT, Purpose};
 use crate::client::Repeatability;
+use crate::fields;
 use crate::labels::humanize;
 use crate::revision::Revision;
-
-/// The member that says which object to update.
-const ID: Member<'static> = Member::new("id", "ID");
 
 pub struct UpsertObject;
 
@@ -36,6 +34,77 @@ pub fn object_types_model(cfg: &Config) -> Result<SelectModel, component_sdk::Er
 struct Schemas {
     create: Option<(String, Value)>,
     update: Option<(String, Value)>,
+}
+
+/// The "Operation" field: what Upsert Object does with a type other than
+/// profiles, which Klaviyo matches by their identifiers and creates or
+/// updates in one request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Operation {
+    /// Create without an id, update with one (the default).
+    CreateOrUpdate,
+    Create,
+    Update,
+}
+
+/// The accepted values of "Operation".
+const OPERATIONS: &[&str] = &["createOrUpdate", "create", "update"];
+
+impl Operation {
+    fn read(cfg: &Config) -> Result<Operation, Error> {
+        Ok(
+            match cfg.choice(fields::OPERATION, OPERATIONS)?.as_deref() {
+                None | Some("createOrUpdate") => Operation::CreateOrUpdate,
+                Some("create") => Operation::Create,
+                Some(_) => Operation::Update,
+            },
+        )
+    }
+}
+
+/// The schemas of the type for the operation chosen in `cfg`: only the
+/// create's or only the update's when one is chosen, and an error that
+/// says so when the revision lacks it.
+fn chosen_schemas(
+    cfg: &Config,
+    spec: &'static RevisionSpec,
+    resource: &Resource<'static>,
+) -> Result<(Schemas, Operation), Error> {
+    let operation = Operation::read(cfg)?;
+    let all = schemas(spec, resource);
+    let label = fields::OPERATION.label;
+    let name = humanize(resource.key);
+    let revision = spec.revision;
+    if resource.key == "profiles" {
+        if operation != Operation::CreateOrUpdate {
+            return Err(Error::config(format!(
+                "\"{label}\": profiles are matched by their identifiers and created or updated in one request ({PROFILE_IMPORT}); choose Create or update"
+            )));
+        }
+        return Ok((all, operation));
+    }
+    let chosen = match operation {
+        Operation::CreateOrUpdate => all,
+        Operation::Create if all.create.is_none() => {
+            return Err(Error::config(format!(
+                "\"{label}\": Klaviyo's revision {revision} cannot create {name}, only update them; choose Update"
+            )));
+        }
+        Operation::Create => Schemas {
+            create: all.create,
+            update: None,
+        },
+        Operation::Update if all.update.is_none() => {
+            return Err(Error::config(format!(
+                "\"{label}\": Klaviyo's revision {revision} cannot update {name}, only create them; choose Create"
+            )));
+        }
+        Operation::Update => Schemas {
+            create: None,
+            update: all.update,
+        },
+    };
+    Ok((chosen, operation))
 }
 
 fn schemas(spec: &'static RevisionSpec, resource: &Resource<'static>) -> Schemas {
@@ -65,11 +134,32 @@ fn schemas(spec: &'static RevisionSpec, resource: &Resource<'static>) -> Schemas
 pub fn meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error> {
     let spec = Revision::from_config(cfg)?.spec();
     let resource = catalog::chosen(cfg, spec, Purpose::Upsert)?;
-    let schemas = schemas(spec, &resource);
+    let (schemas, operation) = chosen_schemas(cfg, spec, &resource)?;
     let name = humanize(resource.key);
     let flat = match (&schemas.create, &schemas.update) {
+        // A create is sent without an id (the action leaves it out).
+        (Some((_, create)), None) if resource.key != "profiles" => jsonapi::input_schema(create)
+            .map(|mut flat| {
+                if let Some(Value::Object(properties)) = flat.get_mut("properties") {
+                    properties.remove("id");
+                }
+                if let Some(Value::Array(required)) = flat.get_mut("required") {
+                    required.retain(|r| r != "id");
+                }
+                flat
+            }),
         (Some((_, create)), None) => jsonapi::input_schema(create),
-        (None, Some((_, update))) => jsonapi::input_schema(update),
+        // An update names the object it updates.
+        (None, Some((_, update))) => jsonapi::input_schema(update).map(|mut flat| {
+            match flat.get_mut("required") {
+                Some(Value::Array(required)) if !required.contains(&json!("id")) => {
+                    required.push(json!("id"));
+                }
+                Some(_) => {}
+                None => flat["required"] = json!(["id"]),
+            }
+            flat
+        }),
         (Some((_, create)), Some((_, update))) => {
             let mut merged =
                 jsonapi::input_schema(create).unwrap_or_else(|| json!({"type": "object"}));
@@ -95,7 +185,12 @@ pub fn meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error> {
         (None, None) => None,
     }
     .unwrap_or_else(|| json!({"type": "object"}));
-    let input = metadata::titled(flat, &format!("{name} to create or update"));
+    let doing = match operation {
+        Operation::CreateOrUpdate => "create or update",
+        Operation::Create => "create",
+        Operation::Update => "update",
+    };
+    let input = metadata::titled(flat, &format!("{name} to {doing}"));
     Ok(MetaModel {
         input,
         output: record_schema(spec, &resource),
@@ -106,7 +201,7 @@ impl Action for UpsertObject {
     async fn run(&self, run: Run, out: &mut dyn Sink) -> Result<(), Error> {
         let spec = run.spec;
         let resource = catalog::chosen(&run.cfg, spec, Purpose::Upsert)?;
-        let schemas = schemas(spec, &resource);
+        let (schemas, operation) = chosen_schemas(&run.cfg, spec, &resource)?;
         let body = Body::read(&run.msg, "the fields of the object")?;
         let name = humanize(resource.key);
         let revision = spec.revision;
@@ -152,6 +247,12 @@ impl Action for UpsertObject {
                         Repeatability::Unsafe,
                     )
                 }
+                (Some(_), Some(_), None) if operation == Operation::Create => {
+                    return Err(Error::input(format!(
+                        "\"ID\" (msg.body.id) is given, but \"{}\" is Create: leave it empty, or choose Update",
+                        fields::OPERATION.label
+                    )));
+                }
                 (Some(_), _, None) => {
                     return Err(Error::input(format!(
                         "{name} cannot be updated: Klaviyo's revision {revision} has no PATCH for them. Leave \"ID\" (msg.body.id) empty to create one"
@@ -160,6 +261,12 @@ impl Action for UpsertObject {
                 (None, Some((path, schema)), _) => {
                     members.remove("id");
                     (Method::POST, path, schema, Repeatability::Unsafe)
+                }
+                (None, None, Some(_)) if operation == Operation::Update => {
+                    return Err(Error::input(format!(
+                        "\"ID\" is required: give msg.body.id, the id of the {} to update",
+                        catalog::singular(&resource)
+                    )));
                 }
                 (None, None, _) => {
                     return Err(Error::input(format!(
@@ -270,5 +377,145 @@ mod tests {
             p["id"]
         );
         assert!(p["id"].get("required").is_none());
+    }
+
+    #[test]
+    fn every_offered_type_takes_an_object_of_its_fields() {
+        // Each type's input is an object of members (what the action reads
+        // from msg.body), never the schema of one of them.
+        for spec in klaviyo_spec::revisions() {
+            for resource in catalog::object_types(spec, Purpose::Upsert) {
+                let model = meta_model(&cfg(
+                    json!({"revision": spec.revision, "objectType": resource.key}),
+                ))
+                .expect("model");
+                assert_eq!(
+                    model.input["type"], "object",
+                    "{} {}: {}",
+                    spec.revision, resource.key, model.input
+                );
+                assert!(
+                    model.input["properties"]
+                        .as_object()
+                        .is_some_and(|p| !p.is_empty()),
+                    "{} {}: {}",
+                    spec.revision,
+                    resource.key,
+                    model.input
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_mapped_metric_is_its_kind_and_the_metric_it_points_at() {
+        // PATCH /mapped-metrics/{id}: no attributes, an id that is an enum,
+        // and relationships.
+        for revision in ["2026-07-15", "2026-10-15"] {
+            let spec = klaviyo_spec::for_revision(revision);
+            let model = meta_model(&cfg(
+                json!({"revision": revision, "objectType": "mapped-metrics"}),
+            ))
+            .expect("model");
+            let p = &model.input["properties"];
+            assert_eq!(p["id"]["enum"][0], "added_to_cart", "{revision}");
+            assert_eq!(
+                p["relationships"]["properties"]["metric"]["type"], "string",
+                "{revision}: {}",
+                model.input
+            );
+            let resource = spec.resource("mapped-metrics").expect("type");
+            let (_, schema) = schemas(spec, &resource).update.expect("PATCH");
+            let input = json!({"id": "revenue", "relationships": {"metric": "M1"}});
+            assert_eq!(
+                super::super::request::prepare(&input, &schema, "refused")
+                    .map_err(|e| e.to_string()),
+                Ok(json!({"data": {"type": "mapped-metric", "id": "revenue",
+                    "relationships": {"metric": {"data": {"type": "metric", "id": "M1"}}}}}))
+            );
+            let unknown = json!({"id": "revenue", "name": "x"});
+            assert_eq!(
+                super::super::request::prepare(&unknown, &schema, "refused")
+                    .map_err(|e| e.to_string()),
+                Err(
+                    "refused: msg.body.name is not a field the revision's schema has: remove it"
+                        .to_owned()
+                )
+            );
+        }
+    }
+
+    #[test]
+    fn the_operation_chosen_is_the_schema_offered() {
+        let model = |operation: &str, key: &str| {
+            meta_model(&cfg(
+                json!({"revision": "2026-10-15", "objectType": key, "operation": operation}),
+            ))
+            .map(|m| m.input)
+            .map_err(|e| e.to_string())
+        };
+        // Creating a coupon code takes a unique code; updating one does not.
+        let create = model("create", "coupon-codes").expect("create");
+        let update = model("update", "coupon-codes").expect("update");
+        assert!(create["properties"]["unique_code"].is_object(), "{create}");
+        assert!(create["properties"].get("id").is_none(), "{create}");
+        assert!(
+            update["properties"].get("unique_code").is_none(),
+            "{update}"
+        );
+        assert_eq!(
+            update["properties"]["id"]["required"],
+            json!(true),
+            "{update}"
+        );
+        assert_eq!(update["title"], "Coupon Codes to update");
+        // What only the update requires is marked there.
+        let flows = model("update", "flows").expect("flows");
+        assert_eq!(
+            flows["properties"]["status"]["required"],
+            json!(true),
+            "{flows}"
+        );
+        assert!(
+            model("createOrUpdate", "flows").expect("both")["properties"]["status"]
+                .get("required")
+                .is_none()
+        );
+        // Mapped metrics are only updated.
+        assert_eq!(
+            model("create", "mapped-metrics"),
+            Err("\"Operation\": Klaviyo's revision 2026-10-15 cannot create Mapped Metrics, only update them; choose Update".to_owned())
+        );
+        assert!(
+            model("update", "profiles").is_err(),
+            "one request for profiles"
+        );
+        assert!(model("sideways", "lists").is_err());
+    }
+
+    #[test]
+    fn the_mapper_can_pick_every_value_klaviyo_takes() {
+        let input = meta_model(&cfg(
+            json!({"revision": "2026-10-15", "objectType": "flows", "operation": "create"}),
+        ))
+        .expect("flows")
+        .input;
+        assert_eq!(
+            input["properties"]["definition"]["properties"]["reentry_criteria"]["properties"]["unit"]
+                ["enum"],
+            json!(["day", "hour", "week", "alltime"])
+        );
+        let buttons = meta_model(&cfg(
+            json!({"revision": "2026-10-15", "objectType": "brand-buttons", "operation": "create"}),
+        ))
+        .expect("brand buttons")
+        .input;
+        let decoration = &buttons["properties"]["text"]["properties"]["text_decoration"]["enum"];
+        assert!(
+            decoration
+                .as_array()
+                .is_some_and(|d| !d.contains(&json!(""))),
+            "{decoration}"
+        );
     }
 }

@@ -132,3 +132,30 @@ async fn a_redelivered_message_records_one_event() {
     assert_eq!(h.fake.requests().len(), 2, "sent twice");
     assert_eq!(h.fake.records("events").len(), before + 1, "recorded once");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn flat_dotted_names_are_sent_nested() {
+    // A mapper with a flat list of fields sends `metric.name`, not
+    // `{"metric": {"name": …}}`.
+    let h = Harness::new(FakeConfig::empty());
+    let flat = json!({
+        "metric.name": "Placed Order",
+        "profile.email": "ada@example.com",
+        "properties.items": ["book"],
+        "value": "29.90"
+    });
+    let out = h
+        .action_msg(CREATE_EVENT, json!({}), "msg-flat", flat)
+        .await;
+    assert_eq!(out.only_body()["statusCode"], 202);
+    let attributes = &sent(&h, 0)["data"]["attributes"];
+    assert_eq!(
+        attributes["metric"],
+        json!({"data": {"type": "metric", "attributes": {"name": "Placed Order"}}})
+    );
+    assert_eq!(
+        attributes["profile"]["data"]["attributes"]["email"],
+        "ada@example.com"
+    );
+    assert_eq!(attributes["properties"], json!({"items": ["book"]}));
+}

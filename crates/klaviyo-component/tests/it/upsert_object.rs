@@ -6,6 +6,8 @@ use std::time::Duration;
 use klaviyo_fake::{FakeConfig, Fault, FaultRule, Method};
 use serde_json::{Value, json};
 
+use klaviyo_component::COMPONENT;
+
 use crate::support::*;
 
 fn body_of(h: &Harness, i: usize) -> Value {
@@ -418,4 +420,140 @@ fn jobs_are_not_objects_to_upsert() {
             "{revision}: {keys:?}"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_operation_chosen_is_the_request_sent() {
+    let h = Harness::new(FakeConfig::empty());
+    let cases: Vec<(Value, Value, &str)> = vec![
+        (
+            json!({"objectType": "lists", "operation": "update"}),
+            json!({"name": "x"}),
+            "\"ID\" is required: give msg.body.id, the id of the list to update",
+        ),
+        (
+            json!({"objectType": "lists", "operation": "create"}),
+            json!({"id": "Y6nRLr", "name": "x"}),
+            "\"ID\" (msg.body.id) is given, but \"Operation\" is Create: leave it empty, or choose Update",
+        ),
+    ];
+    for (fields, body, want) in cases {
+        let out = h.action(UPSERT_OBJECT, fields.clone(), body.clone()).await;
+        assert_eq!(out.failure(), ("InputError", want.to_owned()), "{body}");
+    }
+    assert!(h.fake.requests().is_empty(), "{:?}", h.request_lines());
+    let out = h
+        .action(
+            UPSERT_OBJECT,
+            json!({"objectType": "lists", "operation": "create"}),
+            json!({"name": "Newsletter"}),
+        )
+        .await;
+    assert_eq!(out.only_body()["type"], "list");
+    assert_eq!(h.request_lines(), vec!["POST /api/lists"]);
+}
+
+/// What a mapper sends for `schema`, as getMetaModel answers it: a value
+/// for every member it marks required, nothing more.
+fn sample(schema: &Value) -> Value {
+    sample_named("", schema)
+}
+
+/// The same for the member `name`: what its name says it holds, where
+/// Klaviyo checks the form (an email address, a phone number).
+fn sample_named(name: &str, schema: &Value) -> Value {
+    if schema["type"] == "string" && schema.get("enum").is_none() {
+        match name {
+            "email" => return json!("ada@example.com"),
+            "phone_number" => return json!("+15005550006"),
+            _ => {}
+        }
+    }
+    if let Some(first) = schema["enum"].as_array().and_then(|o| o.first()) {
+        return first.clone();
+    }
+    match schema["type"].as_str() {
+        Some("number" | "integer") => json!(1),
+        Some("boolean") => json!(true),
+        Some("array") => json!([sample(&schema["items"])]),
+        Some("object") | None => {
+            let mut out = serde_json::Map::new();
+            for (name, property) in schema["properties"].as_object().into_iter().flatten() {
+                if property["required"] == json!(true) {
+                    out.insert(name.clone(), sample_named(name, property));
+                }
+            }
+            Value::Object(out)
+        }
+        _ => match schema["format"].as_str() {
+            Some("date-time") => json!("2026-01-01T00:00:00Z"),
+            Some("date") => json!("2026-01-01"),
+            _ => json!("x"),
+        },
+    }
+}
+
+/// Types whose body holds one of several objects (`oneOf`), which the
+/// metadata offers as an object of any members: what the chosen one
+/// requires cannot be read from it (issue 23, item 4, not yet done).
+const ONE_OF_OBJECTS: &[&str] = &[
+    "brand-social-groups",
+    "campaigns",
+    "flow-actions",
+    "flows",
+    "segments",
+    "template-universal-content",
+];
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_offered_type_and_operation_gets_through_the_stand_in() {
+    let mut problems = Vec::new();
+    let mut sent = 0;
+    for spec in klaviyo_spec::revisions() {
+        // A stand-in of its own per revision: the samples are the same.
+        let h = Harness::new(FakeConfig::empty());
+        let revision = spec.revision;
+        let types = select(
+            UPSERT_OBJECT,
+            "getObjectTypes",
+            json!({"revision": revision}),
+        );
+        for key in types.iter().filter(|k| *k != "profiles") {
+            for operation in ["create", "update"] {
+                let fields =
+                    json!({"revision": revision, "objectType": key, "operation": operation});
+                let model = COMPONENT
+                    .function(UPSERT_OBJECT)
+                    .and_then(|f| f.meta_model)
+                    .expect("a getMetaModel");
+                let Ok(model) = model(&h.cfg(fields.clone())) else {
+                    continue; // the revision has no such request for the type
+                };
+                let input = sample(&model.input);
+                h.fake.clear_requests();
+                let out = h.action(UPSERT_OBJECT, fields, input.clone()).await;
+                let what = format!("{revision} {key} {operation} {input}");
+                let went = !h.fake.requests().is_empty();
+                let error = out.error.as_ref().map(ToString::to_string);
+                let refused = match &error {
+                    None => false,
+                    // An update of an object the stand-in does not hold: the
+                    // body passed its check.
+                    Some(e) if operation == "update" && e.contains("answered 404") => false,
+                    // A request the stand-in checks but does not carry out.
+                    Some(e) if e.contains("the stand-in checked the request") => false,
+                    Some(_) => true,
+                };
+                sent += usize::from(went);
+                if ONE_OF_OBJECTS.contains(&key.as_str()) {
+                    continue;
+                }
+                if !went || refused {
+                    problems.push(format!("{what}: {error:?}"));
+                }
+            }
+        }
+    }
+    assert!(sent > 100, "{sent} requests");
+    assert_eq!(problems, Vec::<String>::new());
 }
