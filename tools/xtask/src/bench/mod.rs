@@ -9,6 +9,7 @@
 //! 4. Rate-limit ceiling: a long backfill under a scaled-down rate limit.
 //! 5. Latency-bound backfills: Klaviyo's limits scaled down, slow answers.
 //! 6. Through the platform: raw requests and a poll through sailor.
+//! 7. Late records: the lookback's re-reads and summaries, simulated.
 //!
 //! Benchmarks report; they never fail on a timing. The command fails only
 //! when a benchmark could not run or its output was wrong (a missing or
@@ -18,6 +19,7 @@
 //! the test below runs, so the harness keeps working.
 
 mod baseline;
+mod late;
 pub mod measure;
 mod platform;
 mod ratelimit;
@@ -45,7 +47,7 @@ pub const USAGE: &str = "usage: cargo xtask bench [--smoke] [--only LIST] [--run
     prints a table; also writes it to <target>/bench/results.md and results.json.\n\
     \n\
     --smoke            a tiny version (debug build, seconds; CI runs it as a test)\n\
-    --only LIST        some of: startup,throughput,baseline,ratelimit,latency,platform (default all)\n\
+    --only LIST        some of: startup,throughput,baseline,ratelimit,latency,platform,late (default all)\n\
     --runs N           start-up runs of each command (default 200)\n\
     --sizes LIST       profiles per throughput run (default 10000,100000,1000000)\n\
     --repeat N         runs of each throughput case, the median is shown (default 3)\n\
@@ -62,16 +64,18 @@ pub enum Bench {
     RateLimit,
     Latency,
     Platform,
+    Late,
 }
 
 impl Bench {
-    pub const ALL: [Bench; 6] = [
+    pub const ALL: [Bench; 7] = [
         Bench::Startup,
         Bench::Throughput,
         Bench::Baseline,
         Bench::RateLimit,
         Bench::Latency,
         Bench::Platform,
+        Bench::Late,
     ];
 
     pub fn name(self) -> &'static str {
@@ -82,6 +86,7 @@ impl Bench {
             Bench::RateLimit => "ratelimit",
             Bench::Latency => "latency",
             Bench::Platform => "platform",
+            Bench::Late => "late",
         }
     }
 }
@@ -568,6 +573,10 @@ fn run_benches(ctx: &Ctx, o: &Options, progress: &dyn Fn(&str)) -> (Vec<Section>
     if o.runs(Bench::Platform) {
         progress("platform: raw requests and a first poll through RabbitMQ and sailor");
         record(Bench::Platform, platform::run(ctx, o.smoke));
+    }
+    if o.runs(Bench::Late) {
+        progress("late records: days of 1M events a day, simulated");
+        record(Bench::Late, late::run(ctx, o.smoke, o.release));
     }
     (sections, errors)
 }
