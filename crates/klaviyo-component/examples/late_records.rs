@@ -6,6 +6,9 @@
 //!
 //! Time is simulated, not waited: a day of polls takes seconds.
 
+// Its output is what it is for: the bench reads stdout.
+#![allow(clippy::print_stdout)]
+
 use klaviyo_component::testing::sim::{SimConfig, SimRecord, simulate};
 use serde_json::json;
 
