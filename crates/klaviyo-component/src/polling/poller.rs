@@ -177,13 +177,9 @@ impl<'o> Poller<'o> {
                     .from
                     .push(format!("{label} ({})", found.new_count));
             }
-            self.state.late.reread_done(
-                range,
-                &read,
-                found.new_count,
-                found.at_least_once,
-                read_at.timestamp(),
-            );
+            self.state
+                .late
+                .reread_done(range, &read, found.new_count, read_at.timestamp());
             self.checkpoint()?;
         }
         Ok(())

@@ -9,6 +9,7 @@
 //! 4. Rate-limit ceiling: a long backfill under a scaled-down rate limit.
 //! 5. Latency-bound backfills: Klaviyo's limits scaled down, slow answers.
 //! 6. Through the platform: raw requests and a poll through sailor.
+//! 7. Late records: the lookback's re-reads and summaries, simulated.
 //!
 //! Benchmarks report; they never fail on a timing. The command fails only
 //! when a benchmark could not run or its output was wrong (a missing or
@@ -18,6 +19,7 @@
 //! the test below runs, so the harness keeps working.
 
 mod baseline;
+mod late;
 pub mod measure;
 mod platform;
 mod poll;
@@ -46,7 +48,7 @@ pub const USAGE: &str = "usage: cargo xtask bench [--smoke] [--only LIST] [--run
     prints a table; also writes it to <target>/bench/results.md and results.json.\n\
     \n\
     --smoke            a tiny version (debug build, seconds; CI runs it as a test)\n\
-    --only LIST        some of: startup,throughput,baseline,ratelimit,unannounced,latency,platform (default all)\n\
+    --only LIST        some of: startup,throughput,baseline,ratelimit,unannounced,latency,platform,late (default all)\n\
     --runs N           start-up runs of each command (default 200)\n\
     --sizes LIST       profiles per throughput run (default 10000,100000,1000000)\n\
     --repeat N         runs of each throughput case, the median is shown (default 3)\n\
@@ -65,6 +67,7 @@ pub enum Bench {
     Unannounced,
     Latency,
     Platform,
+    Late,
 }
 
 impl Bench {
@@ -76,6 +79,7 @@ impl Bench {
         Bench::Unannounced,
         Bench::Latency,
         Bench::Platform,
+        Bench::Late,
     ];
 
     pub fn name(self) -> &'static str {
@@ -87,6 +91,7 @@ impl Bench {
             Bench::Unannounced => "unannounced",
             Bench::Latency => "latency",
             Bench::Platform => "platform",
+            Bench::Late => "late",
         }
     }
 }
@@ -596,6 +601,10 @@ fn run_benches(ctx: &Ctx, o: &Options, progress: &dyn Fn(&str)) -> (Vec<Section>
     if o.runs(Bench::Platform) {
         progress("platform: raw requests and a first poll through RabbitMQ and sailor");
         record(Bench::Platform, platform::run(ctx, o.smoke));
+    }
+    if o.runs(Bench::Late) {
+        progress("late records: days of 1M events a day, simulated");
+        record(Bench::Late, late::run(ctx, o.smoke, o.release));
     }
     (sections, errors)
 }

@@ -96,6 +96,7 @@ pub enum Undecodable {
 /// 1 key up to 12 cells, 2 in 24, 8 in 48, 20 in 96, 60 in 192. Small
 /// tables fail mostly on two keys that share every cell, which
 /// [`Iblt::pair_in`] splits given the ids read: 2 keys from 3 cells up.
+#[cfg(test)]
 pub fn capacity(log2: u8) -> usize {
     [1, 1, 1, 2, 8, 20, 60][usize::from(log2.min(MAX_LOG2))]
 }
@@ -250,6 +251,14 @@ impl Iblt {
         } else {
             Err(Undecodable::Overfull(found, table))
         }
+    }
+
+    /// Whether `key` may be among the keys of this table: false when one
+    /// of its cells is empty, which a key in the table never leaves (its
+    /// cell would hold it, or a sum of keys that cancels it, a chance of
+    /// 2^-64). What peeling could not name is among the keys that may be.
+    pub fn may_hold(&self, key: u64) -> bool {
+        (0..K).all(|i| !self.cells[self.index(i, key)].is_empty())
     }
 
     /// The two keys of `candidates` whose table this is, when it is the
@@ -436,9 +445,26 @@ mod tests {
         };
         assert!(found.added.is_empty());
         assert_eq!(rest.pair_in(&read), Some((a.min(b), a.max(b))));
+        assert!(rest.may_hold(a) && rest.may_hold(b));
         let mut without_b = read.clone();
         without_b.remove(&b);
         assert_eq!(rest.pair_in(&without_b), None);
+    }
+
+    /// Keys a difference holds always may be held; of the others, those
+    /// with an empty cell are ruled out.
+    #[test]
+    fn what_peeling_leaves_is_among_the_keys_that_may_be_held() {
+        let keys: Vec<u64> = (0..40u64).map(mix).collect();
+        let table = Iblt::of(4, keys.iter().copied());
+        assert!(table.peel().is_err(), "40 keys in 48 cells do not peel");
+        assert!(keys.iter().all(|k| table.may_hold(*k)));
+        let others = (1_000..11_000u64)
+            .map(mix)
+            .filter(|k| table.may_hold(*k))
+            .count();
+        assert!(others < 10_000, "{others} of 10,000 others may be held");
+        assert!(!Iblt::new(4).may_hold(keys[0]));
     }
 
     #[test]

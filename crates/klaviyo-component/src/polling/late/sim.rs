@@ -21,11 +21,17 @@ pub struct SimRecord {
 #[derive(Debug, Clone, Default)]
 pub struct SimReport {
     /// Late records (listed after the main window passed their time)
-    /// emitted once, more than once, never.
+    /// emitted once, more than once, never (within the lookback); and
+    /// those later than the lookback, which may be lost.
     pub late: usize,
+    pub beyond_lookback: usize,
     pub late_once: usize,
     pub late_repeated: usize,
     pub late_lost: usize,
+    /// Late ones not emitted yet whose stretch is still to be read.
+    pub late_pending: usize,
+    /// The lost ones: the polled field and when Klaviyo listed them.
+    pub lost: Vec<(i64, i64)>,
     /// Emissions beyond the first, all records.
     pub repeats: usize,
     /// On-time records emitted other than once.
@@ -39,6 +45,8 @@ pub struct SimReport {
     pub overflows: u64,
     pub largest_snapshot: usize,
     pub largest_stretches: usize,
+    /// The most summary cells a snapshot held.
+    pub largest_cells: usize,
     /// Seconds from being listed to being emitted, per late record
     /// emitted, with its lateness (listed − at).
     pub delays: Vec<(i64, i64)>,
@@ -116,7 +124,7 @@ pub fn simulate(config: SimConfig, mut records: Vec<SimRecord>, start: i64, end:
                     stretches.note_emitted(r.at, r.id);
                 }
             }
-            stretches.reread_done(range, &read, found.new_count, found.at_least_once, now);
+            stretches.reread_done(range, &read, found.new_count, now);
         }
         stretches.tidy(now);
         // What the next run starts from is the snapshot: folded and merged
@@ -125,6 +133,8 @@ pub fn simulate(config: SimConfig, mut records: Vec<SimRecord>, start: i64, end:
             Some(packed) => {
                 report.largest_snapshot = report.largest_snapshot.max(packed.len());
                 stretches = Stretches::unpack(config.lookback, &packed).expect("reads its own");
+                let cells = stretches.list().iter().map(|s| s.summary.cells()).sum();
+                report.largest_cells = report.largest_cells.max(cells);
             }
             None => report.largest_snapshot = usize::MAX,
         }
@@ -143,16 +153,16 @@ pub fn simulate(config: SimConfig, mut records: Vec<SimRecord>, start: i64, end:
         report.repeats += times.saturating_sub(1) as usize;
         // Late: not listed yet when the main window read its time.
         let late = !on_time.contains(&r.id);
-        if late {
+        if late && r.listed - r.at > config.lookback {
+            report.beyond_lookback += 1;
+        } else if late {
             report.late += 1;
             match times {
                 0 => {
-                    // Lost only if it fell within the lookback and a
-                    // final read has happened since.
-                    if r.listed - r.at <= config.lookback
-                        && r.at + config.lookback + config.interval * 2 < end
-                    {
+                    // Lost if a final read has happened since.
+                    if r.at + config.lookback + config.interval * 2 < end {
                         report.late_lost += 1;
+                        report.lost.push((r.at, r.listed));
                     }
                 }
                 1 => {

@@ -239,31 +239,48 @@ impl Stretches {
         let s = self.list.iter().find(|s| (s.from, s.to) == range)?;
         let table = Iblt::of(s.summary.log2(), read.iter().copied());
         let new_count = (read.len() as u32).saturating_sub(s.count);
-        let diff = match table.subtract(&s.summary).peel() {
-            Ok(diff) => Some(diff),
+        let (diff, rest) = match table.subtract(&s.summary).peel() {
+            Ok(diff) => (Some(diff), None),
             // Two new ids in the same cells everywhere: split them.
-            Err(Undecodable::Overfull(mut diff, rest)) => rest.pair_in(read).map(|(a, b)| {
-                diff.added.extend([a, b]);
-                diff
-            }),
+            Err(Undecodable::Overfull(mut diff, rest)) => match rest.pair_in(read) {
+                Some((a, b)) => {
+                    diff.added.extend([a, b]);
+                    (Some(diff), None)
+                }
+                None => (None, Some((diff, rest))),
+            },
         };
         // Every new id must be among those read, and the count must agree:
         // otherwise a cell looked pure by mistake.
-        let exact = diff
-            .filter(|d| {
-                d.added.iter().all(|k| read.contains(k))
-                    && read.len() as i64 - i64::from(s.count)
-                        == d.added.len() as i64 - d.removed.len() as i64
-            })
-            .map(|d| d.added.into_iter().collect::<HashSet<u64>>());
-        Some(match exact {
-            Some(new) => Reconciled {
-                new_count: new.len() as u32,
-                new,
+        let exact = diff.filter(|d| {
+            d.added.iter().all(|k| read.contains(k))
+                && read.len() as i64 - i64::from(s.count)
+                    == d.added.len() as i64 - d.removed.len() as i64
+        });
+        Some(match (exact, rest) {
+            (Some(d), _) => Reconciled {
+                new_count: d.added.len() as u32,
+                new: d.added.into_iter().collect(),
                 at_least_once: false,
                 repeats: 0,
             },
-            None => Reconciled {
+            // The ids peeling named, and every id read whose cells in what
+            // it left are all taken: the others were emitted before.
+            (None, Some((peeled, rest))) => {
+                let named: HashSet<u64> = peeled.added.into_iter().collect();
+                let new: HashSet<u64> = read
+                    .iter()
+                    .copied()
+                    .filter(|k| named.contains(k) || rest.may_hold(*k))
+                    .collect();
+                Reconciled {
+                    repeats: (new.len() as u32).saturating_sub(new_count),
+                    new,
+                    at_least_once: true,
+                    new_count,
+                }
+            }
+            (None, None) => Reconciled {
                 new: read.clone(),
                 at_least_once: true,
                 repeats: (read.len() as u32).saturating_sub(new_count),
@@ -274,24 +291,21 @@ impl Stretches {
 
     /// A re-read of `range` started at `read_at` found `read`, and every
     /// new id among them has been emitted: the summary is rebuilt from
-    /// them, with cells for as many late ids as were `found` (and more
-    /// after the summary could not tell them apart).
+    /// them; `found` of them were late.
     pub fn reread_done(
         &mut self,
         range: (i64, i64),
         read: &HashSet<u64>,
         found: u32,
-        overflowed: bool,
         read_at: i64,
     ) {
         let Some(s) = self.list.iter_mut().find(|s| (s.from, s.to) == range) else {
             return;
         };
-        let mut log2 = cells_for(found);
-        if overflowed {
-            log2 = log2.max(s.summary.log2() + 1);
-        }
-        s.summary = Iblt::of(log2.min(iblt::MAX_LOG2), read.iter().copied());
+        // Every id read is emitted now: the summary can be rebuilt at any
+        // size. The largest; the snapshot folds what it cannot hold
+        // (`pack`), where cells are most plentiful.
+        s.summary = Iblt::of(iblt::MAX_LOG2, read.iter().copied());
         s.count = read.len() as u32;
         s.found = found;
         s.read_at = read_at;
@@ -363,13 +377,15 @@ impl Stretches {
 
     /// One step smaller: fold one summary, or merge two stretches.
     fn shrink(&mut self) -> bool {
-        // Fold where late records were fewest, the largest table first.
+        // Fold where cells are most plentiful for what may arrive late:
+        // late records come in proportion to a stretch's length, and more
+        // where some were found.
         let fold = self
             .list
             .iter()
             .enumerate()
             .filter(|(_, s)| s.summary.log2() > 0)
-            .min_by_key(|(_, s)| (s.found.min(1), std::cmp::Reverse(s.summary.log2())))
+            .max_by(|(_, x), (_, y)| plenty(x).total_cmp(&plenty(y)))
             .map(|(i, _)| i);
         if let Some(i) = fold {
             let s = &mut self.list[i];
@@ -461,12 +477,10 @@ impl Stretches {
     }
 }
 
-/// The smallest summary that tells `found` new ids apart, twice over.
-fn cells_for(found: u32) -> u8 {
-    let want = (found as usize).saturating_mul(2);
-    (DEFAULT_LOG2..=iblt::MAX_LOG2)
-        .find(|&l| iblt::capacity(l) >= want)
-        .unwrap_or(iblt::MAX_LOG2)
+/// Cells of a stretch's summary for each second of it, less where late
+/// records were found at its last read.
+fn plenty(s: &Stretch) -> f64 {
+    s.summary.cells() as f64 / ((s.to - s.from).max(1) as f64 * (1.0 + f64::from(s.found)))
 }
 
 fn zigzag(v: i64) -> u64 {
@@ -626,15 +640,12 @@ mod tests {
             });
         }
         let report = simulate(config(day, 60), records, T0, T0 + 3 * day);
-        eprintln!(
-            "{:?}",
-            SimReport {
-                delays: Vec::new(),
-                ..report.clone()
-            }
-        );
-        assert_eq!(report.late_lost, 0);
-        assert_eq!(report.on_time_lost, 0);
+        let summary = SimReport {
+            delays: Vec::new(),
+            ..report.clone()
+        };
+        assert_eq!(report.late_lost, 0, "{summary:?}");
+        assert_eq!(report.on_time_lost, 0, "{summary:?}");
         // Repeats come only from summaries that could not tell the new ids
         // apart, each of whose stretches was emitted again once.
         assert!(report.repeats == 0 || report.overflows > 0);
@@ -718,7 +729,7 @@ mod tests {
             now += 60;
             for range in s.due(now) {
                 reads.push(now - range.1);
-                s.reread_done(range, &HashSet::new(), 0, false, now);
+                s.reread_done(range, &HashSet::new(), 0, now);
             }
         }
         // About 1, 3, 7, … minutes (each read's age at most twice the
