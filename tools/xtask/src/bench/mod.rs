@@ -71,7 +71,7 @@ pub enum Bench {
 }
 
 impl Bench {
-    pub const ALL: [Bench; 7] = [
+    pub const ALL: [Bench; 8] = [
         Bench::Startup,
         Bench::Throughput,
         Bench::Baseline,
