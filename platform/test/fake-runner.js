@@ -9,6 +9,24 @@ const input = fs.readFileSync(0, 'utf8');
 const args = process.argv.slice(2);
 const mode = process.env.FAKE_RUNNER_MODE || 'events';
 const out = (obj) => process.stdout.write(JSON.stringify(obj) + '\n');
+// As the real runner writes: a write returns once the pipe took the line,
+// so a reader that stops reading stops the writer (process.stdout would
+// queue what a full pipe does not take).
+const pause = new Int32Array(new SharedArrayBuffer(4));
+const writeBlocking = (obj) => {
+    const buf = Buffer.from(JSON.stringify(obj) + '\n');
+    let off = 0;
+    while (off < buf.length) {
+        try {
+            off += fs.writeSync(1, buf, off);
+        } catch (e) {
+            if (e.code !== 'EAGAIN') {
+                throw e;
+            }
+            Atomics.wait(pause, 0, 0, 1);
+        }
+    }
+};
 const log = (level, msg, extra) => process.stderr.write(JSON.stringify({
     v: 0, name: 'klaviyo-component', hostname: 'h', pid: process.pid, time: 'T', level, msg, ...extra
 }) + '\n');
@@ -51,12 +69,13 @@ switch (mode) {
         const pad = 'x'.repeat(Number(process.env.FAKE_RUNNER_PAD || 0));
         const progress = process.env.FAKE_RUNNER_PROGRESS;
         for (let i = 0; i < count; i++) {
-            out({ event: 'data', payload: { body: { i, pad } } });
+            writeBlocking({ event: 'data', payload: { body: { i, pad } } });
             if (progress) {
-                fs.writeFileSync(progress, String(i + 1));
+                fs.writeFileSync(`${progress}.tmp`, String(i + 1));
+                fs.renameSync(`${progress}.tmp`, progress);
             }
         }
-        out({ event: 'end' });
+        writeBlocking({ event: 'end' });
         break;
     }
     case 'bursts': {
