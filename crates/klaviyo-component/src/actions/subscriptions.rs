@@ -292,7 +292,7 @@ async fn set_consent(direction: Direction, run: Run, out: &mut dyn Sink) -> Resu
         &format!(
             "The message body is not what {} takes in revision {}",
             direction.title(),
-            spec.revision
+            run.client.revision().named()
         ),
     )?;
     let all = document["data"]["attributes"]["profiles"]["data"]
