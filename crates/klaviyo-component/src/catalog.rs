@@ -216,10 +216,7 @@ pub fn chosen(
     }
     let keys: Vec<&str> = types.iter().map(|t| t.key).collect();
     // The credential's revision, and the file's when its rules apply.
-    let revision = crate::revision::Revision::from_config(cfg)
-        .ok()
-        .filter(|r| r.spec().revision == spec.revision)
-        .map_or_else(|| spec.revision.to_owned(), |r| r.named());
+    let revision = crate::revision::named_in(cfg, spec);
     let verb = purpose.verb();
     let why = match spec.resource(&key) {
         Some(_) => format!(

@@ -170,6 +170,16 @@ impl Revision {
     }
 }
 
+/// [`Revision::named`] for the credential's revision in `cfg`, where only
+/// the facts `spec` are at hand (they are that revision's, or the message
+/// names them alone).
+pub fn named_in(cfg: &component_sdk::Config, spec: &RevisionSpec) -> String {
+    Revision::from_config(cfg)
+        .ok()
+        .filter(|r| r.spec().revision == spec.revision)
+        .map_or_else(|| spec.revision.to_owned(), |r| r.named())
+}
+
 /// The newest revision of the OpenAPI files.
 fn default_revision_text() -> &'static str {
     klaviyo_spec::revisions()
@@ -335,6 +345,24 @@ mod tests {
         );
         // Retired: Klaviyo serves 2025-01-15, by the 2024-10-15 file.
         assert_eq!(on("2024-10-15").named(), "2024-10-15");
+    }
+
+    #[test]
+    fn messages_with_only_the_facts_name_the_credential_s_revision() {
+        let cfg = |revision: &str| {
+            let mut map = serde_json::Map::new();
+            map.insert("revision".into(), revision.into());
+            component_sdk::Config::new(map)
+        };
+        let old = klaviyo_spec::for_revision("2025-01-15");
+        assert_eq!(
+            named_in(&cfg("2025-01-15"), old),
+            "2025-01-15 (the rules of 2024-10-15 apply)"
+        );
+        let newest = klaviyo_spec::for_revision("2026-10-15");
+        assert_eq!(named_in(&cfg(""), newest), "2026-10-15");
+        // Facts of another revision than the credential's: named alone.
+        assert_eq!(named_in(&cfg("2025-01-15"), newest), "2026-10-15");
     }
 
     #[test]
