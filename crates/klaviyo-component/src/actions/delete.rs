@@ -25,7 +25,7 @@ pub fn object_types_model(cfg: &Config) -> Result<SelectModel, component_sdk::Er
 
 pub fn meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error> {
     let spec = Revision::from_config(cfg)?.spec();
-    let resource = catalog::chosen(&cfg, spec, Purpose::Delete)?;
+    let resource = catalog::chosen(cfg, spec, Purpose::Delete)?;
     let name = catalog::singular(&resource);
     Ok(MetaModel {
         input: json!({

@@ -57,10 +57,10 @@ fn registry_steps(registry: &str) -> BTreeMap<String, String> {
     for line in registry.lines().map(str::trim) {
         if let Some(rest) = line.strip_prefix("id: \"") {
             id = rest.split('"').next().map(str::to_owned);
-        } else if let Some(rest) = line.strip_prefix("step: &") {
-            if let Some(id) = id.take() {
-                steps.insert(id, rest.trim_end_matches(',').to_owned());
-            }
+        } else if let Some(rest) = line.strip_prefix("step: &")
+            && let Some(id) = id.take()
+        {
+            steps.insert(id, rest.trim_end_matches(',').to_owned());
         }
     }
     steps
