@@ -20,7 +20,8 @@ RUN apk add --no-cache tini
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev
-COPY component.json verifyCredentials.js ./
+# logo.png: the icon elastic.io shows beside the component.
+COPY component.json verifyCredentials.js logo.png ./
 COPY platform/elasticio ./platform/elasticio
 COPY --from=builder /build/target/release/klaviyo-runner /usr/local/bin/klaviyo-runner
 RUN chown -R node:node /app

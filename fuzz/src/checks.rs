@@ -625,12 +625,13 @@ pub fn plan_query(revision: u8, object_type: u16, field: u8, partition: u8, from
 // ---------------------------------------------------------------------------
 // The raw request url.
 
-/// Base URLs an operator may configure.
+/// Base URLs an operator may configure (each path ends in `/api`, as
+/// `parse_base_url` requires).
 pub const BASES: &[&str] = &[
     "https://a.klaviyo.com/api",
     "http://127.0.0.1:8080/api",
-    "http://localhost:3000/api/v1/",
-    "https://a.klaviyo.com",
+    "http://localhost:3000/v1/api/",
+    "https://a.klaviyo.com/api/",
     "http://[::1]:9000/klaviyo/api",
 ];
 

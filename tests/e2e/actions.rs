@@ -131,6 +131,39 @@ fn upsert_and_delete_through_the_runner() {
     );
 }
 
+/// A DELETE whose answer was lost is retried; the 404 it then gets is
+/// the deletion the lost attempt made, and the log says so.
+#[test]
+fn a_delete_whose_answer_was_lost_succeeds_and_says_it_was_already_gone() {
+    let fake = stand_in(FakeConfig::empty());
+    let id = fake
+        .insert("lists", json!({"attributes": {"name": "x"}}))
+        .expect("inserted");
+    fake.push_fault(
+        klaviyo_fake::FaultRule::new(klaviyo_fake::Fault::DropAfterApplying)
+            .method(klaviyo_fake::Method::DELETE),
+    );
+    let out = act(
+        &fake,
+        "deleteObject",
+        json!({"objectType": "lists"}),
+        "m1",
+        json!({"id": id}),
+    );
+    assert_eq!(
+        data(&out),
+        vec![json!({"statusCode": 404, "objectType": "lists", "id": id})]
+    );
+    let said = out.logs().iter().any(|log| {
+        log["msg"].as_str().is_some_and(|m| {
+            m.contains(&format!(
+                "DELETE /lists/{id}: the list {id} was already gone; an earlier attempt whose answer was lost deleted it"
+            ))
+        })
+    });
+    assert!(said, "{}", out.render());
+}
+
 #[test]
 fn an_event_through_the_runner() {
     let fake = stand_in(FakeConfig::empty());

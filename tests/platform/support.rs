@@ -22,6 +22,31 @@ pub const FINISHED: &str = "finished\"";
 
 pub const REVISION: &str = "2026-10-15";
 
+/// Set to `1`, a machine without RabbitMQ or Node.js skips the platform
+/// tests on purpose; unset, [`the_platform_tests_ran`] fails there.
+pub const SKIP: &str = "KLAVIYO_SKIP_PLATFORM_TESTS";
+
+/// A skip is never silent. libtest decides `#[ignore]` when compiling, and
+/// a test that returns early is counted as passed, so outside CI one test
+/// fails when the platform is missing, naming what to install, unless
+/// [`SKIP`] says the skip is meant; the others then skip with the one line
+/// of [`platform`]. With `CI=true` every platform test fails instead.
+#[test]
+fn the_platform_tests_ran() {
+    let Err(why) = sailor_harness::platform::available(&sailor_harness::repo_root()) else {
+        return;
+    };
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+    if !ci && std::env::var(SKIP).is_ok_and(|v| v.trim() == "1") {
+        return;
+    }
+    panic!(
+        "the platform tests did not run: {why} (docs/platform.md, \"Locally\", lists the whole \
+         install for a fresh Debian machine); or set {SKIP}=1 to skip them on purpose (CI=true \
+         fails them all the same)"
+    );
+}
+
 /// The platform, or `None` when RabbitMQ or Node.js is missing outside CI;
 /// then one line (once per run, on the process's real stderr) says why.
 pub fn platform(test: &str) -> Option<Platform> {

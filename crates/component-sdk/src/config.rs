@@ -165,8 +165,13 @@ impl Config {
         if allowed.contains(&value.as_str()) {
             Ok(Some(value))
         } else {
+            // A value typed by hand (or an expression) in another letter
+            // case or one key off: name the one meant.
+            let meant = closest(&value, allowed.iter().copied())
+                .map(|m| format!(" — did you mean \"{m}\"?"))
+                .unwrap_or_default();
             Err(Error::config(format!(
-                "\"{label}\" must be one of {}, got {}",
+                "\"{label}\" must be one of {}, got {}{meant}",
                 quoted_list(allowed),
                 describe(&Value::String(value))
             )))
@@ -525,6 +530,17 @@ mod tests {
             err.to_string(),
             "\"Emit behavior\" must be one of \"emitIndividually\" or \"emitPage\", got \"sideways\""
         );
+        for near in ["emitpage", "EMIT_PAGE", "emitPages"] {
+            let err = cfg(json!(near))
+                .choice(Field::new("f", "Emit behavior"), &allowed)
+                .expect_err(near);
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "\"Emit behavior\" must be one of \"emitIndividually\" or \"emitPage\", got \"{near}\" — did you mean \"emitPage\"?"
+                )
+            );
+        }
     }
 
     #[test]

@@ -215,7 +215,8 @@ pub fn chosen(
         return Ok(*found);
     }
     let keys: Vec<&str> = types.iter().map(|t| t.key).collect();
-    let revision = spec.revision;
+    // The credential's revision, and the file's when its rules apply.
+    let revision = crate::revision::named_in(cfg, spec);
     let verb = purpose.verb();
     let why = match spec.resource(&key) {
         Some(_) => format!(
@@ -230,7 +231,7 @@ pub fn chosen(
     Err(not_offered(
         &key,
         &keys,
-        revision,
+        &revision,
         &format!(" that {} can {verb}", purpose.action()),
         Some(why),
     ))

@@ -6,7 +6,7 @@
 //! allow. [`crate::filter`] holds the filter itself.
 
 use component_sdk::config::{closest, describe, quoted_list, shortened};
-use klaviyo_spec::{Collection, FilterField, Operator, RevisionSpec, ValueType};
+use klaviyo_spec::{Collection, FilterField, Operator, ValueType};
 use serde_json::{Map, Value, json};
 
 use crate::Error;
@@ -131,13 +131,12 @@ impl Conditions {
 }
 
 /// The conditions of the message body, checked against what the revision
-/// allows.
+/// allows; `revision` is how messages name it (`Revision::named`).
 pub fn conditions(
     members: &Map<String, Value>,
     collection: &'static Collection,
-    spec: &'static RevisionSpec,
+    revision: &str,
 ) -> Result<Conditions, Error> {
-    let revision = spec.revision;
     let fields: Vec<&'static FilterField> = collection
         .filter
         .iter()
@@ -371,7 +370,7 @@ fn literal(value: &Value, field: &FilterField, name: &str) -> Result<Option<Lite
 mod tests {
     use super::*;
 
-    fn spec(revision: &str) -> &'static RevisionSpec {
+    fn spec(revision: &str) -> &'static klaviyo_spec::RevisionSpec {
         klaviyo_spec::for_revision(revision)
     }
 
@@ -405,7 +404,7 @@ mod tests {
     fn filter_of(revision: &str, path: &str, body: Value) -> Result<String, String> {
         let spec = spec(revision);
         let collection = spec.collection(path).expect("collection");
-        conditions(body.as_object().expect("object"), collection, spec)
+        conditions(body.as_object().expect("object"), collection, spec.revision)
             .map(|c| c.render())
             .map_err(|e| e.to_string())
     }

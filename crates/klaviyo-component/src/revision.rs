@@ -68,6 +68,15 @@ impl Revision {
             return Err(bad());
         }
         let date = NaiveDate::parse_from_str(date_part, "%Y-%m-%d").map_err(|_| bad())?;
+        // Klaviyo refuses a revision it has not released with an example
+        // that may be retired; a day of grace for clocks and time zones.
+        if date > today + chrono::Duration::days(1) {
+            return Err(Error::config(format!(
+                "\"{}\" {text} is a date after today ({today}): Klaviyo has released no revision on it. Use a released one, such as {}",
+                crate::fields::REVISION.label,
+                newest_supported(today)
+            )));
+        }
         Ok(Revision {
             text: text.to_owned(),
             date,
@@ -117,6 +126,19 @@ impl Revision {
         klaviyo_spec::for_revision(self.served())
     }
 
+    /// The revision as messages name it: the configured one, and the one
+    /// whose rules the component applies when that is another (the newest
+    /// OpenAPI file not newer than what Klaviyo serves), so that "revision
+    /// 2024-10-15 accepts" never answers a credential set to 2025-01-15.
+    pub fn named(&self) -> String {
+        let rules = self.spec().revision;
+        if rules == self.text {
+            self.text.clone()
+        } else {
+            format!("{} (the rules of {rules} apply)", self.text)
+        }
+    }
+
     /// When Klaviyo retired this revision, if it had by the day it was read.
     pub fn retirement(&self) -> Option<&Retirement> {
         self.retirement.as_ref()
@@ -148,12 +170,36 @@ impl Revision {
     }
 }
 
+/// [`Revision::named`] for the credential's revision in `cfg`, where only
+/// the facts `spec` are at hand (they are that revision's, or the message
+/// names them alone).
+pub fn named_in(cfg: &component_sdk::Config, spec: &RevisionSpec) -> String {
+    Revision::from_config(cfg)
+        .ok()
+        .filter(|r| r.spec().revision == spec.revision)
+        .map_or_else(|| spec.revision.to_owned(), |r| r.named())
+}
+
 /// The newest revision of the OpenAPI files.
 fn default_revision_text() -> &'static str {
     klaviyo_spec::revisions()
         .last()
         .map(|spec| spec.revision)
         .unwrap_or("2026-10-15")
+}
+
+/// The newest known revision released by `today` and not retired: the one
+/// to suggest (the default when none of them is).
+fn newest_supported(today: NaiveDate) -> &'static str {
+    KNOWN_REVISIONS
+        .iter()
+        .rev()
+        .copied()
+        .find(|r| {
+            NaiveDate::parse_from_str(r, "%Y-%m-%d")
+                .is_ok_and(|d| d <= today && retirement(d, today).is_none())
+        })
+        .unwrap_or_else(default_revision_text)
 }
 
 /// When Klaviyo retired a revision released on `date`, if it has by
@@ -290,8 +336,51 @@ mod tests {
     }
 
     #[test]
+    fn messages_name_the_configured_revision_and_the_rules_applied() {
+        let on = |text: &str| Revision::parse_on(text, day("2026-12-07")).expect("valid");
+        assert_eq!(on("2026-10-15").named(), "2026-10-15");
+        assert_eq!(
+            on("2025-01-15").named(),
+            "2025-01-15 (the rules of 2024-10-15 apply)"
+        );
+        // Retired: Klaviyo serves 2025-01-15, by the 2024-10-15 file.
+        assert_eq!(on("2024-10-15").named(), "2024-10-15");
+    }
+
+    #[test]
+    fn messages_with_only_the_facts_name_the_credential_s_revision() {
+        let cfg = |revision: &str| {
+            let mut map = serde_json::Map::new();
+            map.insert("revision".into(), revision.into());
+            component_sdk::Config::new(map)
+        };
+        let old = klaviyo_spec::for_revision("2025-01-15");
+        assert_eq!(
+            named_in(&cfg("2025-01-15"), old),
+            "2025-01-15 (the rules of 2024-10-15 apply)"
+        );
+        let newest = klaviyo_spec::for_revision("2026-10-15");
+        assert_eq!(named_in(&cfg(""), newest), "2026-10-15");
+        // Facts of another revision than the credential's: named alone.
+        assert_eq!(named_in(&cfg("2025-01-15"), newest), "2026-10-15");
+    }
+
+    #[test]
+    fn a_revision_after_today_is_refused_with_a_supported_one() {
+        let err = Revision::parse_on("2027-04-15", day("2026-12-07")).expect_err("future");
+        assert_eq!(
+            err.to_string(),
+            "\"Revision\" 2027-04-15 is a date after today (2026-12-07): Klaviyo has released no revision on it. Use a released one, such as 2026-10-15"
+        );
+        // Never a retired one, nor one not yet released on that day.
+        let err = Revision::parse_on("2025-09-01", day("2025-06-01")).expect_err("future");
+        assert!(err.to_string().ends_with("such as 2025-04-15"), "{err}");
+        assert!(Revision::parse_on("2026-12-08", day("2026-12-07")).is_ok());
+    }
+
+    #[test]
     fn the_facts_follow_the_revision() {
-        let on = |text: &str| Revision::parse_on(text, day("2025-06-01")).expect("valid");
+        let on = |text: &str| Revision::parse_on(text, day("2026-11-01")).expect("valid");
         assert_eq!(on("2025-04-15").spec().revision, "2024-10-15");
         assert_eq!(on("2026-10-15").spec().revision, "2026-10-15");
     }

@@ -125,6 +125,15 @@ pub fn parse_base_url(raw: &str) -> Result<Url, Error> {
         return Err(bad("it contains credentials"));
     }
     let path = url.path().trim_end_matches('/').to_owned();
+    // Every path Klaviyo answers is under /api; without it each request
+    // would get a 404 for its own path ("The path /lists was not found"),
+    // which sends people looking for the wrong mistake.
+    if !path.ends_with("/api") {
+        return Err(bad(&format!(
+            "its path must end in /api, where Klaviyo's API is, got {:?}",
+            if path.is_empty() { "/" } else { path.as_str() }
+        )));
+    }
     url.set_path(&path);
     Ok(url)
 }
@@ -196,6 +205,21 @@ mod tests {
     }
 
     #[test]
+    fn a_base_url_without_api_says_so() {
+        let err = parse_base_url("http://127.0.0.1:8080").expect_err("no /api");
+        assert_eq!(
+            err.to_string(),
+            "KLAVIYO_BASE_URL must be an http or https URL such as https://a.klaviyo.com/api: its path must end in /api, where Klaviyo's API is, got \"/\""
+        );
+        for ok in [
+            "http://127.0.0.1:8080/api",
+            "https://proxy.example/klaviyo/api/",
+        ] {
+            assert!(parse_base_url(ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
     fn unusable_base_urls_are_errors() {
         for raw in [
             "a.klaviyo.com/api",
@@ -204,6 +228,10 @@ mod tests {
             "https://user:pw@a.klaviyo.com/api",
             "https://",
             "not a url",
+            "http://127.0.0.1:8080",
+            "http://127.0.0.1:8080/",
+            "https://a.klaviyo.com/api/lists",
+            "https://a.klaviyo.com/apis",
         ] {
             let err = parse_base_url(raw).expect_err(raw);
             assert!(

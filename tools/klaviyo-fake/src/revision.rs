@@ -32,16 +32,20 @@ const LIFETIME: Months = Months::new(24);
 /// a real date not after `today`.
 pub(crate) fn requested(header: Option<&str>, today: NaiveDate) -> Result<&str, ApiError> {
     let revision = header.map(str::trim).unwrap_or("");
+    // The example is one a client can use today, never a retired one.
+    let example = newest_released(today);
     if revision.is_empty() {
         return Err(ApiError::invalid(
-            "Missing required header 'revision'. Use the format YYYY-MM-DD[.suffix], e.g. 2024-10-15.",
+            format!(
+                "Missing required header 'revision'. Use the format YYYY-MM-DD[.suffix], e.g. {example}."
+            ),
             Source::Parameter("revision".into()),
         ));
     }
     if !well_formed(revision, today) {
         return Err(ApiError::invalid(
             format!(
-                "Invalid revision '{revision}'. Use the format YYYY-MM-DD[.suffix] and a released revision, e.g. 2024-10-15."
+                "Invalid revision '{revision}'. Use the format YYYY-MM-DD[.suffix] and a released revision, e.g. {example}."
             ),
             Source::Parameter("revision".into()),
         ));
@@ -112,6 +116,18 @@ pub(crate) fn oldest_supported(today: NaiveDate) -> &'static str {
         .unwrap_or("2024-10-15")
 }
 
+/// The newest GA revision released by `today` (never retired while a
+/// newer one is not); the oldest listed when `today` precedes them all.
+pub(crate) fn newest_released(today: NaiveDate) -> &'static str {
+    GA_REVISIONS
+        .iter()
+        .rev()
+        .copied()
+        .find(|r| date_of(r).is_some_and(|d| d <= today))
+        .or_else(|| GA_REVISIONS.first().copied())
+        .unwrap_or("2024-10-15")
+}
+
 /// Serves `requested` (already checked to be a well-formed, released
 /// revision) on `today`: as itself, fallen forward, or 410 when the client
 /// opted out of falling forward.
@@ -176,6 +192,20 @@ mod tests {
         for (today, oldest) in cases {
             assert_eq!(oldest_supported(day(today)), oldest, "on {today}");
         }
+    }
+
+    #[test]
+    fn a_revision_in_the_future_is_refused_with_one_that_can_be_used() {
+        let today = day("2026-12-01");
+        let e = requested(Some("2027-04-15"), today).expect_err("not released");
+        assert_eq!(
+            &*e.detail,
+            "Invalid revision '2027-04-15'. Use the format YYYY-MM-DD[.suffix] and a released revision, e.g. 2026-10-15."
+        );
+        assert_eq!(newest_released(day("2025-02-01")), "2025-01-15");
+        assert_eq!(newest_released(day("2020-01-01")), "2024-10-15");
+        let e = requested(None, today).expect_err("missing");
+        assert!(e.detail.ends_with("e.g. 2026-10-15."), "{}", e.detail);
     }
 
     #[test]

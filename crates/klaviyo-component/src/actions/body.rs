@@ -73,11 +73,34 @@ impl Body {
     /// Refuse every member but `known`: a typo with the one meant, any
     /// other with `otherwise`, which says where what it holds goes.
     pub fn only(&self, known: &[Member<'_>], otherwise: &str) -> Result<(), Error> {
+        self.only_or_alias(known, &[], otherwise)
+    }
+
+    /// [`Body::only`], naming the member meant also when the one given is a
+    /// usual other name for it: `aliases` pairs such a name (lower case,
+    /// without separators) with the key meant, as `("requestbody", "data")`.
+    pub fn only_or_alias(
+        &self,
+        known: &[Member<'_>],
+        aliases: &[(&str, &str)],
+        otherwise: &str,
+    ) -> Result<(), Error> {
         for given in self.members.keys() {
             if known.iter().any(|m| m.key == given) {
                 continue;
             }
-            return Err(match closest(given, known.iter().map(|m| m.key)) {
+            let normal: String = given
+                .chars()
+                .filter(|c| !matches!(c, '_' | '-' | ' '))
+                .flat_map(char::to_lowercase)
+                .collect();
+            let meant = closest(given, known.iter().map(|m| m.key)).or_else(|| {
+                aliases
+                    .iter()
+                    .find(|(alias, _)| *alias == normal)
+                    .map(|(_, key)| *key)
+            });
+            return Err(match meant {
                 Some(meant) => unknown(given, meant, known),
                 None => Error::input(format!(
                     "unknown member `{}` of the message body: {otherwise}",

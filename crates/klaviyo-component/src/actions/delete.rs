@@ -36,7 +36,7 @@ pub fn meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error> {
                 (
                     "statusCode",
                     "number",
-                    "Klaviyo's answer: 204 when it deleted the object. (A 404 with \"Don't throw error on 404 Response\" checked emits an empty message instead.)",
+                    "Klaviyo's answer: 204 when it deleted the object; 404 when an earlier attempt whose answer was lost had deleted it. (A 404 to the first attempt with \"Don't throw error on 404 Response\" checked emits an empty message instead.)",
                     true,
                 ),
                 ("objectType", "string", "The object type, e.g. lists.", true),
@@ -70,6 +70,17 @@ impl Action for DeleteObject {
                 out,
                 &json!({"statusCode": response.status, "objectType": resource.key, "id": id}),
             ),
+            // An earlier attempt reached Klaviyo and its answer was lost:
+            // this 404 is the deletion that attempt made, what was asked for.
+            404 if response.unanswered_before => {
+                tracing::info!(
+                    "DELETE {path}: the {name} {id} was already gone; an earlier attempt whose answer was lost deleted it"
+                );
+                emit_json(
+                    out,
+                    &json!({"statusCode": response.status, "objectType": resource.key, "id": id}),
+                )
+            }
             404 if do_not_throw_404 => emit_json(out, &json!({})),
             404 => Err(run
                 .client

@@ -128,7 +128,7 @@ impl Action for CreateEvent {
             &schema,
             &format!(
                 "The message body is not an event that revision {} accepts",
-                spec.revision
+                run.client.revision().named()
             ),
         )?;
         let attributes = &document["data"]["attributes"];

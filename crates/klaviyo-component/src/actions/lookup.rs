@@ -50,11 +50,47 @@ pub fn criteria(resource: &Resource<'static>) -> Vec<&'static str> {
     out
 }
 
+/// A "Lookup by" another type has ("email" on lists) refused with which
+/// types have it: "must be one of \"id\"" alone reads as if email were
+/// misspelt.
+fn only_some_by(
+    error: component_sdk::Error,
+    cfg: &Config,
+    spec: &'static RevisionSpec,
+    resource: &Resource<'static>,
+) -> Error {
+    let given = match cfg.text(fields::LOOKUP_BY) {
+        Ok(Some(given)) if CRITERIA.contains(&given.as_str()) => given,
+        _ => return error.into(),
+    };
+    let having: Vec<String> = catalog::object_types(spec, Purpose::LookupOne)
+        .iter()
+        .filter(|r| criteria(r).contains(&given.as_str()))
+        .map(|r| r.key.replace('-', " "))
+        .collect();
+    let only = match having.split_last() {
+        None => format!("no object type is looked up by {}", given.replace('_', " ")),
+        Some((last, [])) => format!("only {last} are looked up by {}", given.replace('_', " ")),
+        Some((last, rest)) => format!(
+            "only {} and {last} are looked up by {}",
+            rest.join(", "),
+            given.replace('_', " ")
+        ),
+    };
+    Error::config(format!(
+        "{error}: {only}; a {} is looked up by its id",
+        catalog::singular(resource)
+    ))
+}
+
 impl Lookup {
     fn read(cfg: &Config, spec: &'static RevisionSpec) -> Result<Lookup, Error> {
         let resource = catalog::chosen(cfg, spec, Purpose::LookupOne)?;
         let allowed = criteria(&resource);
-        let criterion = match cfg.choice(fields::LOOKUP_BY, &allowed)? {
+        let criterion = match cfg
+            .choice(fields::LOOKUP_BY, &allowed)
+            .map_err(|e| only_some_by(e, cfg, spec, &resource))?
+        {
             None => "id",
             Some(chosen) => allowed
                 .iter()
@@ -393,7 +429,7 @@ mod tests {
             .expect_err("no email");
         assert_eq!(
             err.to_string(),
-            "\"Lookup by\" must be one of \"id\", got \"email\""
+            "\"Lookup by\" must be one of \"id\", got \"email\": only profiles are looked up by email; a list is looked up by its id"
         );
     }
 

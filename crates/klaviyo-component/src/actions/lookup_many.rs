@@ -124,7 +124,11 @@ impl Action for LookupObjects {
         let spec = run.spec;
         let listing = Listing::read(&run.cfg, spec)?;
         let body = Body::read(&run.msg, "the conditions, one object per field")?;
-        let conditions = conditions(body.members(), listing.collection, spec)?;
+        let conditions = conditions(
+            body.members(),
+            listing.collection,
+            &run.client.revision().named(),
+        )?;
         let collection = listing.collection;
         let text = conditions.render();
         let size = collection.page_size.map(|p| {

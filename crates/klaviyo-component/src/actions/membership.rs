@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::action::{Action, Run, emit_json};
 use super::body::{Body, Member};
-use super::request::{path_to, prepare};
+use super::request::{path_to, prepare_at};
 use super::write::Batches;
 use super::{metadata, values};
 use crate::Error;
@@ -177,7 +177,12 @@ async fn change(change: Change, run: Run, out: &mut dyn Sink) -> Result<(), Erro
     })?;
     let body = Body::read(&run.msg, &format!("\"{PROFILE_IDS}\""))?;
     let ids = profile_ids(&body)?;
-    let document = prepare(&json!(ids), &schema, "The profile ids cannot be sent")?;
+    let document = prepare_at(
+        &json!(ids),
+        &schema,
+        "The profile ids cannot be sent",
+        &|path| mapped(path, 0),
+    )?;
     let path = path_to(op.path, &list_id, fields::LIST_ID.label)?;
     let size = op.max_batch.map_or(ids.len(), |b| b.max as usize).max(1);
     let all = document["data"].as_array().cloned().unwrap_or_default();
@@ -198,6 +203,7 @@ async fn change(change: Change, run: Run, out: &mut dyn Sink) -> Result<(), Erro
         path: &path,
         schema: &schema,
         rebound_after_some: true,
+        mapped: &mapped,
     }
     .send(
         &all,
@@ -213,9 +219,45 @@ async fn change(change: Change, run: Run, out: &mut dyn Sink) -> Result<(), Erro
     )
 }
 
+/// The field the user mapped that `path` (flattened, into a request whose
+/// identifiers start at the message's id `start`) names: the request's
+/// `[1]` is `profileIds[start + 1]`.
+fn mapped(path: String, start: usize) -> String {
+    let index = path
+        .strip_prefix('[')
+        .and_then(|rest| rest.split_once(']'))
+        .and_then(|(index, after)| index.parse::<usize>().ok().filter(|_| after.is_empty()));
+    match index {
+        Some(index) => format!("{PROFILE_IDS}[{}]", start + index),
+        None => path,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pointers_name_the_profile_id_mapped() {
+        assert_eq!(mapped("[1]".to_owned(), 0), "profileIds[1]");
+        assert_eq!(mapped("[1]".to_owned(), 1000), "profileIds[1001]");
+        assert_eq!(
+            super::super::jsonapi::field_name(&mapped("[1]".to_owned(), 0)),
+            "\"Profile IDs\" (msg.body.profileIds[1])"
+        );
+        assert_eq!(mapped("".to_owned(), 0), "");
+        // Klaviyo's pointer into the second request of 1,000 ids.
+        let (_, schema) =
+            endpoint(klaviyo_spec::for_revision("2026-10-15"), Change::Add).expect("the endpoint");
+        let body = br#"{"errors":[{"code":"invalid","detail":"Bad id.","source":{"pointer":"/data/1/id"}}]}"#;
+        let error = crate::client::ApiError::from_body(400, None, body, "");
+        assert_eq!(
+            super::super::write::with_labels(error, &schema, &|path| mapped(path, 1000))
+                .to_string(),
+            "Klaviyo answered 400 (invalid): Bad id. [\"Profile IDs\" (msg.body.profileIds[1001])]"
+        );
+        assert_eq!(mapped("[x]".to_owned(), 0), "[x]");
+    }
 
     fn ids(body: Value) -> Result<Vec<String>, String> {
         profile_ids(&Body::of(body.as_object().cloned().expect("object")))

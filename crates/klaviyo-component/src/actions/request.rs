@@ -14,6 +14,11 @@ use crate::Error;
 /// ([`coerce::coerce`]) and checked ([`validate::check`]), so that nothing
 /// is sent that the revision's schema rejects. `what` starts the error.
 pub fn prepare(input: &Value, schema: &Value, what: &str) -> Result<Value, Error> {
+    prepare_at(input, schema, what, &|path| path)
+}
+
+/// [`prepare`], the violations' paths translated by `at` ([`Mapped`]).
+pub fn prepare_at(input: &Value, schema: &Value, what: &str, at: Mapped) -> Result<Value, Error> {
     let nested;
     let input = match (input, jsonapi::input_schema(schema)) {
         (Value::Object(members), Some(flat)) => {
@@ -28,7 +33,7 @@ pub fn prepare(input: &Value, schema: &Value, what: &str) -> Result<Value, Error
     if violations.is_empty() {
         Ok(document)
     } else {
-        Err(invalid(&violations, schema, what))
+        Err(invalid(&violations, schema, what, at))
     }
 }
 
@@ -94,6 +99,13 @@ fn nest_dotted(members: &Map<String, Value>, flat: &Value) -> Result<Map<String,
     }
     Ok(out)
 }
+/// The input field a flattened path into the document sent names, where
+/// the action built the document from something else than the flattened
+/// schema: a batch's `profiles[5]` is the message's `profiles[1005]`, a
+/// list of identifiers `[1]` is `profileIds[1]`, one profile given at the
+/// top is the top. Used for the action's own checks ([`prepare_at`]) and
+/// for Klaviyo's pointers ([`super::write::Batches`]).
+pub type Mapped<'a> = &'a dyn Fn(String) -> String;
 
 /// The path of an operation (`/lists/{id}/relationships/profiles`) with
 /// its one path parameter, the `id` given as `label`, filled in as one
@@ -130,12 +142,13 @@ fn segment(id: &str, label: &str) -> Result<String, Error> {
 }
 
 /// The violations of a request body as one error that names each field by
-/// its label and says what to do.
-pub fn invalid(violations: &[Violation], document: &Value, what: &str) -> Error {
+/// its label and says what to do, each path translated by `at`
+/// ([`Mapped`]) into the field mapped.
+pub fn invalid(violations: &[Violation], document: &Value, what: &str, at: Mapped) -> Error {
     let mut sentences: Vec<String> = violations
         .iter()
         .take(5)
-        .map(|v| explain(v, document))
+        .map(|v| explain(v, document, at))
         .collect();
     if violations.len() > 5 {
         sentences.push(format!("and {} more", violations.len() - 5));
@@ -143,8 +156,8 @@ pub fn invalid(violations: &[Violation], document: &Value, what: &str) -> Error 
     Error::input(format!("{what}: {}", sentences.join("; ")))
 }
 
-fn explain(violation: &Violation, document: &Value) -> String {
-    let path = jsonapi::input_path(&violation.pointer, document).unwrap_or_default();
+fn explain(violation: &Violation, document: &Value, at: Mapped) -> String {
+    let path = at(jsonapi::input_path(&violation.pointer, document).unwrap_or_default());
     let name = jsonapi::field_name(&path);
     match &violation.problem {
         Problem::Missing => format!("{name} is required: map a value to it"),

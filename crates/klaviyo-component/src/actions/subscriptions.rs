@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 
 use super::action::{Action, Run, emit_json};
 use super::body::Body;
-use super::request::prepare;
+use super::request::prepare_at;
 use super::write::Batches;
 use super::{jsonapi, metadata, values};
 use crate::Error;
@@ -286,19 +286,45 @@ async fn set_consent(direction: Direction, run: Run, out: &mut dyn Sink) -> Resu
     }
     // The whole list is checked before any job is sent, so that a bad
     // profile stops the step before anything changed.
-    let document = prepare(
+    let document = prepare_at(
         &Value::Object(job_input),
         &schema,
         &format!(
             "The message body is not what {} takes in revision {}",
             direction.title(),
-            spec.revision
+            run.client.revision().named()
         ),
+        &|path| mapped(path, 0, from_list),
     )?;
     let all = document["data"]["attributes"]["profiles"]["data"]
         .as_array()
         .cloned()
         .unwrap_or_default();
+    // What the job schema's descriptions state, which its types do not:
+    // checked for every profile here, since a later job that Klaviyo
+    // refuses for it would leave a partial import behind.
+    let broken = stated_rules(&document, &all, channel, chrono::Utc::now());
+    if !broken.is_empty() {
+        let mut sentences: Vec<String> = broken
+            .iter()
+            .take(5)
+            .map(|(path, rule)| {
+                format!(
+                    "{} {rule}",
+                    jsonapi::field_name(&mapped(path.clone(), 0, from_list))
+                )
+            })
+            .collect();
+        if broken.len() > 5 {
+            sentences.push(format!("and {} more", broken.len() - 5));
+        }
+        return Err(Error::input(format!(
+            "The message body is not what {} takes in revision {}: {}",
+            direction.title(),
+            run.client.revision().named(),
+            sentences.join("; ")
+        )));
+    }
     let size = op.max_batch.map_or(all.len().max(1), |b| b.max as usize);
     tracing::info!(
         "\"{}\" action started: {count} profile(s) on {channel} in {} job(s)",
@@ -314,6 +340,7 @@ async fn set_consent(direction: Direction, run: Run, out: &mut dyn Sink) -> Resu
         path: direction.path(),
         schema: &schema,
         rebound_after_some: false,
+        mapped: &|path, start| mapped(path, start, from_list),
     }
     .send(
         &all,
@@ -347,9 +374,140 @@ async fn set_consent(direction: Direction, run: Run, out: &mut dyn Sink) -> Resu
     )
 }
 
+/// The rules the job schema's descriptions state for the body, as
+/// `(flattened path, what is wrong)` for every profile that breaks one:
+/// with `historical_import` each channel's `consented_at` "is required and
+/// must be in the past"; without it "providing any value for this field
+/// will raise an error"; a `phone_number` "must be in E.164 format".
+fn stated_rules(
+    document: &Value,
+    profiles: &[Value],
+    channel: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<(String, String)> {
+    let historical = document["data"]["attributes"]["historical_import"] == true;
+    let mut broken = Vec::new();
+    for (i, profile) in profiles.iter().enumerate() {
+        let attributes = &profile["attributes"];
+        let consent = &attributes["subscriptions"][channel]["marketing"];
+        // Unsubscribing has no consent time: nothing to state.
+        let takes_time = consent.get("consent").and_then(Value::as_str) == Some("SUBSCRIBED");
+        let at = format!("profiles[{i}].subscriptions.{channel}.marketing.consented_at");
+        match (historical, consent.get("consented_at")) {
+            (true, None) if takes_time => broken.push((
+                at,
+                "is required when \"Historical Import\" (msg.body.historical_import) is true: map when the consent was given".to_owned(),
+            )),
+            (true, Some(time)) => {
+                let parsed = time
+                    .as_str()
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok());
+                if parsed.is_some_and(|t| t > now) {
+                    broken.push((
+                        at,
+                        format!(
+                            "must be in the past with \"Historical Import\", got {}",
+                            component_sdk::config::describe(time)
+                        ),
+                    ));
+                }
+            }
+            (false, Some(_)) => broken.push((
+                at,
+                "may only be given with \"Historical Import\" (msg.body.historical_import) true: remove it, or set that".to_owned(),
+            )),
+            _ => {}
+        }
+        if let Some(phone) = attributes.get("phone_number").and_then(Value::as_str)
+            && !is_e164(phone)
+        {
+            broken.push((
+                format!("profiles[{i}].phone_number"),
+                format!(
+                    "must be in E.164 format, a + and the country code and number, digits only (such as +15005550006), got {}",
+                    component_sdk::config::describe(&Value::String(phone.to_owned()))
+                ),
+            ));
+        }
+    }
+    broken
+}
+
+/// `+`, then 7 to 15 digits, the first not 0 (ITU-T E.164).
+fn is_e164(phone: &str) -> bool {
+    let Some(digits) = phone.strip_prefix('+') else {
+        return false;
+    };
+    (7..=15).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0')
+}
+
+/// The field the user mapped that `path` (flattened, into a job whose
+/// profiles start at the message's profile `start`) names: the job's
+/// `profiles[5]` is the message's `profiles[start + 5]`; one profile given
+/// at the top of the message is the top (`email`, not `profiles[0].email`);
+/// the consent is the action's, so its `consented_at` is the one mapped on
+/// the profile and the rest of it the profile itself.
+fn mapped(path: String, start: usize, from_list: bool) -> String {
+    let Some((index, after)) = path
+        .strip_prefix("profiles[")
+        .and_then(|rest| rest.split_once(']'))
+    else {
+        return path;
+    };
+    let Ok(index) = index.parse::<usize>() else {
+        return path;
+    };
+    let after = after.strip_prefix('.').unwrap_or(after);
+    let after = match after.strip_prefix("subscriptions") {
+        Some(consent) if consent.ends_with(".consented_at") => "consented_at",
+        Some(_) => "",
+        None => after,
+    };
+    match (from_list, after.is_empty()) {
+        (false, _) => after.to_owned(),
+        (true, true) => format!("profiles[{}]", start + index),
+        (true, false) => format!("profiles[{}].{after}", start + index),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pointers_name_what_was_mapped() {
+        let cases = [
+            ("profiles[5].email", 1000, true, "profiles[1005].email"),
+            ("profiles[5]", 1000, true, "profiles[1005]"),
+            ("profiles[0].email", 0, false, "email"),
+            ("profiles[0]", 0, false, ""),
+            (
+                "profiles[3].subscriptions.email.marketing.consented_at",
+                1000,
+                true,
+                "profiles[1003].consented_at",
+            ),
+            (
+                "profiles[0].subscriptions.sms.marketing.consented_at",
+                0,
+                false,
+                "consented_at",
+            ),
+            (
+                "profiles[2].subscriptions.email.marketing.consent",
+                0,
+                true,
+                "profiles[2]",
+            ),
+            ("historical_import", 1000, true, "historical_import"),
+            ("profiles[x].email", 1000, true, "profiles[x].email"),
+        ];
+        for (path, start, from_list, want) in cases {
+            assert_eq!(mapped(path.to_owned(), start, from_list), want, "{path}");
+        }
+    }
 
     fn cfg(value: Value) -> Config {
         Config::new(value.as_object().cloned().unwrap_or_default())

@@ -204,7 +204,7 @@ impl Action for UpsertObject {
         let (schemas, operation) = chosen_schemas(&run.cfg, spec, &resource)?;
         let body = Body::read(&run.msg, "the fields of the object")?;
         let name = humanize(resource.key);
-        let revision = spec.revision;
+        let revision = run.client.revision().named();
         let id = body.text(ID)?;
         let mut members = body.into_members();
         let (method, path, schema, repeatability) = if resource.key == "profiles" {

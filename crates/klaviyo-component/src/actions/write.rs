@@ -6,6 +6,7 @@
 use serde_json::Value;
 
 use super::jsonapi;
+use super::request::Mapped;
 use crate::Error;
 use crate::client::{ApiError, Client, Failure, Repeatability, Response, TransportKind};
 
@@ -20,6 +21,28 @@ pub async fn write(
     document: &Value,
     schema: &Value,
     repeatability: Repeatability,
+) -> Result<Response, Error> {
+    write_at(
+        client,
+        method,
+        path,
+        document,
+        schema,
+        repeatability,
+        &|path| path,
+    )
+    .await
+}
+
+/// [`write`], Klaviyo's pointers translated by `at` ([`Mapped`]).
+async fn write_at(
+    client: &Client,
+    method: reqwest::Method,
+    path: &str,
+    document: &Value,
+    schema: &Value,
+    repeatability: Repeatability,
+    at: Mapped<'_>,
 ) -> Result<Response, Error> {
     let url = client.url(path, &[]);
     let body = serde_json::to_vec(document)
@@ -38,7 +61,7 @@ pub async fn write(
     if (200..300).contains(&response.status) {
         return Ok(response);
     }
-    let error = Error::Api(with_labels(client.api_error(&response), schema));
+    let error = Error::Api(with_labels(client.api_error(&response), schema, at));
     Err(if unsafe_write {
         not_repeated(error, &request)
     } else {
@@ -59,6 +82,10 @@ pub struct Batches<'a> {
     /// changes nothing (list membership; not a subscription, which a
     /// profile may have withdrawn meanwhile).
     pub rebound_after_some: bool,
+    /// The field the user mapped that a flattened path into a batch names,
+    /// given the index in `items` of the batch's first item: the second
+    /// batch's `[1]` is the message's `[size + 1]` ([`Mapped`]).
+    pub mapped: &'a dyn Fn(String, usize) -> String,
 }
 
 impl Batches<'_> {
@@ -76,13 +103,15 @@ impl Batches<'_> {
         let mut answers: Vec<(Response, usize)> = Vec::new();
         let mut sent = 0;
         for batch in items.chunks(size.max(1)) {
-            let response = match write(
+            let start = sent;
+            let response = match write_at(
                 self.client,
                 self.method.clone(),
                 self.path,
                 &document(batch),
                 self.schema,
                 Repeatability::Idempotent,
+                &|path| (self.mapped)(path, start),
             )
             .await
             {
@@ -103,8 +132,9 @@ impl Batches<'_> {
 }
 
 /// Klaviyo's error with each `source.pointer` into the body replaced by the
-/// field of the input metadata it points at.
-pub fn with_labels(mut error: ApiError, document: &Value) -> ApiError {
+/// field of the input metadata it points at, each path translated by `at`
+/// ([`Mapped`]) into the field the user mapped.
+pub fn with_labels(mut error: ApiError, document: &Value, at: Mapped) -> ApiError {
     for entry in &mut error.errors {
         let Some(source) = &mut entry.source else {
             continue;
@@ -115,7 +145,7 @@ pub fn with_labels(mut error: ApiError, document: &Value) -> ApiError {
         if !pointer.starts_with("/data/") || pointer.trim_end_matches('/') == "/data" {
             continue;
         }
-        match jsonapi::input_path(pointer, document) {
+        match jsonapi::input_path(pointer, document).map(at) {
             // `/data/attributes`: the whole input, which says nothing more.
             Some(path) if path.is_empty() => source.pointer = None,
             Some(path) => source.pointer = Some(jsonapi::field_name(&path)),
@@ -180,7 +210,7 @@ mod tests {
         ]}"#;
         let error = ApiError::from_body(400, None, body, "");
         assert_eq!(
-            with_labels(error, &schema).to_string(),
+            with_labels(error, &schema, &|path| path).to_string(),
             "Klaviyo answered 400 (invalid): Invalid email address. [\"Email\" (msg.body.profile.email)]; (invalid): Bad.; (invalid): Bad filter. [filter]"
         );
     }

@@ -62,6 +62,11 @@ pub struct Response {
     pub status: u16,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
+    /// Whether an earlier attempt of this request was sent and got no
+    /// answer from Klaviyo (`retry::AttemptEnd::unanswered`): this answer then
+    /// describes what that attempt may already have done, e.g. a 404 to a
+    /// retried DELETE whose first attempt deleted the record.
+    pub unanswered_before: bool,
 }
 
 impl Client {
@@ -168,6 +173,7 @@ impl Client {
         }
         let label = format!("{method} {}", url.path());
         let mut attempt = 0;
+        let mut unanswered_before = false;
         loop {
             attempt += 1;
             self.pace().await;
@@ -211,8 +217,13 @@ impl Client {
                         self.policy.retries
                     );
                     tokio::time::sleep(wait).await;
+                    unanswered_before |= outcome.unanswered();
                 }
                 Decision::Stop => {
+                    let result = result.map(|response| Response {
+                        unanswered_before,
+                        ..response
+                    });
                     return result.map_err(|(kind, cause)| {
                         Error::Transport(TransportError {
                             kind,
@@ -333,6 +344,7 @@ impl Client {
             status,
             headers,
             body: collected,
+            unanswered_before: false,
         })
     }
 }

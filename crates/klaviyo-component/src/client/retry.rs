@@ -50,6 +50,24 @@ pub enum AttemptEnd {
     ConnectionLost,
 }
 
+impl AttemptEnd {
+    /// Whether the request reached Klaviyo and no answer from it came back:
+    /// a timeout, a connection broken after sending, or a gateway saying
+    /// Klaviyo did not answer in time (504, Cloudflare's 524). Klaviyo may
+    /// have acted on it. The one place that says so: [`decide`] repeats such
+    /// a request only when repeating is harmless, and the caller learns that
+    /// an earlier attempt ended so (`Response::unanswered_before`), since a
+    /// retry's answer then speaks of the state that attempt left (a DELETE's
+    /// 404: already deleted).
+    pub fn unanswered(self) -> bool {
+        match self {
+            AttemptEnd::TimedOut | AttemptEnd::ConnectionLost => true,
+            AttemptEnd::Status { code, .. } => matches!(code, 504 | 524),
+            AttemptEnd::NotConnected => false,
+        }
+    }
+}
+
 /// What to do next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
@@ -112,6 +130,8 @@ pub fn decide(
         AttemptEnd::TimedOut | AttemptEnd::ConnectionLost if may_repeat => {
             Decision::Retry(backoff())
         }
+        // Sent and unanswered (`AttemptEnd::unanswered`): Klaviyo may have
+        // acted, so a write that may act twice stands.
         AttemptEnd::TimedOut | AttemptEnd::ConnectionLost => Decision::Stop,
     }
 }
@@ -228,6 +248,36 @@ mod tests {
                 *want,
                 "attempt {attempt}, {repeatability:?}, {outcome:?}"
             );
+        }
+    }
+
+    #[test]
+    fn unanswered_is_sent_without_an_answer_from_klaviyo() {
+        let table = [
+            (AttemptEnd::TimedOut, true),
+            (AttemptEnd::ConnectionLost, true),
+            (status(504), true),
+            (status(524), true),
+            (AttemptEnd::NotConnected, false),
+            (status(500), false),
+            (status(503), false),
+            (status(429), false),
+            (status(404), false),
+            (status(204), false),
+        ];
+        for (outcome, want) in table {
+            assert_eq!(outcome.unanswered(), want, "{outcome:?}");
+        }
+        // Every unanswered outcome is one after which Klaviyo may have
+        // acted: an unsafe write is never repeated after it.
+        for (outcome, unanswered) in table {
+            if unanswered {
+                assert_eq!(
+                    decide(&POLICY, 1, Repeatability::Unsafe, outcome, 0.0),
+                    Decision::Stop,
+                    "{outcome:?}"
+                );
+            }
         }
     }
 

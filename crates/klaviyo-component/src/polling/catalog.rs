@@ -148,7 +148,7 @@ pub fn chosen_object_type(cfg: &Config, spec: &'static RevisionSpec) -> Result<O
     })?;
     object_type(spec, &key).ok_or_else(|| {
         let keys: Vec<&str> = object_types(spec).iter().map(|t| t.key).collect();
-        not_offered(&key, &keys, spec.revision, "", None)
+        not_offered(&key, &keys, &crate::revision::named_in(cfg, spec), "", None)
     })
 }
 

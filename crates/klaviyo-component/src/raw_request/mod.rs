@@ -14,7 +14,7 @@ use serde_json::Value;
 
 pub use self::target::resolve;
 use crate::Error;
-use crate::actions::{Action, Body, Member, Run};
+use crate::actions::{Action, Body, Member, Run, values};
 use crate::fields;
 
 /// The methods the action sends.
@@ -46,14 +46,83 @@ impl Input {
     /// missing or of the wrong type: never Rust's or serde's words.
     fn read(text: &str) -> Result<Input, Error> {
         let mut body = Body::parse(text, "\"url\" and \"method\" (and optionally \"data\")")?;
-        body.typos(MEMBERS)?;
+        body.only_or_alias(MEMBERS, ALIASES, MEMBERS_TAKEN)?;
         let url = body.take_string(URL, "a path under the API such as /profiles?page[size]=20")?;
         let method = body.take_string(METHOD, &format!("one of {}", method_list()))?;
         Ok(Input {
             url,
             method,
-            data: body.take("data").filter(|d| !d.is_null()),
+            data: request_body(body.take("data"))?,
         })
+    }
+}
+
+/// Names people give the members, mapped to the member meant: the request
+/// body is `body` in most HTTP tools, so `{"body": {...}}` would otherwise
+/// reach Klaviyo as a request without one (its answer, `415 Unsupported
+/// media type ""`, names neither).
+const ALIASES: &[(&str, &str)] = &[
+    ("body", "data"),
+    ("payload", "data"),
+    ("json", "data"),
+    ("requestbody", "data"),
+    ("path", "url"),
+    ("uri", "url"),
+    ("endpoint", "url"),
+    ("href", "url"),
+    ("link", "url"),
+    ("verb", "method"),
+    ("httpmethod", "method"),
+];
+
+/// What [`Input::read`] says of a member it does not know and cannot
+/// place: what it takes instead.
+const MEMBERS_TAKEN: &str =
+    "it takes `url` (Url), `method` (Method) and `data` (Request Body, the JSON sent); remove it";
+
+/// The request body: the JSON:API document mapped to msg.body.data, or
+/// the text of one (the mapper writes text when the expression is a
+/// string), sent as the JSON it holds; empty text is no body. Anything else
+/// would reach Klaviyo as a JSON string ("does not contain primary data").
+fn request_body(data: Option<Value>) -> Result<Option<Value>, Error> {
+    const EXAMPLE: &str = r#"{"data": {"type": "profile", "attributes": {"email": "…"}}}"#;
+    let parsed = match data {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(text)) if text.trim().is_empty() => return Ok(None),
+        Some(Value::String(text)) => match serde_json::from_str::<Value>(&text) {
+            Ok(value @ Value::Object(_)) => value,
+            Ok(other) => {
+                return Err(Error::input(format!(
+                    "\"Request Body\" (msg.body.data) is text holding {}, not a JSON object: map the JSON:API document, such as {EXAMPLE}",
+                    values::kind(&other)
+                )));
+            }
+            Err(e) => {
+                return Err(Error::input(format!(
+                    "\"Request Body\" (msg.body.data) is text that is not JSON ({} at line {} column {}): map the JSON:API document as an object, such as {EXAMPLE}, or text that parses as one",
+                    syntax(&e),
+                    e.line(),
+                    e.column()
+                )));
+            }
+        },
+        Some(value @ Value::Object(_)) => value,
+        Some(other) => {
+            return Err(Error::input(format!(
+                "\"Request Body\" (msg.body.data) must be a JSON object, the JSON:API document such as {EXAMPLE}, got {}",
+                values::kind(&other)
+            )));
+        }
+    };
+    Ok(Some(parsed))
+}
+
+/// What is wrong with text that is not JSON, in words (serde's own say
+/// "expected value" and more).
+fn syntax(error: &serde_json::Error) -> &'static str {
+    match error.classify() {
+        serde_json::error::Category::Eof => "it ends too soon",
+        _ => "unexpected characters",
     }
 }
 
@@ -273,6 +342,66 @@ mod tests {
             assert_eq!(err, want, "{body}");
             assert!(!err.contains("line 1") && !err.contains("struct"), "{err}");
         }
+    }
+
+    #[test]
+    fn members_that_are_not_the_inputs_are_refused_with_the_one_meant() {
+        let cases = [
+            (
+                r#"{"method":"POST","url":"/lists","body":{"data":{}}}"#,
+                "unknown member `body` of the message body — did you mean `data` (Request Body)?",
+            ),
+            (
+                r#"{"method":"POST","url":"/lists","Payload":{}}"#,
+                "unknown member `Payload` of the message body — did you mean `data` (Request Body)?",
+            ),
+            (
+                r#"{"method":"GET","path":"/lists"}"#,
+                "unknown member `path` of the message body — did you mean `url` (Url)?",
+            ),
+            (
+                r#"{"url":"/lists","method":"GET","headers":{"x":"y"}}"#,
+                "unknown member `headers` of the message body: it takes `url` (Url), `method` (Method) and `data` (Request Body, the JSON sent); remove it",
+            ),
+        ];
+        for (body, want) in cases {
+            let err = Input::read(body).expect_err(body).to_string();
+            assert_eq!(err, want, "{body}");
+        }
+    }
+
+    #[test]
+    fn a_request_body_given_as_text_is_sent_as_the_json_it_holds() {
+        let read = |data: Value| {
+            Input::read(&json!({"url": "/lists", "method": "POST", "data": data}).to_string())
+                .map(|input| input.data)
+                .map_err(|e| e.to_string())
+        };
+        let document = json!({"data": {"type": "list", "attributes": {"name": "x"}}});
+        assert_eq!(read(document.clone()), Ok(Some(document.clone())));
+        assert_eq!(
+            read(json!(document.to_string())),
+            Ok(Some(document.clone()))
+        );
+        assert_eq!(read(json!(format!("  {document}\n"))), Ok(Some(document)));
+        assert_eq!(read(json!("")), Ok(None));
+        assert_eq!(read(json!("  ")), Ok(None));
+        assert_eq!(
+            read(json!("{\"data\": ")),
+            Err("\"Request Body\" (msg.body.data) is text that is not JSON (it ends too soon at line 1 column 9): map the JSON:API document as an object, such as {\"data\": {\"type\": \"profile\", \"attributes\": {\"email\": \"…\"}}}, or text that parses as one".to_owned())
+        );
+        assert_eq!(
+            read(json!("name=x")),
+            Err("\"Request Body\" (msg.body.data) is text that is not JSON (unexpected characters at line 1 column 2): map the JSON:API document as an object, such as {\"data\": {\"type\": \"profile\", \"attributes\": {\"email\": \"…\"}}}, or text that parses as one".to_owned())
+        );
+        assert_eq!(
+            read(json!("[1, 2]")),
+            Err("\"Request Body\" (msg.body.data) is text holding a list, not a JSON object: map the JSON:API document, such as {\"data\": {\"type\": \"profile\", \"attributes\": {\"email\": \"…\"}}}".to_owned())
+        );
+        assert_eq!(
+            read(json!([{"type": "profile"}])),
+            Err("\"Request Body\" (msg.body.data) must be a JSON object, the JSON:API document such as {\"data\": {\"type\": \"profile\", \"attributes\": {\"email\": \"…\"}}}, got a list".to_owned())
+        );
     }
 
     #[test]

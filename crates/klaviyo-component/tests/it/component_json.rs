@@ -114,3 +114,17 @@ fn the_fields_the_issues_pin() {
         Some("TextFieldView")
     );
 }
+
+/// elastic.io shows `logo.png` from the repository root beside the
+/// component: a 256×256 PNG (drawn by `tools/logo.py`).
+#[test]
+fn the_logo_is_a_256_square_png_at_the_root() {
+    let png = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../../logo.png"))
+        .expect("logo.png at the repository root");
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n", "a PNG signature");
+    assert_eq!(&png[12..16], b"IHDR", "the header comes first");
+    let width = u32::from_be_bytes(png[16..20].try_into().expect("4 bytes"));
+    let height = u32::from_be_bytes(png[20..24].try_into().expect("4 bytes"));
+    assert_eq!((width, height), (256, 256));
+    assert!(png.len() < 64 * 1024, "{} bytes", png.len());
+}

@@ -81,6 +81,43 @@ async fn a_delete_is_repeated_after_a_5xx() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_404_after_a_lost_answer_is_the_deletion_that_attempt_made() {
+    let h = Harness::new(FakeConfig::empty());
+    let id = h
+        .fake
+        .insert("lists", json!({"attributes": {"name": "x"}}))
+        .expect("inserted");
+    // The first DELETE deletes the list, then its answer is lost.
+    h.fake
+        .push_fault(FaultRule::new(Fault::DropAfterApplying).method(Method::DELETE));
+    let out = h
+        .action(
+            DELETE_OBJECT,
+            json!({"objectType": "lists"}),
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(
+        out.only_body(),
+        json!({"statusCode": 404, "objectType": "lists", "id": id})
+    );
+    assert_eq!(h.request_lines().len(), 2, "retried once");
+    assert!(h.fake.get("lists", &id).is_none(), "deleted");
+    // A 404 to the first attempt is still the error, even after a 5xx
+    // (an answer: Klaviyo said it failed).
+    h.fake
+        .push_fault(FaultRule::new(Fault::Status(503)).method(Method::DELETE));
+    let out = h
+        .action(
+            DELETE_OBJECT,
+            json!({"objectType": "lists"}),
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(out.failure().0, "UpstreamError");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn bad_inputs_are_named_before_any_request() {
     let h = Harness::new(FakeConfig::empty());
     let cases: Vec<(Value, Value, &str, &str)> = vec![

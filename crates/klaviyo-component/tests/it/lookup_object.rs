@@ -271,7 +271,7 @@ async fn bad_inputs_and_fields_are_named_before_any_request() {
             json!({"objectType": "lists", "lookupBy": "email"}),
             json!({"email": "x"}),
             "ConfigurationError",
-            "\"Lookup by\" must be one of \"id\", got \"email\"",
+            "\"Lookup by\" must be one of \"id\", got \"email\": only profiles are looked up by email; a list is looked up by its id",
         ),
         (
             json!({"objectType": "profile"}),

@@ -199,6 +199,12 @@ async fn conditions_the_revision_does_not_allow_are_refused_before_any_request()
             "\"Updated\" (msg.body.updated) allows \"less-than\" or \"greater-than\" in revision 2024-10-15, not \"greater-or-equal\"",
         ),
         (
+            // The credential's revision, and the file whose rules applied.
+            "2025-04-15",
+            json!({"updated": {"greater-or-equal": "2026-01-01T00:00:00Z"}}),
+            "\"Updated\" (msg.body.updated) allows \"less-than\" or \"greater-than\" in revision 2025-04-15 (the rules of 2024-10-15 apply), not \"greater-or-equal\"",
+        ),
+        (
             "2026-10-15",
             json!({"emal": {"equals": "x"}}),
             "msg.body.emal is not a condition /profiles allows in revision 2026-10-15 — did you mean `email` (Email)?",

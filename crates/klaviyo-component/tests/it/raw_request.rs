@@ -336,3 +336,40 @@ async fn bad_inputs_name_the_problem() {
     }
     assert!(h.fake.requests().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_request_body_mapped_as_text_is_sent_as_json() {
+    let h = Harness::new(FakeConfig::empty());
+    let document = json!({"data": {"type": "list", "attributes": {"name": "From text"}}});
+    let created = output(
+        &h.raw(
+            json!({}),
+            json!({"url": "/lists", "method": "POST", "data": document.to_string()}),
+        )
+        .await,
+    );
+    assert_eq!(created["statusCode"], 201, "{created}");
+    let sent = h.fake.requests();
+    assert_eq!(sent.len(), 1);
+    let body: Value = serde_json::from_str(sent[0].body.as_deref().expect("a body")).expect("json");
+    assert_eq!(body, document, "the JSON the text holds, not a JSON string");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn members_that_are_not_inputs_are_refused_before_any_request() {
+    let h = Harness::new(FakeConfig::empty());
+    for (body, want) in [
+        (
+            json!({"method": "POST", "url": "/lists", "body": {"data": {"type": "list", "attributes": {"name": "x"}}}}),
+            "unknown member `body` of the message body — did you mean `data` (Request Body)?",
+        ),
+        (
+            json!({"method": "POST", "url": "/lists", "data": "name=x"}),
+            "\"Request Body\" (msg.body.data) is text that is not JSON (unexpected characters at line 1 column 2): map the JSON:API document as an object, such as {\"data\": {\"type\": \"profile\", \"attributes\": {\"email\": \"…\"}}}, or text that parses as one",
+        ),
+    ] {
+        let out = h.raw(json!({}), body.clone()).await;
+        assert_eq!(out.failure(), ("InputError", want.to_owned()), "{body}");
+    }
+    assert!(h.fake.requests().is_empty(), "{:?}", h.request_lines());
+}

@@ -268,7 +268,7 @@ async fn bad_inputs_are_named_before_any_request() {
             json!({"channel": "email"}),
             json!({"email": "a@example.com", "consented_at": "now"}),
             "InputError",
-            "The message body is not what Subscribe Profiles takes in revision 2026-10-15: \"Consented At\" (msg.body.profiles[0].subscriptions.email.marketing.consented_at) must be a date and time in ISO 8601, such as 2026-01-31T12:00:00Z, got \"now\"",
+            "The message body is not what Subscribe Profiles takes in revision 2026-10-15: \"Consented At\" (msg.body.consented_at) must be a date and time in ISO 8601, such as 2026-01-31T12:00:00Z, got \"now\"",
         ),
     ];
     for (id, fields, body, kind, want) in cases {
@@ -311,4 +311,80 @@ async fn a_job_throttled_after_others_were_accepted_says_so_and_does_not_rebound
         2,
         "the first job, the throttled second"
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn klaviyo_s_pointers_name_the_profile_mapped_through_the_jobs() {
+    let h = Harness::new(FakeConfig::empty());
+    let mut many = profiles(2_500);
+    many[1005]["email"] = json!("not-an-email");
+    let out = h
+        .action(
+            SUBSCRIBE_PROFILES,
+            json!({"channel": "email"}),
+            json!({"profiles": many}),
+        )
+        .await;
+    let error = out.error.expect("the second job is refused").to_string();
+    assert!(
+        error.contains("[\"Email\" (msg.body.profiles[1005].email)]"),
+        "{error}"
+    );
+    // One profile at the top of the message is named at the top.
+    let out = h
+        .action(
+            SUBSCRIBE_PROFILES,
+            json!({"channel": "email"}),
+            json!({"email": "not-an-email"}),
+        )
+        .await;
+    let error = out.error.expect("refused").to_string();
+    assert!(error.contains("[\"Email\" (msg.body.email)]"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn what_the_job_s_descriptions_state_is_checked_for_every_profile_before_the_first_job() {
+    let h = Harness::new(FakeConfig::empty());
+    let mut many: Vec<Value> = (0..1_500)
+        .map(|i| json!({"email": format!("p{i}@example.com"), "consented_at": "2025-01-01T00:00:00Z"}))
+        .collect();
+    many[1201]
+        .as_object_mut()
+        .expect("object")
+        .remove("consented_at");
+    many[1300]["consented_at"] = json!("2999-01-01T00:00:00Z");
+    let out = h
+        .action(
+            SUBSCRIBE_PROFILES,
+            json!({"channel": "email"}),
+            json!({"profiles": many, "historical_import": true}),
+        )
+        .await;
+    assert_eq!(
+        out.failure(),
+        (
+            "InputError",
+            "The message body is not what Subscribe Profiles takes in revision 2026-10-15: \
+             \"Consented At\" (msg.body.profiles[1201].consented_at) is required when \"Historical Import\" (msg.body.historical_import) is true: map when the consent was given; \
+             \"Consented At\" (msg.body.profiles[1300].consented_at) must be in the past with \"Historical Import\", got \"2999-01-01T00:00:00Z\""
+                .to_owned()
+        )
+    );
+    let cases = [
+        (
+            json!({"channel": "email"}),
+            json!({"email": "a@example.com", "consented_at": "2025-01-01T00:00:00Z"}),
+            "The message body is not what Subscribe Profiles takes in revision 2026-10-15: \"Consented At\" (msg.body.consented_at) may only be given with \"Historical Import\" (msg.body.historical_import) true: remove it, or set that",
+        ),
+        (
+            json!({"channel": "sms"}),
+            json!({"profiles": [{"phone_number": "+15005550006"}, {"phone_number": "(500) 555-0006"}]}),
+            "The message body is not what Subscribe Profiles takes in revision 2026-10-15: \"Phone Number\" (msg.body.profiles[1].phone_number) must be in E.164 format, a + and the country code and number, digits only (such as +15005550006), got \"(500) 555-0006\"",
+        ),
+    ];
+    for (fields, body, want) in cases {
+        let out = h.action(SUBSCRIBE_PROFILES, fields, body.clone()).await;
+        assert_eq!(out.failure(), ("InputError", want.to_owned()), "{body}");
+    }
+    assert!(h.fake.requests().is_empty(), "{:?}", h.request_lines());
 }

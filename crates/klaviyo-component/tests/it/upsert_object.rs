@@ -191,6 +191,13 @@ async fn what_the_schema_rejects_is_named_before_any_request() {
             "The message body is not a list that revision 2026-10-15 accepts: \"Name\" (msg.body.name) must be text, got an object",
         ),
         (
+            // The credential's revision is named, not the file whose rules
+            // apply to it.
+            json!({"objectType": "lists", "revision": "2025-01-15"}),
+            json!({"name": ""}),
+            "The message body is not a list that revision 2025-01-15 (the rules of 2024-10-15 apply) accepts: \"Name\" (msg.body.name) is required: map a value to it",
+        ),
+        (
             json!({"objectType": "profiles"}),
             json!({"first_name": "Ada"}),
             "a profile is matched by its identifiers: give at least one of \"ID\" (msg.body.id), \"Email\" (msg.body.email), \"Phone Number\" (msg.body.phone_number), \"External ID\" (msg.body.external_id), \"Anonymous ID\" (msg.body.anonymous_id)",
