@@ -23,6 +23,7 @@ use url::Url;
 pub use self::credentials::Credentials;
 pub use self::cursor::Cursor;
 pub use self::error::{ApiError, CHECK_THE_KEY, Failure, TransportError, TransportKind};
+pub use self::pacing::ONE_KEEPS_UP;
 use self::pacing::Pacer;
 pub use self::page::{Page, is_under, minify};
 pub use self::retry::Repeatability;

@@ -39,6 +39,11 @@ const LATENCY_WEIGHT: f64 = 0.2;
 /// for, as a margin for latency that varies.
 const IN_FLIGHT_MARGIN: f64 = 1.25;
 
+/// At most this many requests' worth of the limit busy at once (rate ×
+/// latency × margin), one request at a time keeps up with it: it could
+/// serve twice the limit.
+pub const ONE_KEEPS_UP: f64 = 0.5;
+
 /// Requests the pacer remembers at least, whatever the windows: more than
 /// the largest window Klaviyo documents (3,500 a minute).
 const LOGGED: usize = 4096;
@@ -202,13 +207,15 @@ impl Pacer {
     /// latency seen so far (with a margin, and one for the request the
     /// output waits for): the limit Klaviyo announced, or else the one
     /// `documented` per second; `None` until an answer came. One, where a
-    /// request at a time already keeps up: a second would only cut the
-    /// window into pieces that each end in a partly empty page, for a
-    /// limit that cannot serve them faster.
+    /// request at a time could serve twice the limit (what the poller
+    /// does between one answer and the next request, and latency that
+    /// varies, take the rest): a second would only cut the window into
+    /// pieces that each end in a partly empty page, for a limit that
+    /// cannot serve them faster.
     pub fn useful_in_flight(&self, documented: Option<f64>) -> Option<usize> {
         let (rate, latency) = (self.steady_per_sec.or(documented)?, self.latency?);
         let busy = rate * latency.as_secs_f64() * IN_FLIGHT_MARGIN;
-        if busy <= 1.0 {
+        if busy <= ONE_KEEPS_UP {
             return Some(1);
         }
         Some((busy.ceil() as usize).saturating_add(1))
@@ -491,11 +498,14 @@ mod tests {
         p.reserve(now);
         p.observe(&h, now, Some(Duration::from_millis(10)));
         assert_eq!(p.useful_in_flight(None), Some(4), "0.402 s on average");
-        // Where one request at a time keeps up with the limit (5.8 a second
-        // at 0.1 s each), one.
-        let mut fast = Pacer::default();
-        fast.reserve(now);
-        fast.observe(&h, now, Some(Duration::from_millis(100)));
-        assert_eq!(fast.useful_in_flight(None), Some(1));
+        // Where one request at a time could serve twice the limit (5.8 a
+        // second at 0.05 s each: 0.36 busy with the margin), one; at 0.1 s
+        // (0.73) still two.
+        for (ms, useful) in [(50, 1), (100, 2)] {
+            let mut fast = Pacer::default();
+            fast.reserve(now);
+            fast.observe(&h, now, Some(Duration::from_millis(ms)));
+            assert_eq!(fast.useful_in_flight(None), Some(useful), "{ms} ms");
+        }
     }
 }

@@ -188,13 +188,13 @@ async fn run(input: StepInput, out: &mut dyn Sink) -> Result<(), Error> {
 /// Reads in flight when the operator sets none: what the client finds
 /// useful (the steady rate times the latency, with a quarter to spare,
 /// and one for the read the output waits for) at Klaviyo's slower answers
-/// (0.8 s): 60 for events (3,500/min), 14 for profiles (750/min), 1 for
-/// the small tiers. The client's pacing keeps them under the limit, and
+/// (0.8 s): 60 for events (3,500/min), 14 for profiles (750/min), 4 for
+/// 150/min, 1 for the smallest tiers. The client's pacing keeps them under the limit, and
 /// the poller's read-ahead bounds what they hold.
 fn default_in_flight(collection: &klaviyo_spec::Collection) -> usize {
     let per_minute = collection.rate_limit.map_or(60, |l| l.steady_per_minute);
     let busy = f64::from(per_minute) / 60.0 * 0.8 * 1.25;
-    if busy <= 1.0 {
+    if busy <= crate::client::ONE_KEEPS_UP {
         return 1;
     }
     (busy.ceil() as usize + 1).clamp(1, 64)
