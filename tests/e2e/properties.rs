@@ -8,6 +8,9 @@ use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 
+// Its functions are the fuzz crate's API, `pub` there; here they are a
+// private module's.
+#[allow(unreachable_pub)]
 #[path = "../../fuzz/src/checks.rs"]
 mod checks;
 

@@ -11,13 +11,13 @@ use crate::support::{Bin, Run, run};
 
 /// The API key of every run against the stand-in: recognizable, so that a
 /// leak anywhere on stdout or stderr is found (see secrets.rs).
-pub const API_KEY: &str = "pk_canary0f7e3d9b1a5c4e2d8f6a0b9c7e5d3f1a2b";
+pub(crate) const API_KEY: &str = "pk_canary0f7e3d9b1a5c4e2d8f6a0b9c7e5d3f1a2b";
 
-pub const POLLING: &str = "getNewAndUpdatedObjectsPolling";
-pub const RAW_REQUEST: &str = "makeRawRequest";
+pub(crate) const POLLING: &str = "getNewAndUpdatedObjectsPolling";
+pub(crate) const RAW_REQUEST: &str = "makeRawRequest";
 
 /// A stand-in that accepts [`API_KEY`], with no records.
-pub fn empty_stand_in() -> FakeKlaviyo {
+pub(crate) fn empty_stand_in() -> FakeKlaviyo {
     FakeKlaviyo::start(FakeConfig {
         api_key: API_KEY.to_owned(),
         ..FakeConfig::empty()
@@ -27,7 +27,7 @@ pub fn empty_stand_in() -> FakeKlaviyo {
 
 /// The environment of a run against `fake`: every log line, fast retries,
 /// short time limits.
-pub fn env_for(fake: &FakeKlaviyo) -> BTreeMap<String, String> {
+pub(crate) fn env_for(fake: &FakeKlaviyo) -> BTreeMap<String, String> {
     [
         ("KLAVIYO_BASE_URL", fake.base_url()),
         ("LOG_LEVEL", "trace"),
@@ -43,7 +43,7 @@ pub fn env_for(fake: &FakeKlaviyo) -> BTreeMap<String, String> {
 
 /// Insert profiles in clusters that share a second: `(seconds ago, how
 /// many)`.
-pub fn clustered_profiles(fake: &FakeKlaviyo, clusters: &[(i64, usize)]) {
+pub(crate) fn clustered_profiles(fake: &FakeKlaviyo, clusters: &[(i64, usize)]) {
     let mut n = 0;
     for (secs, count) in clusters {
         let when = (chrono::Utc::now() - chrono::Duration::seconds(*secs))
@@ -61,7 +61,7 @@ pub fn clustered_profiles(fake: &FakeKlaviyo, clusters: &[(i64, usize)]) {
 }
 
 /// The stdin of a polling run.
-pub fn poll_stdin(fields: &Value, snapshot: &Value) -> Vec<u8> {
+pub(crate) fn poll_stdin(fields: &Value, snapshot: &Value) -> Vec<u8> {
     let mut cfg = json!({"apiKey": API_KEY});
     if let (Some(cfg), Some(fields)) = (cfg.as_object_mut(), fields.as_object()) {
         cfg.extend(fields.clone());
@@ -70,7 +70,7 @@ pub fn poll_stdin(fields: &Value, snapshot: &Value) -> Vec<u8> {
 }
 
 /// Run the polling trigger once.
-pub fn poll(env: &BTreeMap<String, String>, fields: &Value, snapshot: &Value) -> Run {
+pub(crate) fn poll(env: &BTreeMap<String, String>, fields: &Value, snapshot: &Value) -> Run {
     run(
         Bin::Klaviyo,
         &["process", POLLING],
@@ -85,7 +85,7 @@ impl Run {
     /// The checks every run against the stand-in gets: complete lines and
     /// no key anywhere.
     #[track_caller]
-    pub fn checked(self) -> Run {
+    pub(crate) fn checked(self) -> Run {
         self.assert_complete_lines();
         self.assert_no_secret(&[API_KEY]);
         self
@@ -93,11 +93,11 @@ impl Run {
 }
 
 /// A record version: its id and the value of the polled field.
-pub type Version = (String, String);
+pub(crate) type Version = (String, String);
 
 /// One line of a trigger's output, as far as the trigger's guarantees go.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Line {
+pub(crate) enum Line {
     /// The versions of the records of one data message, in order.
     Data(Vec<Version>),
     Snapshot(Value),
@@ -108,7 +108,7 @@ pub enum Line {
 
 /// The versions of the records in a data message's body (one record, or a
 /// page of them).
-pub fn versions_in(body: &Value, field: &str) -> Vec<Version> {
+pub(crate) fn versions_in(body: &Value, field: &str) -> Vec<Version> {
     let version = |r: &Value| {
         (
             r["id"].as_str().expect("records have ids").to_owned(),
@@ -128,7 +128,7 @@ pub fn versions_in(body: &Value, field: &str) -> Vec<Version> {
 }
 
 /// Read complete stdout lines of a trigger run.
-pub fn parse_lines<'a>(lines: impl IntoIterator<Item = &'a str>, field: &str) -> Vec<Line> {
+pub(crate) fn parse_lines<'a>(lines: impl IntoIterator<Item = &'a str>, field: &str) -> Vec<Line> {
     lines
         .into_iter()
         .map(|raw| {
@@ -147,7 +147,7 @@ pub fn parse_lines<'a>(lines: impl IntoIterator<Item = &'a str>, field: &str) ->
 
 /// What one run delivered, split at its last snapshot.
 #[derive(Debug, Default)]
-pub struct Delivered {
+pub(crate) struct Delivered {
     /// Every version emitted, in order.
     pub all: Vec<Version>,
     /// Those emitted after the last snapshot line (all, without one).
@@ -156,7 +156,7 @@ pub struct Delivered {
 }
 
 impl Delivered {
-    pub fn of(lines: &[Line]) -> Delivered {
+    pub(crate) fn of(lines: &[Line]) -> Delivered {
         let mut d = Delivered::default();
         for line in lines {
             match line {
@@ -176,7 +176,7 @@ impl Delivered {
 
     /// The versions as a set, failing on a version emitted twice in one run.
     #[track_caller]
-    pub fn unique(&self) -> BTreeSet<Version> {
+    pub(crate) fn unique(&self) -> BTreeSet<Version> {
         let mut seen = BTreeSet::new();
         for v in &self.all {
             assert!(
@@ -189,7 +189,7 @@ impl Delivered {
 }
 
 /// The current version of every profile of the stand-in.
-pub fn stand_in_profiles(fake: &FakeKlaviyo) -> BTreeSet<Version> {
+pub(crate) fn stand_in_profiles(fake: &FakeKlaviyo) -> BTreeSet<Version> {
     fake.records("profiles")
         .iter()
         .map(|r| {
@@ -202,7 +202,7 @@ pub fn stand_in_profiles(fake: &FakeKlaviyo) -> BTreeSet<Version> {
 }
 
 /// A timestamp in one form (RFC 3339, UTC), whatever form Klaviyo used.
-pub fn normal_time(text: &str) -> String {
+pub(crate) fn normal_time(text: &str) -> String {
     let at = klaviyo_component::testing::parse_time(text)
         .unwrap_or_else(|| panic!("{text:?} is not a timestamp"));
     klaviyo_component::testing::to_text(at)

@@ -10,13 +10,13 @@ use serde_json::Value;
 
 /// Which binary to run.
 #[derive(Debug, Clone, Copy)]
-pub enum Bin {
+pub(crate) enum Bin {
     Klaviyo,
     Fixture,
 }
 
 impl Bin {
-    pub fn path(self) -> PathBuf {
+    pub(crate) fn path(self) -> PathBuf {
         match self {
             Bin::Klaviyo => PathBuf::from(env!("CARGO_BIN_EXE_klaviyo-runner")),
             Bin::Fixture => PathBuf::from(env!("CARGO_BIN_EXE_klaviyo-runner-fixture")),
@@ -26,7 +26,7 @@ impl Bin {
 
 /// What a run left behind.
 #[derive(Debug)]
-pub struct Run {
+pub(crate) struct Run {
     pub code: Option<i32>,
     pub stdout: String,
     pub stderr: String,
@@ -52,7 +52,7 @@ const SCRUBBED: &[&str] = &[
 
 /// `bin args` with piped stdio, the developer's settings removed and `env`
 /// set.
-pub fn command(bin: Bin, args: &[&str], env: &BTreeMap<String, String>) -> Command {
+pub(crate) fn command(bin: Bin, args: &[&str], env: &BTreeMap<String, String>) -> Command {
     let mut command = Command::new(bin.path());
     command
         .args(args)
@@ -67,7 +67,7 @@ pub fn command(bin: Bin, args: &[&str], env: &BTreeMap<String, String>) -> Comma
 }
 
 /// Run `bin args` with `stdin` and `env`; kill it after `limit`.
-pub fn run(
+pub(crate) fn run(
     bin: Bin,
     args: &[&str],
     stdin: &[u8],
@@ -122,7 +122,7 @@ pub fn run(
 
 impl Run {
     /// stdout lines as JSON; fails the test on a line that is not JSON.
-    pub fn lines(&self) -> Vec<Value> {
+    pub(crate) fn lines(&self) -> Vec<Value> {
         self.stdout
             .lines()
             .map(|l| {
@@ -133,7 +133,7 @@ impl Run {
     }
 
     /// stderr lines as JSON, each checked to be a bunyan record.
-    pub fn logs(&self) -> Vec<Value> {
+    pub(crate) fn logs(&self) -> Vec<Value> {
         self.stderr
             .lines()
             .map(|l| {
@@ -151,7 +151,7 @@ impl Run {
 
     /// The run as text for a snapshot: exit code, stdout with message ids
     /// replaced, and stderr reduced to level and message.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut text = format!("exit: {:?}\n--- stdout\n", self.code);
         for raw in self.stdout.lines() {
             let line: Value = serde_json::from_str(raw)
@@ -181,7 +181,7 @@ impl Run {
     }
 
     /// Text output (`--help`), as it is.
-    pub fn render_text(&self) -> String {
+    pub(crate) fn render_text(&self) -> String {
         format!(
             "exit: {:?}\n--- stdout\n{}--- stderr\n{}",
             self.code, self.stdout, self.stderr
@@ -190,7 +190,7 @@ impl Run {
 
     /// Assert the output shape of `process`: JSON lines ending with exactly
     /// one end line.
-    pub fn assert_event_stream(&self) {
+    pub(crate) fn assert_event_stream(&self) {
         let lines = self.lines();
         let ends = lines.iter().filter(|l| l["event"] == "end").count();
         assert_eq!(ends, 1, "exactly one end line:\n{}", self.stdout);
@@ -203,7 +203,7 @@ impl Run {
     }
 
     /// Assert the output shape of a service command: exactly one object.
-    pub fn assert_envelope(&self) -> Value {
+    pub(crate) fn assert_envelope(&self) -> Value {
         let lines = self.lines();
         assert_eq!(lines.len(), 1, "exactly one envelope:\n{}", self.stdout);
         let envelope = lines.into_iter().next().expect("one");
@@ -218,7 +218,7 @@ impl Run {
 impl Run {
     /// Every stdout line is one complete JSON value ending in `\n`: no
     /// partial line, nothing but protocol.
-    pub fn assert_complete_lines(&self) {
+    pub(crate) fn assert_complete_lines(&self) {
         assert!(
             self.stdout.is_empty() || self.stdout.ends_with('\n'),
             "the last stdout line is incomplete:\n{}",
@@ -233,7 +233,7 @@ impl Run {
     }
 
     /// The payloads of the error events on stdout.
-    pub fn errors(&self) -> Vec<Value> {
+    pub(crate) fn errors(&self) -> Vec<Value> {
         self.lines()
             .into_iter()
             .filter(|l| l["event"] == "error")
@@ -244,7 +244,7 @@ impl Run {
     /// Fails when any of `secrets` (or a 10-character piece of one) is
     /// anywhere on stdout or stderr.
     #[track_caller]
-    pub fn assert_no_secret(&self, secrets: &[&str]) {
+    pub(crate) fn assert_no_secret(&self, secrets: &[&str]) {
         for secret in secrets {
             for piece in secret_pieces(secret) {
                 for (name, text) in [("stdout", &self.stdout), ("stderr", &self.stderr)] {
@@ -286,13 +286,13 @@ fn secret_pieces(secret: &str) -> Vec<&str> {
     pieces
 }
 
-pub fn no_env() -> BTreeMap<String, String> {
+pub(crate) fn no_env() -> BTreeMap<String, String> {
     BTreeMap::new()
 }
 
 /// `text` with every `YYYY-MM-DDTHH:MM:SSZ` within a day of now shown as
 /// `[now]`: messages that quote the clock would change with every run.
-pub fn redact_now(text: &str) -> String {
+pub(crate) fn redact_now(text: &str) -> String {
     const LEN: usize = "2026-12-01T10:00:00Z".len();
     let now = chrono::Utc::now();
     let mut out = String::with_capacity(text.len());

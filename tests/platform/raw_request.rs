@@ -11,7 +11,7 @@ use crate::support::{
     PATIENCE, REVISION, assert_no_secret, env_of, platform, runner_alone, stand_in,
 };
 
-pub const RAW: &str = "makeRawRequest";
+pub(crate) const RAW: &str = "makeRawRequest";
 
 const REQUESTS: usize = 500;
 const SAILORS: usize = 4;

@@ -15,16 +15,16 @@ use serde_json::Value;
 
 /// A guard against a hang, never a measurement: reading a queue or waiting
 /// for a sailor gives up after this long.
-pub const PATIENCE: Duration = Duration::from_secs(120);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(120);
 
 /// What the runner logs when a step has run to its end.
-pub const FINISHED: &str = "finished\"";
+pub(crate) const FINISHED: &str = "finished\"";
 
-pub const REVISION: &str = "2026-10-15";
+pub(crate) const REVISION: &str = "2026-10-15";
 
 /// Set to `1`, a machine without RabbitMQ or Node.js skips the platform
 /// tests on purpose; unset, [`the_platform_tests_ran`] fails there.
-pub const SKIP: &str = "KLAVIYO_SKIP_PLATFORM_TESTS";
+pub(crate) const SKIP: &str = "KLAVIYO_SKIP_PLATFORM_TESTS";
 
 /// A skip is never silent. libtest decides `#[ignore]` when compiling, and
 /// a test that returns early is counted as passed, so outside CI one test
@@ -49,7 +49,7 @@ fn the_platform_tests_ran() {
 
 /// The platform, or `None` when RabbitMQ or Node.js is missing outside CI;
 /// then one line (once per run, on the process's real stderr) says why.
-pub fn platform(test: &str) -> Option<Platform> {
+pub(crate) fn platform(test: &str) -> Option<Platform> {
     static SAID: std::sync::Once = std::sync::Once::new();
     let root = sailor_harness::repo_root();
     if let Err(why) = sailor_harness::platform::available(&root) {
@@ -73,7 +73,7 @@ pub fn platform(test: &str) -> Option<Platform> {
 }
 
 /// A stand-in whose records do not depend on when the test runs.
-pub fn stand_in(config: FakeConfig) -> FakeKlaviyo {
+pub(crate) fn stand_in(config: FakeConfig) -> FakeKlaviyo {
     FakeKlaviyo::start(FakeConfig {
         anchor: chrono::Utc.with_ymd_and_hms(2026, 6, 1, 0, 0, 0).single(),
         revision: REVISION.to_owned(),
@@ -83,7 +83,7 @@ pub fn stand_in(config: FakeConfig) -> FakeKlaviyo {
 }
 
 /// The ids of the records in a data message's body: one record, or a page.
-pub fn record_ids(body: &Value) -> Vec<String> {
+pub(crate) fn record_ids(body: &Value) -> Vec<String> {
     match body.get("results").and_then(Value::as_array) {
         Some(page) => page
             .iter()
@@ -97,7 +97,7 @@ pub fn record_ids(body: &Value) -> Vec<String> {
 /// (sailor has exited, so an unacked input would be back), nothing
 /// rejected, nothing published that was not read.
 #[track_caller]
-pub fn assert_all_drained(p: &Platform, q: &StepQueues) {
+pub(crate) fn assert_all_drained(p: &Platform, q: &StepQueues) {
     for queue in q.all() {
         assert_eq!(
             p.broker.count(&queue).expect("count"),
@@ -109,7 +109,7 @@ pub fn assert_all_drained(p: &Platform, q: &StepQueues) {
 
 /// `key` appears nowhere in what was published or logged.
 #[track_caller]
-pub fn assert_no_secret(key: &str, messages: &[Received], logs: &[String], plain: &[Value]) {
+pub(crate) fn assert_no_secret(key: &str, messages: &[Received], logs: &[String], plain: &[Value]) {
     assert!(!key.is_empty());
     for m in messages {
         assert!(
@@ -133,12 +133,12 @@ pub fn assert_no_secret(key: &str, messages: &[Received], logs: &[String], plain
 }
 
 /// Distinct values, for "exactly once" checks.
-pub fn distinct(ids: &[String]) -> BTreeSet<String> {
+pub(crate) fn distinct(ids: &[String]) -> BTreeSet<String> {
     ids.iter().cloned().collect()
 }
 
 /// The runner alone (docs/protocol.md): its stdout for `stdin`.
-pub fn runner_alone(args: &[&str], stdin: &Value, env: &BTreeMap<String, String>) -> String {
+pub(crate) fn runner_alone(args: &[&str], stdin: &Value, env: &BTreeMap<String, String>) -> String {
     let mut child = Command::new(env!("CARGO_BIN_EXE_klaviyo-runner"))
         .args(args)
         .envs(env)
@@ -158,7 +158,7 @@ pub fn runner_alone(args: &[&str], stdin: &Value, env: &BTreeMap<String, String>
 }
 
 /// `pairs` as an environment.
-pub fn env_of(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+pub(crate) fn env_of(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))

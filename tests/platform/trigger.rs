@@ -13,10 +13,14 @@ use crate::support::{
     record_ids, stand_in,
 };
 
-pub const POLLING: &str = "getNewAndUpdatedObjectsPolling";
+pub(crate) const POLLING: &str = "getNewAndUpdatedObjectsPolling";
 
 /// The runner alone, as docs/protocol.md runs it: its event lines.
-pub fn runner_alone(env: &BTreeMap<String, String>, cfg: &Value, snapshot: &Value) -> Vec<Value> {
+pub(crate) fn runner_alone(
+    env: &BTreeMap<String, String>,
+    cfg: &Value,
+    snapshot: &Value,
+) -> Vec<Value> {
     crate::support::runner_alone(
         &["process", POLLING],
         &json!({"cfg": cfg, "snapshot": snapshot}),

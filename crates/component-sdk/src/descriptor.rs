@@ -516,7 +516,7 @@ mod tests {
             Step, StepInput, Verification,
         };
 
-        pub struct Noop;
+        pub(super) struct Noop;
 
         impl Step for Noop {
             async fn process(&self, _: StepInput, _: &mut dyn Sink) -> Result<(), Error> {
@@ -539,14 +539,14 @@ mod tests {
             Box::pin(async { Ok(Verification::Verified { note: None }) })
         }
 
-        pub fn raw_metadata() -> MetaModel {
+        pub(super) fn raw_metadata() -> MetaModel {
             MetaModel {
                 input: serde_json::json!({}),
                 output: serde_json::json!({}),
             }
         }
 
-        pub fn component(functions: &'static [Function]) -> Component {
+        pub(super) fn component(functions: &'static [Function]) -> Component {
             Component {
                 component_json: "{}",
                 functions,
@@ -554,7 +554,7 @@ mod tests {
             }
         }
 
-        pub static MATCHING: &[Function] = &[
+        pub(super) static MATCHING: &[Function] = &[
             Function {
                 id: "poll",
                 step: &Noop,
@@ -571,7 +571,7 @@ mod tests {
             },
         ];
 
-        pub static DRIFTED: &[Function] = &[
+        pub(super) static DRIFTED: &[Function] = &[
             Function {
                 id: "poll",
                 step: &Noop,

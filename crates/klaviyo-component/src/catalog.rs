@@ -15,7 +15,7 @@ use crate::fields;
 use crate::labels::humanize;
 
 /// The types users reach for most, first in every dropdown, in this order.
-pub const FIRST: &[&str] = &[
+pub(crate) const FIRST: &[&str] = &[
     "profiles",
     "events",
     "lists",
@@ -27,15 +27,15 @@ pub const FIRST: &[&str] = &[
 
 /// The members of a profile, any of which identifies it: for
 /// `/profile-import`, and for the profile an event belongs to.
-pub const PROFILE_IDENTIFIERS: &[&str] =
+pub(crate) const PROFILE_IDENTIFIERS: &[&str] =
     &["id", "email", "phone_number", "external_id", "anonymous_id"];
 
 /// The path of the create-or-update endpoint of profiles.
-pub const PROFILE_IMPORT: &str = "/profile-import";
+pub(crate) const PROFILE_IMPORT: &str = "/profile-import";
 
 /// The actions that choose an object type, and which types each can use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Purpose {
+pub(crate) enum Purpose {
     /// Types with a get-by-id endpoint (`GET /x/{id}`).
     LookupOne,
     /// Types with a list endpoint (`GET /x`).
@@ -50,7 +50,7 @@ pub enum Purpose {
 
 impl Purpose {
     /// The action's title, for messages.
-    pub fn action(self) -> &'static str {
+    pub(crate) fn action(self) -> &'static str {
         match self {
             Purpose::LookupOne => "Lookup Object",
             Purpose::LookupMany => "Lookup Objects",
@@ -71,7 +71,7 @@ impl Purpose {
 }
 
 /// The JSON:API type of a resource's records, e.g. `profile`.
-pub fn resource_type(resource: &Resource<'static>) -> Option<&'static str> {
+pub(crate) fn resource_type(resource: &Resource<'static>) -> Option<&'static str> {
     resource
         .get_one
         .and_then(|op| op.returns)
@@ -79,7 +79,7 @@ pub fn resource_type(resource: &Resource<'static>) -> Option<&'static str> {
 }
 
 /// One record of `resource`, for sentences: `profile`, `catalog item`.
-pub fn singular(resource: &Resource<'static>) -> String {
+pub(crate) fn singular(resource: &Resource<'static>) -> String {
     resource_type(resource)
         .unwrap_or(resource.key)
         .replace('-', " ")
@@ -121,7 +121,10 @@ fn offers(spec: &'static RevisionSpec, resource: &Resource<'static>, purpose: Pu
 }
 
 /// The object types `purpose` can use in `spec`, the common ones first.
-pub fn object_types(spec: &'static RevisionSpec, purpose: Purpose) -> Vec<Resource<'static>> {
+pub(crate) fn object_types(
+    spec: &'static RevisionSpec,
+    purpose: Purpose,
+) -> Vec<Resource<'static>> {
     let mut types: Vec<Resource<'static>> = spec
         .resources()
         .into_iter()
@@ -133,7 +136,7 @@ pub fn object_types(spec: &'static RevisionSpec, purpose: Purpose) -> Vec<Resour
 
 /// `types` in the order every dropdown lists them: those of [`FIRST`] in
 /// its order, then the others by key.
-pub fn ranked<T>(types: &mut [T], key: impl Fn(&T) -> &'static str) {
+pub(crate) fn ranked<T>(types: &mut [T], key: impl Fn(&T) -> &'static str) {
     types.sort_by_key(|t| {
         let key = key(t);
         let rank = FIRST.iter().position(|k| *k == key).unwrap_or(FIRST.len());
@@ -146,7 +149,7 @@ pub fn ranked<T>(types: &mut [T], key: impl Fn(&T) -> &'static str) {
 /// else `why` (by default that the revision has no such type; it ends
 /// with its separator) and the first of the list. `doing` says what the step does with a type
 /// (` that Delete Object can delete`), for the typo's message.
-pub fn not_offered(
+pub(crate) fn not_offered(
     given: &str,
     keys: &[&str],
     revision: &str,
@@ -173,7 +176,7 @@ pub fn not_offered(
 /// The fields a required filter must name, read from the parameter's
 /// example (`equals(messages.channel,'sms')` names `messages.channel`);
 /// none when the filter is not required, or names none that can be told.
-pub fn required_filter_fields(collection: &Collection) -> Vec<&'static str> {
+pub(crate) fn required_filter_fields(collection: &Collection) -> Vec<&'static str> {
     match &collection.filter {
         Some(filter) if filter.required => {
             let example = filter.example.unwrap_or("");
@@ -189,7 +192,7 @@ pub fn required_filter_fields(collection: &Collection) -> Vec<&'static str> {
 }
 
 /// The select model of the object types `purpose` can use.
-pub fn model(cfg: &Config, purpose: Purpose) -> Result<SelectModel, component_sdk::Error> {
+pub(crate) fn model(cfg: &Config, purpose: Purpose) -> Result<SelectModel, component_sdk::Error> {
     let spec = crate::revision::Revision::from_config(cfg)?.spec();
     Ok(object_types(spec, purpose)
         .into_iter()
@@ -198,7 +201,7 @@ pub fn model(cfg: &Config, purpose: Purpose) -> Result<SelectModel, component_sd
 }
 
 /// The object type chosen in `cfg`, as `purpose` can use it.
-pub fn chosen(
+pub(crate) fn chosen(
     cfg: &Config,
     spec: &'static RevisionSpec,
     purpose: Purpose,

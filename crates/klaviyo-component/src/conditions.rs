@@ -39,7 +39,7 @@ fn value_schema(field: &FilterField) -> Value {
 
 /// The input metadata: one object per filter field, with one member per
 /// operator the revision allows on it.
-pub fn input_schema(collection: &Collection, title: &str) -> Value {
+pub(crate) fn input_schema(collection: &Collection, title: &str) -> Value {
     let required = required_filter_fields(collection);
     let mut properties = Map::new();
     for field in collection.filter.iter().flat_map(|f| f.fields) {
@@ -98,18 +98,18 @@ pub fn input_schema(collection: &Collection, title: &str) -> Value {
 /// The conditions of a lookup: those with a value, as a [`Filter`], and the
 /// relationships that must exist (`has(profile)`, which takes no value).
 #[derive(Debug, Default)]
-pub struct Conditions {
+pub(crate) struct Conditions {
     filter: Filter,
     has: Vec<&'static str>,
 }
 
 impl Conditions {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.filter.is_empty() && self.has.is_empty()
     }
 
     /// The `filter` parameter: one condition alone, several in `and(…)`.
-    pub fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut parts: Vec<String> = self
             .filter
             .conditions()
@@ -132,7 +132,7 @@ impl Conditions {
 
 /// The conditions of the message body, checked against what the revision
 /// allows; `revision` is how messages name it (`Revision::named`).
-pub fn conditions(
+pub(crate) fn conditions(
     members: &Map<String, Value>,
     collection: &'static Collection,
     revision: &str,

@@ -8,7 +8,7 @@ use crate::settings::Settings;
 
 /// The operator's settings and a client for the step's credentials, built
 /// the same way for every step.
-pub struct Context {
+pub(crate) struct Context {
     pub settings: Settings,
     pub client: Client,
 }
@@ -16,7 +16,7 @@ pub struct Context {
 impl Context {
     /// Read the settings and the credential, say at `warn` when Klaviyo
     /// retired the revision or it is a beta, and build the client.
-    pub fn new(cfg: &Config, env: &Env) -> Result<Context, Error> {
+    pub(crate) fn new(cfg: &Config, env: &Env) -> Result<Context, Error> {
         let settings = Settings::from_env(env)?;
         let credentials = Credentials::from_config(cfg)?;
         if let Some(caveat) = credentials.revision.caveat() {

@@ -14,10 +14,10 @@ use crate::fields;
 
 /// The values of "Emit behavior" that emit one message per record, or
 /// pages; `fetchPage` is the name other elastic.io components use.
-pub const INDIVIDUALLY_OR_PAGES: &[&str] = &["emitIndividually", "emitPage", "fetchPage"];
+pub(crate) const INDIVIDUALLY_OR_PAGES: &[&str] = &["emitIndividually", "emitPage", "fetchPage"];
 
 /// The same and all at once (`fetchAll` is the other components' name).
-pub const INDIVIDUALLY_PAGES_OR_ALL: &[&str] = &[
+pub(crate) const INDIVIDUALLY_PAGES_OR_ALL: &[&str] = &[
     "emitIndividually",
     "emitPage",
     "fetchPage",
@@ -26,7 +26,7 @@ pub const INDIVIDUALLY_PAGES_OR_ALL: &[&str] = &[
 ];
 
 /// Records per page when the page size field is empty.
-pub const DEFAULT_PAGE_SIZE: u64 = 100;
+pub(crate) const DEFAULT_PAGE_SIZE: u64 = 100;
 
 /// How records leave the step: the "Emit behavior" field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,7 +76,7 @@ impl EmitBehavior {
 }
 
 /// `{"results":[…]}` around records kept as Klaviyo sent them.
-pub fn results(records: &[Box<RawValue>]) -> Result<Box<RawValue>, Error> {
+pub(crate) fn results(records: &[Box<RawValue>]) -> Result<Box<RawValue>, Error> {
     let mut text = String::with_capacity(records.iter().map(|r| in_page(r)).sum::<usize>() + 14);
     text.push_str("{\"results\":[");
     for (i, record) in records.iter().enumerate() {
@@ -99,7 +99,7 @@ fn in_page(record: &RawValue) -> usize {
 /// as `behavior` says would make, when it is larger than the platform
 /// carries; `None` when every message fits. For a step that holds its
 /// whole result and would rather emit none of it than a part.
-pub fn too_large(records: &[Box<RawValue>], behavior: EmitBehavior) -> Option<usize> {
+pub(crate) fn too_large(records: &[Box<RawValue>], behavior: EmitBehavior) -> Option<usize> {
     let page = |group: &[Box<RawValue>]| group.iter().map(|r| in_page(r)).sum::<usize>();
     let largest = match behavior {
         EmitBehavior::Individually => records.iter().map(|r| r.get().len()).max().unwrap_or(0),
@@ -112,7 +112,7 @@ pub fn too_large(records: &[Box<RawValue>], behavior: EmitBehavior) -> Option<us
 /// Emits records as the emit behavior says: each at once, or gathered into
 /// pages that go out when full, when they would grow larger than the
 /// platform carries, or at [`Emitter::flush`].
-pub struct Emitter<'o> {
+pub(crate) struct Emitter<'o> {
     out: &'o mut dyn Sink,
     behavior: EmitBehavior,
     page: Vec<Box<RawValue>>,
@@ -122,7 +122,7 @@ pub struct Emitter<'o> {
 }
 
 impl<'o> Emitter<'o> {
-    pub fn new(out: &'o mut dyn Sink, behavior: EmitBehavior) -> Emitter<'o> {
+    pub(crate) fn new(out: &'o mut dyn Sink, behavior: EmitBehavior) -> Emitter<'o> {
         Emitter {
             out,
             behavior,
@@ -133,23 +133,23 @@ impl<'o> Emitter<'o> {
     }
 
     /// Records pushed so far (including those waiting in a page).
-    pub fn pushed(&self) -> u64 {
+    pub(crate) fn pushed(&self) -> u64 {
         self.pushed
     }
 
     /// Whether records wait in a page.
-    pub fn is_holding(&self) -> bool {
+    pub(crate) fn is_holding(&self) -> bool {
         !self.page.is_empty()
     }
 
     /// The sink, for what goes out between records (a snapshot).
-    pub fn out(&mut self) -> &mut dyn Sink {
+    pub(crate) fn out(&mut self) -> &mut dyn Sink {
         &mut *self.out
     }
 
     /// Emit a record, or add it to the page. True when the page is full and
     /// should be flushed.
-    pub fn push(&mut self, record: Box<RawValue>) -> Result<bool, Error> {
+    pub(crate) fn push(&mut self, record: Box<RawValue>) -> Result<bool, Error> {
         self.pushed += 1;
         let size = match self.behavior {
             EmitBehavior::Individually => {
@@ -171,7 +171,7 @@ impl<'o> Emitter<'o> {
     }
 
     /// Emit the page being filled, if any.
-    pub fn flush(&mut self) -> Result<(), Error> {
+    pub(crate) fn flush(&mut self) -> Result<(), Error> {
         if self.page.is_empty() {
             return Ok(());
         }

@@ -6,48 +6,48 @@
 use component_sdk::Field;
 
 // The credential.
-pub const API_KEY: Field = Field::new("apiKey", "API key");
-pub const REVISION: Field = Field::new("revision", "Revision");
+pub(crate) const API_KEY: Field = Field::new("apiKey", "API key");
+pub(crate) const REVISION: Field = Field::new("revision", "Revision");
 
 // Get New and Updated Objects Polling (and the actions, where they choose
 // an object type or how to emit).
-pub const OBJECT_TYPE: Field = Field::new("objectType", "Object Type");
-pub const POLL_CONFIG: Field = Field::new("pollConfig", "Timestamp field to poll on");
-pub const EMIT_BEHAVIOR: Field = Field::new("emitBehavior", "Emit behavior");
-pub const PAGE_SIZE: Field = Field::new("pageSize", "Size of Polling Page");
-pub const START_TIME: Field = Field::new("startTime", "Start Time");
-pub const LOOKBACK: Field = Field::new("lookback", "Late records lookback");
+pub(crate) const OBJECT_TYPE: Field = Field::new("objectType", "Object Type");
+pub(crate) const POLL_CONFIG: Field = Field::new("pollConfig", "Timestamp field to poll on");
+pub(crate) const EMIT_BEHAVIOR: Field = Field::new("emitBehavior", "Emit behavior");
+pub(crate) const PAGE_SIZE: Field = Field::new("pageSize", "Size of Polling Page");
+pub(crate) const START_TIME: Field = Field::new("startTime", "Start Time");
+pub(crate) const LOOKBACK: Field = Field::new("lookback", "Late records lookback");
 
 // Make Raw Request (and Delete Object).
-pub const DO_NOT_THROW_404: Field =
+pub(crate) const DO_NOT_THROW_404: Field =
     Field::new("doNotThrow404", "Don't throw error on 404 Response");
 
 // Lookup Object (at most one).
-pub const LOOKUP_BY: Field = Field::new("lookupBy", "Lookup by");
-pub const INCLUDE: Field = Field::new("include", "Include related resources");
-pub const ALLOW_ZERO_RESULTS: Field = Field::new("allowZeroResults", "Allow zero results");
+pub(crate) const LOOKUP_BY: Field = Field::new("lookupBy", "Lookup by");
+pub(crate) const INCLUDE: Field = Field::new("include", "Include related resources");
+pub(crate) const ALLOW_ZERO_RESULTS: Field = Field::new("allowZeroResults", "Allow zero results");
 
 // Upsert Object.
-pub const OPERATION: Field = Field::new("operation", "Operation");
+pub(crate) const OPERATION: Field = Field::new("operation", "Operation");
 
 // Lookup Objects (plural).
-pub const SORT: Field = Field::new("sort", "Sort");
+pub(crate) const SORT: Field = Field::new("sort", "Sort");
 /// The same id as the trigger's "Size of Polling Page", another label: here
 /// it is the size of the pages Lookup Objects emits.
-pub const LOOKUP_PAGE_SIZE: Field = Field::new("pageSize", "Page Size");
-pub const MAX_RESULTS: Field = Field::new("maxResults", "Maximum number of results");
+pub(crate) const LOOKUP_PAGE_SIZE: Field = Field::new("pageSize", "Page Size");
+pub(crate) const MAX_RESULTS: Field = Field::new("maxResults", "Maximum number of results");
 
 // Subscribe / Unsubscribe Profiles, Add / Remove Profiles to / from List.
-pub const LIST_ID: Field = Field::new("listId", "List ID");
-pub const CHANNEL: Field = Field::new("channel", "Channel");
+pub(crate) const LIST_ID: Field = Field::new("listId", "List ID");
+pub(crate) const CHANNEL: Field = Field::new("channel", "Channel");
 
 /// The credential's fields, which every step reads.
 #[cfg(test)]
-pub const CREDENTIAL: &[Field] = &[API_KEY, REVISION];
+pub(crate) const CREDENTIAL: &[Field] = &[API_KEY, REVISION];
 
 /// The fields each step reads besides the credential's, by function id.
 #[cfg(test)]
-pub const BY_FUNCTION: &[(&str, &[Field])] = &[
+pub(crate) const BY_FUNCTION: &[(&str, &[Field])] = &[
     (
         "getNewAndUpdatedObjectsPolling",
         &[

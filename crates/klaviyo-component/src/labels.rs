@@ -4,7 +4,7 @@
 /// For people: `first_name` → `First Name`, `external_id` → `External ID`,
 /// `catalog-items` → `Catalog Items`. The titles of the input metadata and
 /// the labels errors quote are both made by this.
-pub fn humanize(name: &str) -> String {
+pub(crate) fn humanize(name: &str) -> String {
     // camelCase (the action's own members: statusCode) splits like snake_case.
     let mut spaced = String::with_capacity(name.len() + 4);
     let mut previous: Option<char> = None;

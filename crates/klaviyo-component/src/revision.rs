@@ -19,7 +19,7 @@ use crate::Error;
 /// `klaviyo/openapi` repository's branches). Used to name the revision
 /// Klaviyo falls forward to when a retired one is requested; a test keeps
 /// every revision of the OpenAPI files in it.
-pub const KNOWN_REVISIONS: &[&str] = &[
+pub(crate) const KNOWN_REVISIONS: &[&str] = &[
     "2024-10-15",
     "2025-01-15",
     "2025-04-15",
@@ -173,7 +173,7 @@ impl Revision {
 /// [`Revision::named`] for the credential's revision in `cfg`, where only
 /// the facts `spec` are at hand (they are that revision's, or the message
 /// names them alone).
-pub fn named_in(cfg: &component_sdk::Config, spec: &RevisionSpec) -> String {
+pub(crate) fn named_in(cfg: &component_sdk::Config, spec: &RevisionSpec) -> String {
     Revision::from_config(cfg)
         .ok()
         .filter(|r| r.spec().revision == spec.revision)

@@ -12,7 +12,7 @@ use url::Url;
 use crate::Error;
 
 /// Klaviyo's production API.
-pub const DEFAULT_BASE_URL: &str = "https://a.klaviyo.com/api";
+pub(crate) const DEFAULT_BASE_URL: &str = "https://a.klaviyo.com/api";
 
 #[derive(Debug, Clone)]
 pub struct Settings {

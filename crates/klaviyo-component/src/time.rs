@@ -41,7 +41,7 @@ pub fn parse(text: &str) -> Option<DateTime<Utc>> {
 
 /// The form Klaviyo's filters take: UTC, whole seconds, `Z` (never a `+`,
 /// which a query string would turn into a space).
-pub fn filter_literal(at: DateTime<Utc>) -> String {
+pub(crate) fn filter_literal(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
@@ -52,7 +52,7 @@ pub fn to_text(at: DateTime<Utc>) -> String {
 }
 
 /// `at` without its fractional seconds.
-pub fn floor_seconds(at: DateTime<Utc>) -> DateTime<Utc> {
+pub(crate) fn floor_seconds(at: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp(at.timestamp(), 0).unwrap_or(at)
 }
 

@@ -10,7 +10,7 @@ use crate::context::Context;
 /// refuses is a [`Verification::Rejected`] with what to fix; a check that
 /// could not be completed (network, 5xx after retries) is an error whose
 /// message becomes the reason.
-pub async fn verify(cfg: &Config, env: &Env) -> Result<Verification, Error> {
+pub(crate) async fn verify(cfg: &Config, env: &Env) -> Result<Verification, Error> {
     let client = match Context::new(cfg, env) {
         Ok(context) => context.client,
         Err(Error::Config(reason)) => return Ok(Verification::Rejected { reason }),

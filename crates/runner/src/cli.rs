@@ -25,7 +25,7 @@ struct Cli {
 }
 
 #[derive(Debug, Clone, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Run a trigger or action once: stdin {"cfg","msg","snapshot"}, stdout one event per line.
     #[command(name = "process")]
     Process {
@@ -52,7 +52,7 @@ pub enum Command {
 }
 
 impl Command {
-    pub fn protocol(&self) -> Protocol {
+    pub(crate) fn protocol(&self) -> Protocol {
         match self {
             Command::Process { .. } => Protocol::Events,
             _ => Protocol::Service,
@@ -60,7 +60,7 @@ impl Command {
     }
 }
 
-pub enum Parsed {
+pub(crate) enum Parsed {
     Command(Command),
     /// `--help` or `--version`: text for stdout.
     Print(String),
@@ -69,7 +69,7 @@ pub enum Parsed {
 /// The command, or a one-line reason why the command line is unusable.
 /// `--help` lists the trigger and action ids of `descriptor` and their
 /// select-model methods.
-pub fn parse(args: &[OsString], descriptor: &Descriptor) -> Result<Parsed, String> {
+pub(crate) fn parse(args: &[OsString], descriptor: &Descriptor) -> Result<Parsed, String> {
     use clap::error::ErrorKind;
     let command = Cli::command().after_help(functions_help(descriptor));
     let parsed = command
@@ -132,7 +132,7 @@ const COMMANDS: &str =
 
 /// The protocol the caller expects, judged from the command name alone, for
 /// reporting a command line that did not parse.
-pub fn protocol_of(args: &[OsString]) -> Protocol {
+pub(crate) fn protocol_of(args: &[OsString]) -> Protocol {
     match args.get(1).and_then(|a| a.to_str()) {
         Some("verifyCredentials" | "getMetaModel" | "selectModel") => Protocol::Service,
         _ => Protocol::Events,

@@ -23,7 +23,7 @@ pub struct Invocation {
 }
 
 /// Read and parse stdin, or a one-line reason why it is unusable.
-pub fn read_stdin() -> Result<Invocation, String> {
+pub(crate) fn read_stdin() -> Result<Invocation, String> {
     let (tx, rx) = mpsc::channel();
     // A thread, so a stdin that is never closed can be given up on.
     std::thread::spawn(move || {

@@ -20,7 +20,7 @@ use crate::redact::Redactor;
 
 /// Log target of the one-line reason for an unusable invocation, written
 /// whatever `LOG_LEVEL` says.
-pub const INVOCATION_TARGET: &str = "klaviyo_runner::invocation";
+pub(crate) const INVOCATION_TARGET: &str = "klaviyo_runner::invocation";
 
 /// Platform ids copied into every log line, as the Node.js sailor does.
 const CONTEXT_VARS: &[&str] = &[
@@ -35,7 +35,7 @@ const CONTEXT_VARS: &[&str] = &[
 ];
 
 /// Install the global logger and the panic hook.
-pub fn init(env: &Env, redactor: Redactor) {
+pub(crate) fn init(env: &Env, redactor: Redactor) {
     let (level, complaint) = parse_level(env.get("LOG_LEVEL"));
     let fields: HashMap<String, serde_json::Value> = CONTEXT_VARS
         .iter()

@@ -10,7 +10,7 @@ use crate::wire::{Envelope, WireEvent};
 
 /// Which shape stdout takes for this invocation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Protocol {
+pub(crate) enum Protocol {
     /// `process`: one event per line, ending with `{"event":"end"}`.
     Events,
     /// Service commands: exactly one `{"status", "data"}` object.
@@ -22,7 +22,7 @@ pub enum Protocol {
 /// while the runner lives. A runner killed in the middle of writing a line
 /// longer than the pipe's buffer can leave its start behind: the platform
 /// drops a last line without its newline (docs/protocol.md).
-pub struct Output<W: Write> {
+pub(crate) struct Output<W: Write> {
     protocol: Protocol,
     writer: W,
     redactor: Redactor,
@@ -33,7 +33,7 @@ pub struct Output<W: Write> {
 }
 
 impl Output<BufWriter<Stdout>> {
-    pub fn stdout(protocol: Protocol, redactor: Redactor) -> Self {
+    pub(crate) fn stdout(protocol: Protocol, redactor: Redactor) -> Self {
         // BufWriter<Stdout> rather than StdoutLock: it is Send, so it can be
         // held across `.await` in the step's future.
         Output::new(
@@ -45,7 +45,7 @@ impl Output<BufWriter<Stdout>> {
 }
 
 impl<W: Write> Output<W> {
-    pub fn new(protocol: Protocol, writer: W, redactor: Redactor) -> Self {
+    pub(crate) fn new(protocol: Protocol, writer: W, redactor: Redactor) -> Self {
         Output {
             protocol,
             writer,
@@ -58,12 +58,12 @@ impl<W: Write> Output<W> {
     }
 
     /// Whether an error event or error envelope was written.
-    pub fn wrote_error(&self) -> bool {
+    pub(crate) fn wrote_error(&self) -> bool {
         self.wrote_error
     }
 
     /// Write one event line.
-    pub fn event(&mut self, event: &WireEvent<'_>) -> Result<(), Error> {
+    pub(crate) fn event(&mut self, event: &WireEvent<'_>) -> Result<(), Error> {
         if self.ended {
             tracing::warn!("an event was emitted after the end of the output and was dropped");
             return Ok(());
@@ -75,7 +75,7 @@ impl<W: Write> Output<W> {
     }
 
     /// Write the end line, once.
-    pub fn end(&mut self) -> Result<(), Error> {
+    pub(crate) fn end(&mut self) -> Result<(), Error> {
         if self.ended {
             return Ok(());
         }
@@ -85,7 +85,7 @@ impl<W: Write> Output<W> {
     }
 
     /// Write the service envelope, once.
-    pub fn envelope<T: Serialize>(&mut self, envelope: &Envelope<T>) -> Result<(), Error> {
+    pub(crate) fn envelope<T: Serialize>(&mut self, envelope: &Envelope<T>) -> Result<(), Error> {
         if self.ended {
             return Ok(());
         }
@@ -99,7 +99,7 @@ impl<W: Write> Output<W> {
 
     /// End the output with a failure: an error event and the end line, or an
     /// error envelope, whatever was written before.
-    pub fn fail(&mut self, message: &str) -> Result<(), Error> {
+    pub(crate) fn fail(&mut self, message: &str) -> Result<(), Error> {
         match self.protocol {
             Protocol::Events => {
                 self.event(&WireEvent::error("Error", message))?;

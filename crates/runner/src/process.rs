@@ -12,7 +12,7 @@ use crate::input::Invocation;
 use crate::output::Output;
 use crate::wire::WireEvent;
 
-pub async fn run<W: Write + Send>(
+pub(crate) async fn run<W: Write + Send>(
     function: &'static Function,
     invocation: Invocation,
     env: Env,

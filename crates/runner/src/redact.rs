@@ -11,7 +11,7 @@ use std::sync::{Arc, RwLock};
 use memchr::memmem;
 
 /// What a secret is replaced with.
-pub const MASK: &str = "***";
+pub(crate) const MASK: &str = "***";
 
 /// Secrets shorter than this are not masked: masking "ab" would mangle
 /// ordinary text, and such a value is no working API key.
@@ -23,7 +23,7 @@ const MIN_SECRET_LEN: usize = 6;
 const MIN_PREFIX_LEN: usize = 10;
 
 #[derive(Clone, Default)]
-pub struct Redactor {
+pub(crate) struct Redactor {
     secrets: Arc<RwLock<Vec<Secret>>>,
 }
 
@@ -37,7 +37,7 @@ struct Secret {
 impl Redactor {
     /// Mask these values from now on, as they are and as they look inside a
     /// JSON string.
-    pub fn set_secrets(&self, secrets: impl IntoIterator<Item = String>) {
+    pub(crate) fn set_secrets(&self, secrets: impl IntoIterator<Item = String>) {
         let mut forms = Vec::new();
         for secret in secrets {
             if secret.len() < MIN_SECRET_LEN {
@@ -67,7 +67,7 @@ impl Redactor {
 
     /// Mask every secret in `bytes`, and every start of one that is at
     /// least [`MIN_PREFIX_LEN`] long.
-    pub fn redact<'a>(&self, bytes: &'a [u8]) -> Cow<'a, [u8]> {
+    pub(crate) fn redact<'a>(&self, bytes: &'a [u8]) -> Cow<'a, [u8]> {
         let Ok(secrets) = self.secrets.read() else {
             return Cow::Borrowed(bytes);
         };

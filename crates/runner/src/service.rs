@@ -12,7 +12,7 @@ use crate::input::Invocation;
 use crate::output::Output;
 use crate::wire;
 
-pub async fn verify_credentials<W: Write>(
+pub(crate) async fn verify_credentials<W: Write>(
     component: &'static Component,
     invocation: Invocation,
     env: &Env,
@@ -48,7 +48,7 @@ pub async fn verify_credentials<W: Write>(
     exit::OK
 }
 
-pub fn meta_model<W: Write>(
+pub(crate) fn meta_model<W: Write>(
     function: &'static Function,
     invocation: Invocation,
     out: &mut Output<W>,
@@ -79,7 +79,7 @@ pub fn meta_model<W: Write>(
     exit::OK
 }
 
-pub fn select_model<W: Write>(
+pub(crate) fn select_model<W: Write>(
     method: SelectModelFn,
     invocation: Invocation,
     out: &mut Output<W>,

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 /// One line of `process` output.
 #[derive(Serialize)]
 #[serde(tag = "event", content = "payload")]
-pub enum WireEvent<'a> {
+pub(crate) enum WireEvent<'a> {
     #[serde(rename = "data")]
     Data(WireMessage<'a>),
     #[serde(rename = "snapshot")]
@@ -29,7 +29,7 @@ pub enum WireEvent<'a> {
 }
 
 #[derive(Serialize)]
-pub struct WireMessage<'a> {
+pub(crate) struct WireMessage<'a> {
     id: &'a str,
     body: &'a RawValue,
     headers: &'a Map<String, Value>,
@@ -37,10 +37,10 @@ pub struct WireMessage<'a> {
 }
 
 /// elastic.io has no stack traces to give: the field is kept for the shape.
-pub const NO_STACK: &str = "Not Available";
+pub(crate) const NO_STACK: &str = "Not Available";
 
 impl<'a> WireEvent<'a> {
-    pub fn from_event(event: &'a Event) -> WireEvent<'a> {
+    pub(crate) fn from_event(event: &'a Event) -> WireEvent<'a> {
         match event {
             Event::Data(m) => WireEvent::Data(WireMessage {
                 id: &m.id,
@@ -55,7 +55,7 @@ impl<'a> WireEvent<'a> {
         }
     }
 
-    pub fn error(name: &'a str, message: &'a str) -> WireEvent<'a> {
+    pub(crate) fn error(name: &'a str, message: &'a str) -> WireEvent<'a> {
         WireEvent::Error {
             name,
             message,
@@ -67,14 +67,14 @@ impl<'a> WireEvent<'a> {
 /// The one object a service command writes.
 #[derive(Serialize)]
 #[serde(tag = "status", content = "data", rename_all = "lowercase")]
-pub enum Envelope<T: Serialize> {
+pub(crate) enum Envelope<T: Serialize> {
     Success(T),
     Error { message: String },
 }
 
 /// `verifyCredentials` data.
 #[derive(Serialize)]
-pub struct Verification<'a> {
+pub(crate) struct Verification<'a> {
     pub verified: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<&'a str>,
@@ -82,14 +82,14 @@ pub struct Verification<'a> {
 
 /// `getMetaModel` data.
 #[derive(Serialize)]
-pub struct MetaModel<'a> {
+pub(crate) struct MetaModel<'a> {
     #[serde(rename = "in")]
     pub input: &'a Value,
     pub out: &'a Value,
 }
 
 /// `selectModel` data: an object whose keys keep the model's order.
-pub struct Options<'a>(pub &'a SelectModel);
+pub(crate) struct Options<'a>(pub &'a SelectModel);
 
 impl Serialize for Options<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {

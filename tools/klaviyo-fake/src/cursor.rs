@@ -35,7 +35,7 @@ pub enum CursorMode {
 
 /// A decoded `page[cursor]`.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Cursor {
+pub(crate) enum Cursor {
     Offset(usize),
     After { key: Val, slot: u32 },
     Before { key: Val, slot: u32 },
@@ -71,7 +71,7 @@ fn mac(secret: u64, scope: &str, payload: &str) -> u64 {
 }
 
 /// Encodes `c`; `scope` (collection and sort) binds it to its query.
-pub fn encode(c: &Cursor, secret: u64, scope: &str) -> String {
+pub(crate) fn encode(c: &Cursor, secret: u64, scope: &str) -> String {
     let mut p = String::new();
     match c {
         Cursor::Offset(n) => p.push_str(&format!("o:{n}")),
@@ -91,7 +91,7 @@ pub fn encode(c: &Cursor, secret: u64, scope: &str) -> String {
 }
 
 /// Decodes a cursor, or `None` when it was not issued for this scope.
-pub fn decode(s: &str, secret: u64, scope: &str) -> Option<Cursor> {
+pub(crate) fn decode(s: &str, secret: u64, scope: &str) -> Option<Cursor> {
     let bytes = URL_SAFE_NO_PAD.decode(s.trim_end_matches('=')).ok()?;
     let text = String::from_utf8(bytes).ok()?;
     let (payload, m) = text.rsplit_once('|')?;
@@ -116,7 +116,7 @@ pub fn decode(s: &str, secret: u64, scope: &str) -> Option<Cursor> {
 }
 
 /// What to page over.
-pub struct PageRequest<'a> {
+pub(crate) struct PageRequest<'a> {
     pub ci: usize,
     /// Sort field and whether descending.
     pub sort: Option<(&'a str, bool)>,
@@ -129,14 +129,14 @@ pub struct PageRequest<'a> {
 
 /// One page: slots in order, and the cursors of the neighbouring pages.
 #[derive(Debug, Default)]
-pub struct PageResult {
+pub(crate) struct PageResult {
     pub slots: Vec<u32>,
     pub next: Option<Cursor>,
     pub prev: Option<Cursor>,
 }
 
 /// Serves one page.
-pub fn page(store: &mut Store, req: PageRequest<'_>) -> PageResult {
+pub(crate) fn page(store: &mut Store, req: PageRequest<'_>) -> PageResult {
     if let Some((field, _)) = req.sort {
         store.ensure_index(req.ci, field, Some(req.rev));
     }

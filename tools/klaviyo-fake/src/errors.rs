@@ -10,7 +10,7 @@ use crate::store::StoreError;
 
 /// Where an error points: a query parameter or a JSON pointer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Source {
+pub(crate) enum Source {
     None,
     Parameter(String),
     Pointer(String),
@@ -18,7 +18,7 @@ pub enum Source {
 
 /// One error answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApiError {
+pub(crate) struct ApiError {
     pub status: u16,
     pub code: &'static str,
     pub title: &'static str,
@@ -32,11 +32,11 @@ pub struct ApiError {
     pub meta: Option<Box<serde_json::Map<String, Value>>>,
 }
 
-pub const INVALID_TITLE: &str = "Invalid input.";
+pub(crate) const INVALID_TITLE: &str = "Invalid input.";
 
 impl ApiError {
     /// 400 `invalid`, "Invalid input.".
-    pub fn invalid(detail: impl Into<String>, source: Source) -> ApiError {
+    pub(crate) fn invalid(detail: impl Into<String>, source: Source) -> ApiError {
         ApiError {
             status: 400,
             code: "invalid",
@@ -49,13 +49,13 @@ impl ApiError {
     }
 
     /// 400 on a query parameter.
-    pub fn param(parameter: &str, detail: impl Into<String>) -> ApiError {
+    pub(crate) fn param(parameter: &str, detail: impl Into<String>) -> ApiError {
         ApiError::invalid(detail, Source::Parameter(parameter.to_owned()))
     }
 
     /// 401 for a missing header or a scheme other than `Klaviyo-API-Key`,
     /// exactly as observed (klaviyo-api-ruby#19).
-    pub fn missing_credentials() -> ApiError {
+    pub(crate) fn missing_credentials() -> ApiError {
         ApiError {
             status: 401,
             code: "not_authenticated",
@@ -68,7 +68,7 @@ impl ApiError {
     }
 
     /// 401 for a well-formed header carrying an unknown key.
-    pub fn incorrect_credentials() -> ApiError {
+    pub(crate) fn incorrect_credentials() -> ApiError {
         ApiError {
             status: 401,
             code: "not_authenticated",
@@ -81,7 +81,7 @@ impl ApiError {
     }
 
     /// 403 for a key without the endpoint's scope.
-    pub fn permission_denied(missing: &[&str]) -> ApiError {
+    pub(crate) fn permission_denied(missing: &[&str]) -> ApiError {
         ApiError {
             status: 403,
             code: "permission_denied",
@@ -97,7 +97,7 @@ impl ApiError {
     }
 
     /// 404 for an unknown path or id.
-    pub fn not_found(detail: impl Into<String>) -> ApiError {
+    pub(crate) fn not_found(detail: impl Into<String>) -> ApiError {
         ApiError {
             status: 404,
             code: "not_found",
@@ -110,12 +110,12 @@ impl ApiError {
     }
 
     /// 404 for a path the revision does not serve.
-    pub fn path_not_found(path: &str) -> ApiError {
+    pub(crate) fn path_not_found(path: &str) -> ApiError {
         ApiError::not_found(format!("The path {path} was not found."))
     }
 
     /// 405 for a method the path does not serve.
-    pub fn method_not_allowed(method: &str) -> ApiError {
+    pub(crate) fn method_not_allowed(method: &str) -> ApiError {
         ApiError {
             status: 405,
             code: "method_not_allowed",
@@ -128,7 +128,11 @@ impl ApiError {
     }
 
     /// 409 for a body that contradicts the URL or the data.
-    pub fn conflict(code: &'static str, detail: impl Into<String>, pointer: &str) -> ApiError {
+    pub(crate) fn conflict(
+        code: &'static str,
+        detail: impl Into<String>,
+        pointer: &str,
+    ) -> ApiError {
         ApiError {
             status: 409,
             code,
@@ -142,7 +146,7 @@ impl ApiError {
 
     /// 415 for a body that is neither JSON:API nor JSON, worded as Django
     /// REST framework (Klaviyo's stack) does.
-    pub fn unsupported_media_type(content_type: &str) -> ApiError {
+    pub(crate) fn unsupported_media_type(content_type: &str) -> ApiError {
         ApiError {
             status: 415,
             code: "unsupported_media_type",
@@ -155,7 +159,7 @@ impl ApiError {
     }
 
     /// 413 for a body over the stand-in's limit.
-    pub fn too_large() -> ApiError {
+    pub(crate) fn too_large() -> ApiError {
         ApiError {
             status: 413,
             code: "request_too_large",
@@ -168,7 +172,7 @@ impl ApiError {
     }
 
     /// 429 `throttled`, with `Retry-After` when given.
-    pub fn throttled(retry_after: Option<u64>) -> ApiError {
+    pub(crate) fn throttled(retry_after: Option<u64>) -> ApiError {
         let detail = match retry_after {
             Some(s) => format!("Request was throttled. Expected available in {s} seconds."),
             None => "Request was throttled.".to_owned(),
@@ -187,7 +191,7 @@ impl ApiError {
     }
 
     /// Any status as Klaviyo words it, for injected faults.
-    pub fn for_status(status: u16) -> ApiError {
+    pub(crate) fn for_status(status: u16) -> ApiError {
         let (code, title, detail) = match status {
             400 => ("invalid", INVALID_TITLE, "Invalid input."),
             401 => (
@@ -235,7 +239,7 @@ impl ApiError {
 
     /// The JSON:API error document, members in Klaviyo's order; `id` is a
     /// fresh UUID as on Klaviyo.
-    pub fn body(&self, id: &str) -> Vec<u8> {
+    pub(crate) fn body(&self, id: &str) -> Vec<u8> {
         let s = |v: &str| Value::String(v.to_owned()).to_string();
         let source = match &self.source {
             Source::None => String::new(),

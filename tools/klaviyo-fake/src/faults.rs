@@ -124,7 +124,7 @@ pub(crate) struct Armed {
 }
 
 impl Armed {
-    pub fn new(rule: FaultRule) -> Armed {
+    pub(crate) fn new(rule: FaultRule) -> Armed {
         Armed {
             prefix: rule.path_prefix.as_deref().map(api_prefix),
             rule,

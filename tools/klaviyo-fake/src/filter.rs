@@ -16,7 +16,7 @@ use crate::time::{self, MICROS_PER_SEC, Micros};
 
 /// A literal as written in the filter.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Literal {
+pub(crate) enum Literal {
     Str(String),
     Bool(bool),
     Null,
@@ -31,7 +31,7 @@ pub enum Literal {
 
 /// One parsed condition, before checking.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Condition {
+pub(crate) struct Condition {
     pub op: String,
     pub field: String,
     pub value: Option<Literal>,
@@ -41,13 +41,13 @@ pub struct Condition {
 
 /// A syntax error, with the byte offset where it was noticed.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SyntaxError {
+pub(crate) struct SyntaxError {
     pub at: usize,
     pub message: String,
 }
 
 /// Parses a whole `filter` value into a flat conjunction.
-pub fn parse(input: &str) -> Result<Vec<Condition>, SyntaxError> {
+pub(crate) fn parse(input: &str) -> Result<Vec<Condition>, SyntaxError> {
     let mut p = Parser { s: input, pos: 0 };
     let mut out = Vec::new();
     p.ws();
@@ -285,7 +285,7 @@ fn looks_like_date(tok: &str) -> bool {
 
 /// A checked condition, ready to evaluate.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Pred {
+pub(crate) struct Pred {
     pub field: String,
     pub op: Operator,
     pub value: Val,
@@ -329,7 +329,11 @@ fn unsupported(op: &str, field: &str) -> ApiError {
 /// Checks parsed conditions against the endpoint's declared filter and
 /// returns predicates; `now` bounds datetimes ("End date may not be in the
 /// future").
-pub fn check(conds: &[Condition], coll: &Collection, now: Micros) -> Result<Vec<Pred>, ApiError> {
+pub(crate) fn check(
+    conds: &[Condition],
+    coll: &Collection,
+    now: Micros,
+) -> Result<Vec<Pred>, ApiError> {
     let mut preds = Vec::with_capacity(conds.len());
     for c in conds {
         let Some(op) = Operator::from_name(&c.op) else {
@@ -485,7 +489,7 @@ fn check_scalar(
 /// The fields a required filter must name: those in the table's example
 /// (e.g. campaigns' `equals(messages.channel,'sms')`). Klaviyo accepts
 /// either `coupon.id` or `profile.id` for coupon codes.
-pub fn required_fields(coll: &Collection) -> Vec<String> {
+pub(crate) fn required_fields(coll: &Collection) -> Vec<String> {
     let Some(f) = coll.filter.as_ref().filter(|f| f.required) else {
         return Vec::new();
     };
@@ -501,7 +505,7 @@ pub fn required_fields(coll: &Collection) -> Vec<String> {
 }
 
 /// Whether `value` (a record's field) satisfies `pred`.
-pub fn matches(pred: &Pred, value: &Val) -> bool {
+pub(crate) fn matches(pred: &Pred, value: &Val) -> bool {
     use std::cmp::Ordering::*;
     let cmp = |a: &Val, b: &Val| -> Option<std::cmp::Ordering> {
         match (a, b) {

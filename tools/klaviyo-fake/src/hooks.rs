@@ -40,7 +40,7 @@ pub(crate) struct Armed {
 }
 
 impl Armed {
-    pub fn new(h: Hook) -> Armed {
+    pub(crate) fn new(h: Hook) -> Armed {
         Armed {
             prefix: api_prefix(&h.path_prefix),
             after: h.after.max(1),

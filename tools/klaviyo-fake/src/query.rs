@@ -12,7 +12,7 @@ use crate::time::Micros;
 
 /// A checked list request.
 #[derive(Debug)]
-pub struct ListQuery {
+pub(crate) struct ListQuery {
     pub preds: Vec<Pred>,
     /// Sort field and whether descending.
     pub sort: Option<(String, bool)>,
@@ -26,14 +26,14 @@ pub struct ListQuery {
 
 /// Decodes a raw query string as a server does: `+` is a space (so an
 /// unencoded `+00:00` offset arrives as ` 00:00`).
-pub fn decode_params(raw: &str) -> Vec<(String, String)> {
+pub(crate) fn decode_params(raw: &str) -> Vec<(String, String)> {
     url::form_urlencoded::parse(raw.as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
         .collect()
 }
 
 /// The scope a cursor is bound to.
-pub fn cursor_scope(coll: &Collection, sort: Option<&str>) -> String {
+pub(crate) fn cursor_scope(coll: &Collection, sort: Option<&str>) -> String {
     format!("{}|{}", coll.path, sort.unwrap_or(""))
 }
 
@@ -52,7 +52,7 @@ impl<'a> Params<'a> {
 }
 
 /// Checks every parameter of a list request.
-pub fn parse_list(
+pub(crate) fn parse_list(
     coll: &Collection,
     tpl: &Template,
     params: &[(String, String)],
@@ -277,13 +277,13 @@ fn comma_list(v: &str) -> Vec<String> {
 }
 
 /// Klaviyo's answer to a cursor it did not issue (klaviyo-api-python#9).
-pub fn invalid_cursor() -> ApiError {
+pub(crate) fn invalid_cursor() -> ApiError {
     ApiError::invalid("Invalid cursor provided.", Source::Pointer("/data/".into()))
 }
 
 /// Percent-encodes like Python's `quote_plus` (Klaviyo's links): space
 /// becomes `+`, everything but `A-Za-z0-9_.-~` becomes `%XX`.
-pub fn quote_plus(s: &str) -> String {
+pub(crate) fn quote_plus(s: &str) -> String {
     let mut out = String::with_capacity(s.len() * 3);
     for b in s.bytes() {
         match b {
@@ -298,7 +298,12 @@ pub fn quote_plus(s: &str) -> String {
 }
 
 /// `{base}{path}/?k=v&...` with `page[cursor]` set to `cursor` (or removed).
-pub fn link(base: &str, path: &str, params: &[(String, String)], cursor: Option<&str>) -> String {
+pub(crate) fn link(
+    base: &str,
+    path: &str,
+    params: &[(String, String)],
+    cursor: Option<&str>,
+) -> String {
     let mut parts: Vec<String> = Vec::with_capacity(params.len() + 1);
     let mut placed = false;
     for (k, v) in params {

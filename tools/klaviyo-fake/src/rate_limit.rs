@@ -77,7 +77,7 @@ impl Window {
 
 /// The answer for one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// Allowed; these headers go on the response.
     Allowed(Vec<(&'static str, String)>),
     /// Throttled; retry after this many whole seconds.
@@ -86,7 +86,7 @@ pub enum Verdict {
 
 /// Counters per endpoint key.
 #[derive(Debug)]
-pub struct Limiter {
+pub(crate) struct Limiter {
     windows: HashMap<String, (Window, Window)>,
     /// The steady window's length: Klaviyo's is a minute.
     steady_window: Duration,
@@ -107,7 +107,7 @@ const MINUTE: Duration = Duration::from_secs(60);
 impl Limiter {
     /// A limiter whose steady window lasts `steady_window`, announcing
     /// its windows on admitted answers unless `quiet`.
-    pub fn new(steady_window: Duration, quiet: bool) -> Limiter {
+    pub(crate) fn new(steady_window: Duration, quiet: bool) -> Limiter {
         Limiter {
             windows: HashMap::new(),
             steady_window: steady_window.max(SECOND),
@@ -116,12 +116,12 @@ impl Limiter {
     }
 
     /// The same windows, all counts cleared.
-    pub fn cleared(&self) -> Limiter {
+    pub(crate) fn cleared(&self) -> Limiter {
         Limiter::new(self.steady_window, self.quiet)
     }
 
     /// Counts one request to `endpoint` under `rule`.
-    pub fn check(&mut self, endpoint: &str, rule: RateLimitRule, now: Instant) -> Verdict {
+    pub(crate) fn check(&mut self, endpoint: &str, rule: RateLimitRule, now: Instant) -> Verdict {
         let fresh = Window {
             start: now,
             count: 0,

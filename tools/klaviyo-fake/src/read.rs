@@ -26,7 +26,11 @@ pub(crate) struct OneQuery {
 
 impl OneQuery {
     /// The attributes the primary resource leaves out unless asked for.
-    pub fn excluded(&self, op: &klaviyo_spec::Operation, resource_type: &str) -> Vec<&'static str> {
+    pub(crate) fn excluded(
+        &self,
+        op: &klaviyo_spec::Operation,
+        resource_type: &str,
+    ) -> Vec<&'static str> {
         let mut out: Vec<&'static str> = additional_only(resource_type).to_vec();
         for a in op
             .additional_fields

@@ -54,7 +54,7 @@ pub(crate) struct Target {
 
 impl Target {
     /// The scopes the endpoint needs (`x-klaviyo-scopes`).
-    pub fn scopes(&self) -> &'static [&'static str] {
+    pub(crate) fn scopes(&self) -> &'static [&'static str] {
         match self.endpoint {
             Endpoint::List(c) => c.scopes,
             Endpoint::Op(op) => op.scopes,
@@ -63,7 +63,7 @@ impl Target {
     }
 
     /// The path as the file writes it, e.g. `/lists/{id}/relationships/profiles`.
-    pub fn template(&self) -> &'static str {
+    pub(crate) fn template(&self) -> &'static str {
         match self.endpoint {
             Endpoint::List(c) => c.path,
             Endpoint::Op(op) => op.path,
@@ -73,7 +73,7 @@ impl Target {
     }
 
     /// The first path parameter (the record's id for `/x/{id}`).
-    pub fn id(&self) -> Option<&str> {
+    pub(crate) fn id(&self) -> Option<&str> {
         self.params.first().map(String::as_str)
     }
 }

@@ -51,7 +51,7 @@ pub(crate) struct RequestLog {
 pub(crate) struct Entry(u64);
 
 impl RequestLog {
-    pub fn new(limit: usize) -> RequestLog {
+    pub(crate) fn new(limit: usize) -> RequestLog {
         RequestLog {
             entries: Vec::new(),
             limit,
@@ -61,7 +61,7 @@ impl RequestLog {
 
     /// Appends `r`; a full log first forgets its older half at once, so
     /// that a long benchmark does not shift the whole log per request.
-    pub fn push(&mut self, r: RecordedRequest) -> Entry {
+    pub(crate) fn push(&mut self, r: RecordedRequest) -> Entry {
         let len = self.entries.len();
         if len >= self.limit {
             let drop = (len + 1)
@@ -76,7 +76,7 @@ impl RequestLog {
     }
 
     /// Notes when `entry`'s answer went out (unless it was forgotten since).
-    pub fn answered(&mut self, entry: Entry, at: Instant) {
+    pub(crate) fn answered(&mut self, entry: Entry, at: Instant) {
         let i = entry.0.checked_sub(self.first).map(usize::try_from);
         if let Some(Ok(i)) = i
             && let Some(r) = self.entries.get_mut(i)
@@ -85,11 +85,11 @@ impl RequestLog {
         }
     }
 
-    pub fn entries(&self) -> &[RecordedRequest] {
+    pub(crate) fn entries(&self) -> &[RecordedRequest] {
         &self.entries
     }
 
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.first += self.entries.len() as u64;
         self.entries.clear();
     }

@@ -125,7 +125,7 @@ pub(crate) struct Answer {
 }
 
 impl Answer {
-    pub fn raw_json(status: u16, body: Vec<u8>) -> Answer {
+    pub(crate) fn raw_json(status: u16, body: Vec<u8>) -> Answer {
         Answer {
             status,
             headers: Vec::new(),
@@ -134,7 +134,7 @@ impl Answer {
         }
     }
 
-    pub fn empty(status: u16) -> Answer {
+    pub(crate) fn empty(status: u16) -> Answer {
         Answer {
             status,
             headers: Vec::new(),
@@ -143,7 +143,7 @@ impl Answer {
         }
     }
 
-    pub fn error(e: &ApiError, id: &str) -> Answer {
+    pub(crate) fn error(e: &ApiError, id: &str) -> Answer {
         let mut a = Answer::raw_json(e.status, e.body(id));
         a.headers.extend(e.headers.iter().cloned());
         a

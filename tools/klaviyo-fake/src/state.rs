@@ -23,7 +23,7 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub fn lock(&self) -> MutexGuard<'_, State> {
+    pub(crate) fn lock(&self) -> MutexGuard<'_, State> {
         // A panicking hook must not take the stand-in down with it.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }

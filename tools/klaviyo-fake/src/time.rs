@@ -8,12 +8,12 @@
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 
 /// Microseconds since the Unix epoch, UTC.
-pub type Micros = i64;
+pub(crate) type Micros = i64;
 
-pub const MICROS_PER_SEC: i64 = 1_000_000;
+pub(crate) const MICROS_PER_SEC: i64 = 1_000_000;
 
 /// The current wall-clock time.
-pub fn now_micros() -> Micros {
+pub(crate) fn now_micros() -> Micros {
     Utc::now().timestamp_micros()
 }
 
@@ -23,7 +23,7 @@ pub fn now_micros() -> Micros {
 /// sorting guide shows `2023-07-24 20:15:57+00:00`). Clients must parse all
 /// three, so the stand-in serves all three.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Style {
+pub(crate) enum Style {
     /// `2024-05-01T12:00:00+00:00` (sub-second part dropped).
     Plain,
     /// `2024-05-01T12:00:00.123456+00:00`.
@@ -34,7 +34,7 @@ pub enum Style {
 
 /// Writes `micros` in `style` onto `out` (digits written by hand: chrono's
 /// `format` re-parses its pattern on every call, which showed in profiles).
-pub fn write_ts(out: &mut Vec<u8>, micros: Micros, style: Style) {
+pub(crate) fn write_ts(out: &mut Vec<u8>, micros: Micros, style: Style) {
     use chrono::{Datelike, Timelike};
     let Some(dt) = DateTime::<Utc>::from_timestamp_micros(micros) else {
         out.extend_from_slice(b"1970-01-01T00:00:00+00:00");
@@ -79,14 +79,14 @@ pub fn write_ts(out: &mut Vec<u8>, micros: Micros, style: Style) {
 }
 
 /// `micros` in `style`, as a new string.
-pub fn format_ts(micros: Micros, style: Style) -> String {
+pub(crate) fn format_ts(micros: Micros, style: Style) -> String {
     let mut s = Vec::with_capacity(32);
     write_ts(&mut s, micros, style);
     String::from_utf8(s).unwrap_or_default()
 }
 
 /// The RFC 7231 `Date` header value for now.
-pub fn http_date() -> String {
+pub(crate) fn http_date() -> String {
     Utc::now().format("%a, %d %b %Y %H:%M:%S GMT").to_string()
 }
 
@@ -96,7 +96,7 @@ pub fn http_date() -> String {
 /// Klaviyo documents. Returns `None` for anything else, e.g.
 /// `2024-01-01T00:00:00 00:00`, which is what `+00:00` becomes when a client
 /// forgets to percent-encode the `+`.
-pub fn parse_filter_datetime(s: &str) -> Option<Micros> {
+pub(crate) fn parse_filter_datetime(s: &str) -> Option<Micros> {
     if s.len() == 10 {
         let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
         return Some(
@@ -164,7 +164,7 @@ fn parse_offset(s: &str) -> Option<i64> {
 
 /// Parses a timestamp as found in a stored attribute (whatever a test or a
 /// client wrote): RFC 3339 and the forms [`parse_filter_datetime`] accepts.
-pub fn parse_stored(s: &str) -> Option<Micros> {
+pub(crate) fn parse_stored(s: &str) -> Option<Micros> {
     DateTime::parse_from_rfc3339(s)
         .map(|d| d.timestamp_micros())
         .ok()

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 /// `cargo build` arguments for the two programs every chore runs: the
 /// runner and the Klaviyo stand-in.
-pub const RUNNER_AND_STAND_IN: [&str; 8] = [
+pub(crate) const RUNNER_AND_STAND_IN: [&str; 8] = [
     "--package",
     "runner",
     "--bin",
@@ -20,13 +20,13 @@ pub const RUNNER_AND_STAND_IN: [&str; 8] = [
 ];
 
 /// The `cargo` that runs this chore (`$CARGO`), or the one on the `PATH`.
-pub fn cargo() -> String {
+pub(crate) fn cargo() -> String {
     std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
 }
 
 /// The workspace's target directory, wherever `CARGO_TARGET_DIR` or a
 /// config file puts it.
-pub fn target_dir(root: &Path) -> Result<PathBuf, String> {
+pub(crate) fn target_dir(root: &Path) -> Result<PathBuf, String> {
     let out = Command::new(cargo())
         .current_dir(root)
         .args(["metadata", "--format-version", "1", "--no-deps"])

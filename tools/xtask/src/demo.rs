@@ -23,7 +23,7 @@ const API_KEY: &str = "pk_demo";
     clippy::print_stderr,
     reason = "the demo talks to the person running it"
 )]
-pub fn run(root: &Path) -> ExitCode {
+pub(crate) fn run(root: &Path) -> ExitCode {
     match demo(root) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -4,14 +4,14 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 
-pub struct Conn {
+pub(crate) struct Conn {
     reader: BufReader<TcpStream>,
     host: String,
 }
 
 impl Conn {
     /// Connects to `host:port`.
-    pub fn connect(addr: &str) -> Result<Conn, String> {
+    pub(crate) fn connect(addr: &str) -> Result<Conn, String> {
         let stream = TcpStream::connect(addr).map_err(|e| format!("connect {addr}: {e}"))?;
         stream
             .set_nodelay(true)
@@ -23,7 +23,11 @@ impl Conn {
     }
 
     /// `GET path` with `headers`; the status and the body.
-    pub fn get(&mut self, path: &str, headers: &[(&str, &str)]) -> Result<(u16, Vec<u8>), String> {
+    pub(crate) fn get(
+        &mut self,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> Result<(u16, Vec<u8>), String> {
         let mut req = format!("GET {path} HTTP/1.1\r\nhost: {}\r\n", self.host);
         for (k, v) in headers {
             req.push_str(k);

@@ -12,7 +12,7 @@ use std::fmt;
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Json {
+pub(crate) enum Json {
     Null,
     Bool(bool),
     Number(serde_json::Number),
@@ -23,47 +23,47 @@ pub enum Json {
 }
 
 impl Json {
-    pub fn parse(text: &str) -> Result<Json, String> {
+    pub(crate) fn parse(text: &str) -> Result<Json, String> {
         serde_json::from_str(text).map_err(|e| e.to_string())
     }
 
     /// The member `key` of an object; `None` for other values.
-    pub fn get(&self, key: &str) -> Option<&Json> {
+    pub(crate) fn get(&self, key: &str) -> Option<&Json> {
         self.as_object()?
             .iter()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v)
     }
 
-    pub fn as_object(&self) -> Option<&[(String, Json)]> {
+    pub(crate) fn as_object(&self) -> Option<&[(String, Json)]> {
         match self {
             Json::Object(members) => Some(members),
             _ => None,
         }
     }
 
-    pub fn as_array(&self) -> Option<&[Json]> {
+    pub(crate) fn as_array(&self) -> Option<&[Json]> {
         match self {
             Json::Array(items) => Some(items),
             _ => None,
         }
     }
 
-    pub fn as_str(&self) -> Option<&str> {
+    pub(crate) fn as_str(&self) -> Option<&str> {
         match self {
             Json::String(s) => Some(s),
             _ => None,
         }
     }
 
-    pub fn as_bool(&self) -> Option<bool> {
+    pub(crate) fn as_bool(&self) -> Option<bool> {
         match self {
             Json::Bool(b) => Some(*b),
             _ => None,
         }
     }
 
-    pub fn as_u64(&self) -> Option<u64> {
+    pub(crate) fn as_u64(&self) -> Option<u64> {
         match self {
             Json::Number(n) => n.as_u64(),
             _ => None,
@@ -72,7 +72,7 @@ impl Json {
 
     /// Compact JSON with the keys of every object sorted, so that the output
     /// depends on the content only, not on the order of the input files.
-    pub fn to_sorted_string(&self) -> String {
+    pub(crate) fn to_sorted_string(&self) -> String {
         let mut out = String::new();
         self.write_sorted(&mut out);
         out
@@ -113,7 +113,7 @@ impl Json {
 }
 
 /// `s` as a JSON string literal, escaped the way serde_json escapes it.
-pub fn push_string(out: &mut String, s: &str) {
+pub(crate) fn push_string(out: &mut String, s: &str) {
     out.push_str(&serde_json::Value::from(s).to_string());
 }
 

@@ -11,11 +11,11 @@ use crate::json::Json;
 /// from the resource) are cut to `{}`. Counting nesting rather than `$ref`s
 /// bounds the output the same way whether Klaviyo writes a sub-schema inline
 /// or as a component.
-pub const MAX_DEPTH: usize = 12;
+pub(crate) const MAX_DEPTH: usize = 12;
 
 /// How [`Spec::flatten_within`] ends at its depth limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AtLimit {
+pub(crate) enum AtLimit {
     /// The schema there is `{}` (anything).
     Cut,
     /// Resolving fails: the caller wants the whole schema.
@@ -23,7 +23,7 @@ pub enum AtLimit {
 }
 
 /// One OpenAPI file.
-pub struct SpecFile {
+pub(crate) struct SpecFile {
     /// Path relative to the OpenAPI directory, with `/` separators, e.g.
     /// `2024-10-15/stable.json`.
     pub name: String,
@@ -35,7 +35,7 @@ pub struct SpecFile {
 
 /// `KLAVIYO_OPENAPI_DIR`, else `../shared/klaviyo-openapi` beside the
 /// workspace.
-pub fn openapi_dir(workspace_root: &Path) -> PathBuf {
+pub(crate) fn openapi_dir(workspace_root: &Path) -> PathBuf {
     match std::env::var_os("KLAVIYO_OPENAPI_DIR") {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
         _ => workspace_root.join("../shared/klaviyo-openapi"),
@@ -44,7 +44,7 @@ pub fn openapi_dir(workspace_root: &Path) -> PathBuf {
 
 /// Every `stable.json` in `dir` and its immediate subdirectories, oldest
 /// revision first.
-pub fn load_all(dir: &Path) -> Result<Vec<SpecFile>, String> {
+pub(crate) fn load_all(dir: &Path) -> Result<Vec<SpecFile>, String> {
     if !dir.is_dir() {
         return Err(format!(
             "the OpenAPI directory {} does not exist (set KLAVIYO_OPENAPI_DIR)",
@@ -120,7 +120,7 @@ fn is_date(s: &str) -> bool {
 }
 
 /// An OpenAPI document with its components indexed for `$ref` lookups.
-pub struct Spec<'a> {
+pub(crate) struct Spec<'a> {
     doc: &'a Json,
     components: HashMap<String, &'a Json>,
 }
@@ -128,13 +128,13 @@ pub struct Spec<'a> {
 /// One schema contributing to a merged schema, with the `$ref`s followed to
 /// reach it: a `$ref` already among them is a cycle.
 #[derive(Clone)]
-pub struct Part<'a> {
+pub(crate) struct Part<'a> {
     node: &'a Json,
     via: Rc<Vec<&'a str>>,
 }
 
 impl<'a> Part<'a> {
-    pub fn root(node: &'a Json) -> Part<'a> {
+    pub(crate) fn root(node: &'a Json) -> Part<'a> {
         Part {
             node,
             via: Rc::new(Vec::new()),
@@ -146,7 +146,7 @@ impl<'a> Part<'a> {
 /// keywords, and the parts that make up each property and the items, still
 /// unresolved.
 #[derive(Default)]
-pub struct Level<'a> {
+pub(crate) struct Level<'a> {
     /// Keywords other than `properties`, `items`, `required`, `$ref` and
     /// `allOf`; where parts disagree the first part wins, so that siblings of a
     /// `$ref` (`nullable`, `description`) override the referenced schema. Each
@@ -160,14 +160,14 @@ pub struct Level<'a> {
 }
 
 impl<'a> Level<'a> {
-    pub fn keyword(&self, name: &str) -> Option<&'a Json> {
+    pub(crate) fn keyword(&self, name: &str) -> Option<&'a Json> {
         self.keywords
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.node)
     }
 
-    pub fn property(&self, name: &str) -> Option<&[Part<'a>]> {
+    pub(crate) fn property(&self, name: &str) -> Option<&[Part<'a>]> {
         self.properties
             .iter()
             .find(|(k, _)| k == name)
@@ -176,7 +176,7 @@ impl<'a> Level<'a> {
 }
 
 impl<'a> Spec<'a> {
-    pub fn new(doc: &'a Json) -> Spec<'a> {
+    pub(crate) fn new(doc: &'a Json) -> Spec<'a> {
         let mut components = HashMap::new();
         for (kind, members) in doc
             .get("components")
@@ -192,7 +192,7 @@ impl<'a> Spec<'a> {
 
     /// The value `reference` (a local JSON pointer such as
     /// `#/components/schemas/Profile`) points at.
-    pub fn lookup(&self, reference: &str) -> Result<&'a Json, String> {
+    pub(crate) fn lookup(&self, reference: &str) -> Result<&'a Json, String> {
         if let Some(node) = self.components.get(reference) {
             return Ok(node);
         }
@@ -214,7 +214,7 @@ impl<'a> Spec<'a> {
 
     /// `node`, or what its `$ref` chain ends at (responses and parameters,
     /// whose `$ref`s have no siblings worth keeping).
-    pub fn deref(&self, mut node: &'a Json) -> Result<&'a Json, String> {
+    pub(crate) fn deref(&self, mut node: &'a Json) -> Result<&'a Json, String> {
         let mut seen = Vec::new();
         while let Some(reference) = node.get("$ref").and_then(Json::as_str) {
             if seen.contains(&reference) {
@@ -227,7 +227,7 @@ impl<'a> Spec<'a> {
     }
 
     /// Merges `parts` (each with its `$ref`s and `allOf`s) into one level.
-    pub fn level(&self, parts: &[Part<'a>]) -> Result<Level<'a>, String> {
+    pub(crate) fn level(&self, parts: &[Part<'a>]) -> Result<Level<'a>, String> {
         let mut level = Level::default();
         for part in parts {
             self.collect(part.clone(), &mut level)?;
@@ -315,14 +315,14 @@ impl<'a> Spec<'a> {
     /// inline, down to [`MAX_DEPTH`], also inside `oneOf`, `anyOf`, `not` and
     /// `additionalProperties`. Keywords keep their OpenAPI meaning (`required`
     /// is still a list, `nullable` is kept).
-    pub fn flatten(&self, parts: &[Part<'a>], depth: usize) -> Result<Json, String> {
+    pub(crate) fn flatten(&self, parts: &[Part<'a>], depth: usize) -> Result<Json, String> {
         self.flatten_within(parts, depth, MAX_DEPTH, AtLimit::Cut)
     }
 
     /// [`Spec::flatten`] down to `limit` nesting steps (`properties`, `items`,
     /// each `oneOf`/`anyOf` choice, `not`, `additionalProperties`), ending
     /// there as `at_limit` says. A `$ref` cycle still closes with `{}`.
-    pub fn flatten_within(
+    pub(crate) fn flatten_within(
         &self,
         parts: &[Part<'a>],
         depth: usize,

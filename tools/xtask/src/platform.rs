@@ -11,7 +11,7 @@ use std::process::{Command, ExitCode};
 use crate::cargo::{cargo, target_dir};
 
 /// `cargo build` arguments for the runner and the harness.
-pub const RUNNER_AND_HARNESS: [&str; 8] = [
+pub(crate) const RUNNER_AND_HARNESS: [&str; 8] = [
     "--package",
     "runner",
     "--bin",
@@ -27,7 +27,7 @@ pub const RUNNER_AND_HARNESS: [&str; 8] = [
     clippy::print_stderr,
     reason = "the demo talks to the person running it"
 )]
-pub fn run(root: &Path) -> ExitCode {
+pub(crate) fn run(root: &Path) -> ExitCode {
     println!(
         "Building klaviyo-runner and the sailor harness (the first build takes a few minutes)…"
     );

@@ -8,10 +8,10 @@ use crate::json::Json;
 
 /// Longer descriptions are cut: the UI shows them as tooltips, and the whole
 /// schema file is compiled into the component.
-pub const MAX_DESCRIPTION_CHARS: usize = 300;
+pub(crate) const MAX_DESCRIPTION_CHARS: usize = 300;
 
 /// `schema` (already flattened: no `$ref`, no `allOf`) in elastic.io's dialect.
-pub fn elastic_io(schema: &Json) -> Json {
+pub(crate) fn elastic_io(schema: &Json) -> Json {
     convert(schema, None, false)
 }
 
@@ -96,7 +96,7 @@ const KEPT: &[&str] = &[
 /// `example`/`examples` and `x-*` extensions dropped. A keyword not known here
 /// is an error, so that a new one in Klaviyo's files is a decision, not a
 /// silent loss.
-pub fn request(schema: &Json) -> Result<Json, String> {
+pub(crate) fn request(schema: &Json) -> Result<Json, String> {
     let members = schema.as_object().ok_or_else(|| {
         format!(
             "expected a schema object, found {}",

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use crate::http::Conn;
 
-pub struct StandIn {
+pub(crate) struct StandIn {
     child: Child,
     pub base_url: String,
     pub api_key: String,
@@ -21,7 +21,11 @@ pub struct StandIn {
 impl StandIn {
     /// Starts `klaviyo-fake serve ARGS`, its log going to `log` (or
     /// nowhere).
-    pub fn start(bin: &Path, args: &[String], log: Option<&Path>) -> Result<StandIn, String> {
+    pub(crate) fn start(
+        bin: &Path,
+        args: &[String],
+        log: Option<&Path>,
+    ) -> Result<StandIn, String> {
         let stderr = match log {
             Some(path) => Stdio::from(
                 std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?,
@@ -58,12 +62,12 @@ impl StandIn {
         })
     }
 
-    pub fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 
     /// `127.0.0.1:PORT`.
-    pub fn addr(&self) -> &str {
+    pub(crate) fn addr(&self) -> &str {
         let rest = self
             .base_url
             .strip_prefix("http://")
@@ -72,12 +76,12 @@ impl StandIn {
     }
 
     /// `http://127.0.0.1:PORT`, the base URL without `/api`.
-    pub fn origin(&self) -> String {
+    pub(crate) fn origin(&self) -> String {
         format!("http://{}", self.addr())
     }
 
     /// The headers the runner sends, with `revision`.
-    pub fn headers(&self, revision: &str) -> Vec<(&'static str, String)> {
+    pub(crate) fn headers(&self, revision: &str) -> Vec<(&'static str, String)> {
         vec![
             ("authorization", format!("Klaviyo-API-Key {}", self.api_key)),
             ("revision", revision.to_owned()),
@@ -86,7 +90,7 @@ impl StandIn {
     }
 
     /// One GET with a plain client; the status.
-    pub fn get(&self, path: &str, revision: &str) -> Result<u16, String> {
+    pub(crate) fn get(&self, path: &str, revision: &str) -> Result<u16, String> {
         let headers = self.headers(revision);
         let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
         Conn::connect(self.addr())?

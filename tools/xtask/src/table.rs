@@ -4,13 +4,13 @@
 //! generator does not depend on `klaviyo-spec` (only its tests do), so that it
 //! still builds when the committed table it rewrites does not compile.
 
-pub mod operations;
+pub(crate) mod operations;
 
 use crate::json::Json;
 use crate::openapi::{Part, Spec, SpecFile};
 use crate::schema;
 
-pub struct Revision {
+pub(crate) struct Revision {
     pub revision: String,
     /// Input file, relative to the OpenAPI directory.
     pub file_name: String,
@@ -21,7 +21,7 @@ pub struct Revision {
     pub operations: Vec<operations::Operation>,
 }
 
-pub struct Collection {
+pub(crate) struct Collection {
     pub path: String,
     pub resource_type: String,
     pub query_params: Vec<String>,
@@ -36,14 +36,14 @@ pub struct Collection {
     pub schema: Json,
 }
 
-pub struct FilterParam {
+pub(crate) struct FilterParam {
     pub required: bool,
     pub example: Option<String>,
     pub fields: Vec<FilterField>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct FilterField {
+pub(crate) struct FilterField {
     pub name: String,
     /// Sorted in the order of `klaviyo_spec::Operator`, without repeats.
     pub operators: Vec<Operator>,
@@ -54,7 +54,7 @@ pub struct FilterField {
 /// `klaviyo_spec::Operator`, declared in the same order so that sorting
 /// follows it (a test in `main.rs` holds the two together).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Operator {
+pub(crate) enum Operator {
     Equals,
     LessThan,
     LessOrEqual,
@@ -70,7 +70,7 @@ pub enum Operator {
 }
 
 impl Operator {
-    pub const ALL: [Operator; 12] = [
+    pub(crate) const ALL: [Operator; 12] = [
         Operator::Equals,
         Operator::LessThan,
         Operator::LessOrEqual,
@@ -85,7 +85,7 @@ impl Operator {
         Operator::Has,
     ];
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Operator::Equals => "equals",
             Operator::LessThan => "less-than",
@@ -111,7 +111,7 @@ impl Operator {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ValueType {
+pub(crate) enum ValueType {
     String,
     DateTime,
     Number,
@@ -120,27 +120,27 @@ pub enum ValueType {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PageSize {
+pub(crate) struct PageSize {
     pub default: u32,
     pub min: u32,
     pub max: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateLimit {
+pub(crate) struct RateLimit {
     pub burst_per_second: u32,
     pub steady_per_minute: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Attribute {
+pub(crate) struct Attribute {
     pub name: String,
     pub kind: AttributeKind,
     pub nullable: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AttributeKind {
+pub(crate) enum AttributeKind {
     DateTime,
     String,
     Integer,
@@ -152,7 +152,7 @@ pub enum AttributeKind {
 }
 
 /// The facts of one OpenAPI file.
-pub fn revision(file: &SpecFile) -> Result<Revision, String> {
+pub(crate) fn revision(file: &SpecFile) -> Result<Revision, String> {
     let spec = Spec::new(&file.doc);
     let paths = file
         .doc

@@ -20,13 +20,13 @@ use crate::context::Context;
 
 /// An action's own work: read its fields and the message, talk to Klaviyo
 /// through `run.client`, emit what it found or did.
-pub trait Action: Sync {
+pub(crate) trait Action: Sync {
     fn run(&self, run: Run, out: &mut dyn Sink) -> impl Future<Output = Result<(), Error>>;
 }
 
 /// What an action runs with: its fields, the incoming message, the client
 /// for its credential and the facts of the revision that client speaks.
-pub struct Run {
+pub(crate) struct Run {
     pub cfg: Config,
     pub msg: Message,
     pub client: Client,
@@ -47,7 +47,7 @@ impl Run {
 }
 
 /// The adapter that makes every [`Action`] a [`Step`].
-pub struct Act<A>(pub A);
+pub(crate) struct Act<A>(pub A);
 
 impl<A: Action> Step for Act<A> {
     async fn process(
@@ -81,13 +81,13 @@ fn finish(result: Result<(), Error>, out: &mut dyn Sink) -> Result<(), component
 }
 
 /// Emit `body`, a JSON text, as one message, as it is.
-pub fn emit_raw(out: &mut dyn Sink, body: Box<RawValue>) -> Result<(), Error> {
+pub(super) fn emit_raw(out: &mut dyn Sink, body: Box<RawValue>) -> Result<(), Error> {
     out.emit(Event::Data(Message::new(body)))?;
     Ok(())
 }
 
 /// Emit `body` as one message.
-pub fn emit_json(out: &mut dyn Sink, body: &Value) -> Result<(), Error> {
+pub(super) fn emit_json(out: &mut dyn Sink, body: &Value) -> Result<(), Error> {
     out.emit(Event::Data(Message::with_body(body)?))?;
     Ok(())
 }

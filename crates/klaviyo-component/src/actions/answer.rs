@@ -8,7 +8,7 @@ use crate::client::{Response, minify};
 
 /// JSON text on one line, as the output needs it: Klaviyo's own bytes when
 /// they are, re-spaced only when Klaviyo pretty-printed them.
-pub fn one_line(raw: &RawValue) -> Result<Box<RawValue>, Error> {
+pub(super) fn one_line(raw: &RawValue) -> Result<Box<RawValue>, Error> {
     let text = raw.get();
     if memchr::memchr2(b'\n', b'\r', text.as_bytes()).is_none() {
         return Ok(raw.to_owned());
@@ -19,7 +19,7 @@ pub fn one_line(raw: &RawValue) -> Result<Box<RawValue>, Error> {
 
 /// A single-resource answer (`GET /x/{id}`, a create or an update): its
 /// `data`, as Klaviyo wrote it, and the whole document.
-pub struct Single {
+pub(super) struct Single {
     pub data: Option<Box<RawValue>>,
     pub document: Box<RawValue>,
 }
@@ -27,7 +27,7 @@ pub struct Single {
 impl Single {
     /// An answer without a body (`204 No Content`, as an update of tags
     /// gets) has no data: what was written is what was sent.
-    pub fn parse(response: &Response) -> Result<Single, Error> {
+    pub(super) fn parse(response: &Response) -> Result<Single, Error> {
         if response.body.iter().all(u8::is_ascii_whitespace) {
             return Ok(Single {
                 data: None,

@@ -13,35 +13,35 @@ use crate::Error;
 /// A member of the message body as the readers name it: its id in
 /// `msg.body` and its label, the title the input metadata gives it.
 #[derive(Debug, Clone, Copy)]
-pub struct Member<'a> {
+pub(crate) struct Member<'a> {
     pub key: &'a str,
     pub label: &'a str,
 }
 
 impl<'a> Member<'a> {
-    pub const fn new(key: &'a str, label: &'a str) -> Member<'a> {
+    pub(crate) const fn new(key: &'a str, label: &'a str) -> Member<'a> {
         Member { key, label }
     }
 }
 
 /// The id of the object an action reads, deletes or updates.
-pub const ID: Member<'static> = Member::new("id", "ID");
+pub(super) const ID: Member<'static> = Member::new("id", "ID");
 
 /// The incoming message's body, an object.
 #[derive(Debug)]
-pub struct Body {
+pub(crate) struct Body {
     members: Map<String, Value>,
 }
 
 impl Body {
     /// `msg.body`, which must be a JSON object with `wanted` (for the
     /// error when it is not).
-    pub fn read(msg: &Message, wanted: &str) -> Result<Body, Error> {
+    pub(crate) fn read(msg: &Message, wanted: &str) -> Result<Body, Error> {
         Body::parse(msg.body.get(), wanted)
     }
 
     /// The body from its JSON text.
-    pub fn parse(text: &str, wanted: &str) -> Result<Body, Error> {
+    pub(crate) fn parse(text: &str, wanted: &str) -> Result<Body, Error> {
         let value: Value = serde_json::from_str(text)
             .map_err(|_| Error::input("the message body (msg.body) is not JSON"))?;
         match value {
@@ -55,13 +55,13 @@ impl Body {
 
     /// A body of these members (for tests).
     #[cfg(test)]
-    pub fn of(members: Map<String, Value>) -> Body {
+    pub(crate) fn of(members: Map<String, Value>) -> Body {
         Body { members }
     }
 
     /// Refuse a member that is a typo of one of `known` (one edit away,
     /// ignoring case and separators); others pass.
-    pub fn typos(&self, known: &[Member<'_>]) -> Result<(), Error> {
+    pub(crate) fn typos(&self, known: &[Member<'_>]) -> Result<(), Error> {
         for given in self.members.keys() {
             if let Some(meant) = closest(given, known.iter().map(|m| m.key)) {
                 return Err(unknown(given, meant, known));
@@ -72,14 +72,14 @@ impl Body {
 
     /// Refuse every member but `known`: a typo with the one meant, any
     /// other with `otherwise`, which says where what it holds goes.
-    pub fn only(&self, known: &[Member<'_>], otherwise: &str) -> Result<(), Error> {
+    pub(crate) fn only(&self, known: &[Member<'_>], otherwise: &str) -> Result<(), Error> {
         self.only_or_alias(known, &[], otherwise)
     }
 
     /// [`Body::only`], naming the member meant also when the one given is a
     /// usual other name for it: `aliases` pairs such a name (lower case,
     /// without separators) with the key meant, as `("requestbody", "data")`.
-    pub fn only_or_alias(
+    pub(crate) fn only_or_alias(
         &self,
         known: &[Member<'_>],
         aliases: &[(&str, &str)],
@@ -113,7 +113,7 @@ impl Body {
 
     /// A member the mapper sent as text, a number or a boolean, as trimmed
     /// text; `None` when not set.
-    pub fn text(&self, member: Member<'_>) -> Result<Option<String>, Error> {
+    pub(crate) fn text(&self, member: Member<'_>) -> Result<Option<String>, Error> {
         values::text(self.members.get(member.key)).map_err(|kind| {
             Error::input(format!(
                 "\"{}\" (msg.body.{}) must be text, got {kind}",
@@ -123,13 +123,17 @@ impl Body {
     }
 
     /// A required text member; `needed` says what to give.
-    pub fn required_text(&self, member: Member<'_>, needed: &str) -> Result<String, Error> {
+    pub(crate) fn required_text(&self, member: Member<'_>, needed: &str) -> Result<String, Error> {
         self.text(member)?.ok_or_else(|| required(member, needed))
     }
 
     /// A required member that must be a JSON string, as it is (no number
     /// taken for text, nothing trimmed), taken out of the body.
-    pub fn take_string(&mut self, member: Member<'_>, needed: &str) -> Result<String, Error> {
+    pub(crate) fn take_string(
+        &mut self,
+        member: Member<'_>,
+        needed: &str,
+    ) -> Result<String, Error> {
         match self.members.remove(member.key) {
             None | Some(Value::Null) => Err(required(member, needed)),
             Some(Value::String(s)) => Ok(s),
@@ -143,22 +147,22 @@ impl Body {
     }
 
     /// The member `key`, as sent, taken out of the body.
-    pub fn take(&mut self, key: &str) -> Option<Value> {
+    pub(crate) fn take(&mut self, key: &str) -> Option<Value> {
         self.members.remove(key)
     }
 
     /// The member `key`, as sent.
-    pub fn get(&self, key: &str) -> Option<&Value> {
+    pub(crate) fn get(&self, key: &str) -> Option<&Value> {
         self.members.get(key)
     }
 
     /// Every member, as sent.
-    pub fn members(&self) -> &Map<String, Value> {
+    pub(crate) fn members(&self) -> &Map<String, Value> {
         &self.members
     }
 
     /// Every member, to build a request of.
-    pub fn into_members(self) -> Map<String, Value> {
+    pub(crate) fn into_members(self) -> Map<String, Value> {
         self.members
     }
 }

@@ -25,7 +25,7 @@ use super::validate;
 use super::values::boolean;
 
 /// `value` as `schema` wants it; `None` when it stands for "not set".
-pub fn coerce(value: Value, schema: &Value) -> Option<Value> {
+pub(super) fn coerce(value: Value, schema: &Value) -> Option<Value> {
     if let Value::String(s) = &value
         && s.trim().is_empty()
     {

@@ -14,13 +14,13 @@ use crate::catalog::{self, Purpose};
 use crate::fields;
 use crate::revision::Revision;
 
-pub struct DeleteObject;
+pub(crate) struct DeleteObject;
 
-pub fn object_types_model(cfg: &Config) -> Result<SelectModel, component_sdk::Error> {
+pub(crate) fn object_types_model(cfg: &Config) -> Result<SelectModel, component_sdk::Error> {
     catalog::model(cfg, Purpose::Delete)
 }
 
-pub fn meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error> {
+pub(crate) fn meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error> {
     let spec = Revision::from_config(cfg)?.spec();
     let resource = catalog::chosen(cfg, spec, Purpose::Delete)?;
     let name = catalog::singular(&resource);

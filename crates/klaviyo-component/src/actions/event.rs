@@ -20,9 +20,9 @@ use crate::catalog::PROFILE_IDENTIFIERS;
 use crate::client::Repeatability;
 use crate::revision::Revision;
 
-pub const EVENTS: &str = "/events";
+pub(crate) const EVENTS: &str = "/events";
 
-pub struct CreateEvent;
+pub(crate) struct CreateEvent;
 
 fn schema(spec: &'static klaviyo_spec::RevisionSpec) -> Result<Value, Error> {
     spec.request_schema(SpecMethod::Post, EVENTS)
@@ -34,7 +34,7 @@ fn schema(spec: &'static klaviyo_spec::RevisionSpec) -> Result<Value, Error> {
         })
 }
 
-pub fn meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error> {
+pub(crate) fn meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error> {
     let spec = Revision::from_config(cfg)?.spec();
     let schema = schema(spec)?;
     let mut flat = jsonapi::input_schema(&schema).unwrap_or_else(|| json!({"type": "object"}));
@@ -86,7 +86,7 @@ pub fn meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error> {
 
 /// The `unique_id` of the event a message records when none is mapped:
 /// the message's id, or, for a message without one, a digest of its body.
-pub fn default_unique_id(message_id: &str, body: &str) -> String {
+pub(crate) fn default_unique_id(message_id: &str, body: &str) -> String {
     if !message_id.trim().is_empty() {
         return message_id.trim().to_owned();
     }

@@ -89,14 +89,14 @@ fn data_shape(data: &Value) -> Option<Data<'_>> {
 }
 
 /// The members of a flattened resource that are not attributes.
-pub const ENVELOPE_MEMBERS: &[&str] = &["id", "relationships", "meta"];
+pub(super) const ENVELOPE_MEMBERS: &[&str] = &["id", "relationships", "meta"];
 
 // ---------------------------------------------------------------------------
 // The flattened schema.
 
 /// The flattened schema of the request `document` (OpenAPI's dialect still:
 /// `required` lists, `nullable`), or `None` when it is no JSON:API document.
-pub fn input_schema(document: &Value) -> Option<Value> {
+pub(super) fn input_schema(document: &Value) -> Option<Value> {
     document_data(document)?;
     Some(flatten_document(document))
 }
@@ -213,7 +213,7 @@ fn flatten_value(schema: &Value) -> Value {
 /// The request document for `input` (flattened as [`input_schema`] says) by
 /// `document`, the request schema: every member the schema does not know is
 /// kept among the attributes, where [`super::validate`] names it.
-pub fn build(input: &Value, document: &Value) -> Value {
+pub(super) fn build(input: &Value, document: &Value) -> Value {
     match document_data(document) {
         Some(data) => json!({"data": build_data(input, data)}),
         None => input.clone(),
@@ -327,7 +327,7 @@ fn build_resource(input: &Value, resource: &Value) -> Value {
 /// The flattened field (`location.city`, `profiles[2].email`,
 /// `relationships.list`; `""` for the whole input) that a JSON pointer into
 /// the document built from it names, by the request schema `document`.
-pub fn input_path(pointer: &str, document: &Value) -> Option<String> {
+pub(super) fn input_path(pointer: &str, document: &Value) -> Option<String> {
     let segments: Vec<String> = pointer
         .split('/')
         .skip(1)
@@ -410,7 +410,7 @@ fn join(prefix: &str, name: &str) -> String {
 
 /// The label of a flattened field: the title the input metadata gives it
 /// (its last name, humanized: `location.city` → `City`).
-pub fn label_of(path: &str) -> String {
+pub(super) fn label_of(path: &str) -> String {
     let last = path
         .rsplit('.')
         .next()
@@ -422,7 +422,7 @@ pub fn label_of(path: &str) -> String {
 }
 
 /// How an error names a flattened field: `"City" (msg.body.location.city)`.
-pub fn field_name(path: &str) -> String {
+pub(super) fn field_name(path: &str) -> String {
     if path.is_empty() {
         "the message body (msg.body)".to_owned()
     } else {

@@ -23,9 +23,9 @@ use crate::revision::Revision;
 /// What a record can be looked up by besides its id, where the type's list
 /// endpoint can filter on it with `equals` (profiles, in every revision so
 /// far).
-pub const CRITERIA: &[&str] = &["email", "phone_number", "external_id"];
+pub(crate) const CRITERIA: &[&str] = &["email", "phone_number", "external_id"];
 
-pub struct LookupObject;
+pub(crate) struct LookupObject;
 
 /// What to look up, from the step's fields, checked against the revision.
 struct Lookup {
@@ -37,7 +37,7 @@ struct Lookup {
 
 /// The criteria `resource` can be looked up by: its id, and those of
 /// [`CRITERIA`] its list endpoint can filter on.
-pub fn criteria(resource: &Resource<'static>) -> Vec<&'static str> {
+pub(crate) fn criteria(resource: &Resource<'static>) -> Vec<&'static str> {
     let mut out = vec!["id"];
     if let Some(list) = resource.list {
         out.extend(
@@ -138,13 +138,13 @@ impl Lookup {
     }
 }
 
-pub fn object_types_model(cfg: &Config) -> Result<SelectModel, component_sdk::Error> {
+pub(crate) fn object_types_model(cfg: &Config) -> Result<SelectModel, component_sdk::Error> {
     catalog::model(cfg, Purpose::LookupOne)
 }
 
 /// `getLookupCriteria`: id, and for profiles email, phone number and
 /// external id.
-pub fn criteria_model(cfg: &Config) -> Result<SelectModel, component_sdk::Error> {
+pub(crate) fn criteria_model(cfg: &Config) -> Result<SelectModel, component_sdk::Error> {
     let spec = Revision::from_config(cfg)?.spec();
     let resource = catalog::chosen(cfg, spec, Purpose::LookupOne)?;
     Ok(criteria(&resource)
@@ -154,7 +154,7 @@ pub fn criteria_model(cfg: &Config) -> Result<SelectModel, component_sdk::Error>
 }
 
 /// `getIncludes`: the related resources the get-by-id endpoint can include.
-pub fn includes_model(cfg: &Config) -> Result<SelectModel, component_sdk::Error> {
+pub(crate) fn includes_model(cfg: &Config) -> Result<SelectModel, component_sdk::Error> {
     let spec = Revision::from_config(cfg)?.spec();
     let resource = catalog::chosen(cfg, spec, Purpose::LookupOne)?;
     Ok(resource
@@ -167,7 +167,7 @@ pub fn includes_model(cfg: &Config) -> Result<SelectModel, component_sdk::Error>
 
 /// The schema of one record of `resource`, as its get-by-id endpoint (or
 /// else its list endpoint) returns it.
-pub fn record_schema(spec: &'static RevisionSpec, resource: &Resource<'static>) -> Value {
+pub(crate) fn record_schema(spec: &'static RevisionSpec, resource: &Resource<'static>) -> Value {
     let schema = resource
         .get_one
         .and_then(|op| spec.returned_schema(op.path))
@@ -183,7 +183,7 @@ fn with_title(mut schema: Value, title: &str) -> Value {
     schema
 }
 
-pub fn meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error> {
+pub(crate) fn meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error> {
     let spec = Revision::from_config(cfg)?.spec();
     let lookup = Lookup::read(cfg, spec)?;
     let criterion = lookup.criterion;

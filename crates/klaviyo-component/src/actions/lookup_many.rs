@@ -23,13 +23,13 @@ use crate::labels::humanize;
 use crate::revision::Revision;
 
 /// The largest "Page Size".
-pub const MAX_PAGE_SIZE: u64 = 1_000;
+pub(crate) const MAX_PAGE_SIZE: u64 = 1_000;
 /// The largest result set when "Maximum number of results" is empty.
-pub const DEFAULT_MAX_RESULTS: u64 = 1_000;
+pub(crate) const DEFAULT_MAX_RESULTS: u64 = 1_000;
 /// The largest result set the action holds at once.
-pub const MAX_MAX_RESULTS: u64 = 10_000;
+pub(crate) const MAX_MAX_RESULTS: u64 = 10_000;
 
-pub struct LookupObjects;
+pub(crate) struct LookupObjects;
 
 /// What to list and how to emit it, from the step's fields, checked
 /// against the revision.
@@ -79,12 +79,12 @@ impl Listing {
     }
 }
 
-pub fn object_types_model(cfg: &Config) -> Result<SelectModel, component_sdk::Error> {
+pub(crate) fn object_types_model(cfg: &Config) -> Result<SelectModel, component_sdk::Error> {
     catalog::model(cfg, Purpose::LookupMany)
 }
 
 /// `getSortValues`: the sort values of the chosen type's list endpoint.
-pub fn sort_model(cfg: &Config) -> Result<SelectModel, component_sdk::Error> {
+pub(crate) fn sort_model(cfg: &Config) -> Result<SelectModel, component_sdk::Error> {
     let spec = Revision::from_config(cfg)?.spec();
     let resource = catalog::chosen(cfg, spec, Purpose::LookupMany)?;
     Ok(resource
@@ -103,7 +103,7 @@ fn sort_label(value: &str) -> String {
     }
 }
 
-pub fn meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error> {
+pub(crate) fn meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error> {
     let spec = Revision::from_config(cfg)?.spec();
     let listing = Listing::read(cfg, spec)?;
     let record = spec

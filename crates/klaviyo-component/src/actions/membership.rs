@@ -20,16 +20,16 @@ use crate::Error;
 use crate::fields;
 use crate::revision::Revision;
 
-pub const MEMBERS: &str = "/lists/{id}/relationships/profiles";
+pub(crate) const MEMBERS: &str = "/lists/{id}/relationships/profiles";
 
 /// The input member that carries the profile ids.
-pub const PROFILE_IDS: &str = "profileIds";
+pub(crate) const PROFILE_IDS: &str = "profileIds";
 
 const IDS: Member<'static> = Member::new(PROFILE_IDS, "Profile IDs");
 
 /// The two actions: Add Profiles to List and Remove Profiles from List.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Change {
+pub(crate) enum Change {
     Add,
     Remove,
 }
@@ -122,11 +122,11 @@ fn meta_model(cfg: &Config, change: Change) -> Result<MetaModel, component_sdk::
     })
 }
 
-pub fn add_meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error> {
+pub(crate) fn add_meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error> {
     meta_model(cfg, Change::Add)
 }
 
-pub fn remove_meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error> {
+pub(crate) fn remove_meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error> {
     meta_model(cfg, Change::Remove)
 }
 

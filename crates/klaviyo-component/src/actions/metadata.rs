@@ -7,7 +7,7 @@ use component_sdk::schema::to_platform_dialect;
 use serde_json::{Map, Value, json};
 
 /// `schema` (OpenAPI's dialect) in the platform's, with `title` on top.
-pub fn titled(schema: Value, title: &str) -> Value {
+pub(super) fn titled(schema: Value, title: &str) -> Value {
     let mut schema = to_platform_dialect(for_the_mapper(schema));
     if let Value::Object(map) = &mut schema {
         map.insert("title".into(), Value::String(title.to_owned()));
@@ -21,7 +21,7 @@ pub fn titled(schema: Value, title: &str) -> Value {
 /// sends text, which the action turns into what fits) with the values of
 /// its alternatives when each lists them, a `oneOf` of objects an object
 /// that takes any members; `""` is no value to pick (it means "not set").
-pub fn for_the_mapper(schema: Value) -> Value {
+pub(super) fn for_the_mapper(schema: Value) -> Value {
     let Value::Object(mut map) = schema else {
         return schema;
     };
@@ -101,7 +101,7 @@ pub fn for_the_mapper(schema: Value) -> Value {
 
 /// The schema of an object the action makes itself (for writes Klaviyo
 /// answers without a body), from `(name, type, description, required)`.
-pub fn object(title: &str, members: &[(&str, &str, &str, bool)]) -> Value {
+pub(super) fn object(title: &str, members: &[(&str, &str, &str, bool)]) -> Value {
     let mut properties = Map::new();
     for (name, kind, description, required) in members {
         let mut p = json!({"type": kind, "title": humanize(name), "description": description});

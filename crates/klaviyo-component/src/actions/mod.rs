@@ -22,16 +22,16 @@ mod jsonapi;
 mod metadata;
 mod schema;
 mod validate;
-pub mod values;
+pub(crate) mod values;
 
 // The actions, one module each.
-pub mod delete;
-pub mod event;
-pub mod lookup;
-pub mod lookup_many;
-pub mod membership;
-pub mod subscriptions;
-pub mod upsert;
+pub(crate) mod delete;
+pub(crate) mod event;
+pub(crate) mod lookup;
+pub(crate) mod lookup_many;
+pub(crate) mod membership;
+pub(crate) mod subscriptions;
+pub(crate) mod upsert;
 
-pub use self::action::{Act, Action, Run};
-pub use self::body::{Body, Member};
+pub(crate) use self::action::{Act, Action, Run};
+pub(crate) use self::body::{Body, Member};

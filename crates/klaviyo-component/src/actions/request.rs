@@ -13,12 +13,17 @@ use crate::Error;
 /// `schema`: built ([`jsonapi::build`]), made of the types the schema wants
 /// ([`coerce::coerce`]) and checked ([`validate::check`]), so that nothing
 /// is sent that the revision's schema rejects. `what` starts the error.
-pub fn prepare(input: &Value, schema: &Value, what: &str) -> Result<Value, Error> {
+pub(super) fn prepare(input: &Value, schema: &Value, what: &str) -> Result<Value, Error> {
     prepare_at(input, schema, what, &|path| path)
 }
 
 /// [`prepare`], the violations' paths translated by `at` ([`Mapped`]).
-pub fn prepare_at(input: &Value, schema: &Value, what: &str, at: Mapped) -> Result<Value, Error> {
+pub(super) fn prepare_at(
+    input: &Value,
+    schema: &Value,
+    what: &str,
+    at: Mapped,
+) -> Result<Value, Error> {
     let nested;
     let input = match (input, jsonapi::input_schema(schema)) {
         (Value::Object(members), Some(flat)) => {
@@ -105,12 +110,12 @@ fn nest_dotted(members: &Map<String, Value>, flat: &Value) -> Result<Map<String,
 /// list of identifiers `[1]` is `profileIds[1]`, one profile given at the
 /// top is the top. Used for the action's own checks ([`prepare_at`]) and
 /// for Klaviyo's pointers ([`super::write::Batches`]).
-pub type Mapped<'a> = &'a dyn Fn(String) -> String;
+pub(super) type Mapped<'a> = &'a dyn Fn(String) -> String;
 
 /// The path of an operation (`/lists/{id}/relationships/profiles`) with
 /// its one path parameter, the `id` given as `label`, filled in as one
 /// path segment.
-pub fn path_to(template: &str, id: &str, label: &str) -> Result<String, Error> {
+pub(super) fn path_to(template: &str, id: &str, label: &str) -> Result<String, Error> {
     let segment = segment(id, label)?;
     Ok(match (template.find('{'), template.find('}')) {
         (Some(start), Some(end)) if start < end => {
@@ -144,7 +149,7 @@ fn segment(id: &str, label: &str) -> Result<String, Error> {
 /// The violations of a request body as one error that names each field by
 /// its label and says what to do, each path translated by `at`
 /// ([`Mapped`]) into the field mapped.
-pub fn invalid(violations: &[Violation], document: &Value, what: &str, at: Mapped) -> Error {
+pub(super) fn invalid(violations: &[Violation], document: &Value, what: &str, at: Mapped) -> Error {
     let mut sentences: Vec<String> = violations
         .iter()
         .take(5)

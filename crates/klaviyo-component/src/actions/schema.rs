@@ -8,12 +8,12 @@
 use serde_json::{Map, Value};
 
 /// The members a schema declares.
-pub fn properties(schema: &Value) -> Option<&Map<String, Value>> {
+pub(super) fn properties(schema: &Value) -> Option<&Map<String, Value>> {
     schema.get("properties").and_then(Value::as_object)
 }
 
 /// Whether `schema` requires its member `name`.
-pub fn is_required(schema: &Value, name: &str) -> bool {
+pub(super) fn is_required(schema: &Value, name: &str) -> bool {
     schema
         .get("required")
         .and_then(Value::as_array)
@@ -21,12 +21,12 @@ pub fn is_required(schema: &Value, name: &str) -> bool {
 }
 
 /// Whether Klaviyo sets the member `schema` describes and a request may not.
-pub fn is_read_only(schema: &Value) -> bool {
+pub(super) fn is_read_only(schema: &Value) -> bool {
     schema.get("readOnly") == Some(&Value::Bool(true))
 }
 
 /// The schema's type, or the first non-null one of a list of types.
-pub fn primary_type(schema: &Value) -> Option<&str> {
+pub(super) fn primary_type(schema: &Value) -> Option<&str> {
     match schema.get("type") {
         Some(Value::String(t)) => Some(t),
         Some(Value::Array(types)) => types
@@ -38,12 +38,12 @@ pub fn primary_type(schema: &Value) -> Option<&str> {
 }
 
 /// A member name as a JSON pointer segment.
-pub fn escape(name: &str) -> String {
+pub(super) fn escape(name: &str) -> String {
     name.replace('~', "~0").replace('/', "~1")
 }
 
 /// A JSON pointer segment as the member name.
-pub fn unescape(segment: &str) -> String {
+pub(super) fn unescape(segment: &str) -> String {
     segment.replace("~1", "/").replace("~0", "~")
 }
 

@@ -21,11 +21,11 @@ use crate::fields;
 use crate::revision::Revision;
 
 /// The channels the actions set consent on, with their labels.
-pub const CHANNELS: &[(&str, &str)] = &[("email", "Email"), ("sms", "SMS")];
+pub(crate) const CHANNELS: &[(&str, &str)] = &[("email", "Email"), ("sms", "SMS")];
 
 /// The two actions: Subscribe Profiles and Unsubscribe Profiles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Direction {
+pub(crate) enum Direction {
     Subscribe,
     Unsubscribe,
 }
@@ -187,11 +187,11 @@ fn meta_model(cfg: &Config, direction: Direction) -> Result<MetaModel, component
     })
 }
 
-pub fn subscribe_meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error> {
+pub(crate) fn subscribe_meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error> {
     meta_model(cfg, Direction::Subscribe)
 }
 
-pub fn unsubscribe_meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error> {
+pub(crate) fn unsubscribe_meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error> {
     meta_model(cfg, Direction::Unsubscribe)
 }
 

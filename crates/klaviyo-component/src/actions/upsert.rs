@@ -23,9 +23,9 @@ use crate::fields;
 use crate::labels::humanize;
 use crate::revision::Revision;
 
-pub struct UpsertObject;
+pub(crate) struct UpsertObject;
 
-pub fn object_types_model(cfg: &Config) -> Result<SelectModel, component_sdk::Error> {
+pub(crate) fn object_types_model(cfg: &Config) -> Result<SelectModel, component_sdk::Error> {
     catalog::model(cfg, Purpose::Upsert)
 }
 
@@ -131,7 +131,7 @@ fn schemas(spec: &'static RevisionSpec, resource: &Resource<'static>) -> Schemas
     }
 }
 
-pub fn meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error> {
+pub(crate) fn meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error> {
     let spec = Revision::from_config(cfg)?.spec();
     let resource = catalog::chosen(cfg, spec, Purpose::Upsert)?;
     let (schemas, operation) = chosen_schemas(cfg, spec, &resource)?;

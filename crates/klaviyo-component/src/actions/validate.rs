@@ -23,14 +23,14 @@ use super::schema::{escape, is_read_only, primary_type, properties};
 
 /// One thing wrong with a request body.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Violation {
+pub(super) struct Violation {
     /// Where, as a JSON pointer into the body: `/data/attributes/email`.
     pub pointer: String,
     pub problem: Problem,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Problem {
+pub(super) enum Problem {
     /// A required member is absent.
     Missing,
     /// `expected` is "text", "a number", …; `got` describes the value.
@@ -50,7 +50,7 @@ pub enum Problem {
 
 /// Everything wrong with `value` as an instance of `schema`, in document
 /// order; empty when it is valid.
-pub fn check(value: &Value, schema: &Value) -> Vec<Violation> {
+pub(super) fn check(value: &Value, schema: &Value) -> Vec<Violation> {
     let mut out = Vec::new();
     walk(value, schema, &mut String::new(), &mut out);
     out

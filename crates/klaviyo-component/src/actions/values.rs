@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 /// A checkbox or a boolean as text.
-pub fn boolean(text: &str) -> Option<bool> {
+pub(crate) fn boolean(text: &str) -> Option<bool> {
     match text.trim().to_ascii_lowercase().as_str() {
         "true" | "on" => Some(true),
         "false" | "off" => Some(false),
@@ -15,7 +15,7 @@ pub fn boolean(text: &str) -> Option<bool> {
 
 /// A value the mapper sent as text, number or boolean, as trimmed text;
 /// `None` when not set. Lists and objects are not text.
-pub fn text(value: Option<&Value>) -> Result<Option<String>, &'static str> {
+pub(crate) fn text(value: Option<&Value>) -> Result<Option<String>, &'static str> {
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok((!s.trim().is_empty()).then(|| s.trim().to_owned())),
@@ -28,7 +28,7 @@ pub fn text(value: Option<&Value>) -> Result<Option<String>, &'static str> {
 /// A value's JSON type, for "must be …, got <kind>": one word for each,
 /// "nothing" for null as in [`component_sdk::config::describe`], which
 /// shows the value itself.
-pub fn kind(value: &Value) -> &'static str {
+pub(crate) fn kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "nothing",
         Value::Bool(_) => "a boolean",
@@ -41,7 +41,7 @@ pub fn kind(value: &Value) -> &'static str {
 
 /// The values of a multi-select field: a list of keys, or (from a text
 /// field or an API client) keys separated by commas; empty entries dropped.
-pub fn multi_select(value: Option<&Value>) -> Result<Vec<String>, &'static str> {
+pub(crate) fn multi_select(value: Option<&Value>) -> Result<Vec<String>, &'static str> {
     let mut out = Vec::new();
     let mut push = |text: &str| {
         for part in text.split(',') {

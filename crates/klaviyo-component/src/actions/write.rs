@@ -14,7 +14,7 @@ use crate::client::{ApiError, Client, Failure, Repeatability, Response, Transpor
 /// Klaviyo's 2xx answer. Retried as `repeatability` allows; Klaviyo's
 /// errors name the input's fields, and a write that is not safe to repeat
 /// and may have been carried out says so.
-pub async fn write(
+pub(super) async fn write(
     client: &Client,
     method: reqwest::Method,
     path: &str,
@@ -72,7 +72,7 @@ async fn write_at(
 /// A write too long for one request, sent in batches: each an idempotent
 /// write (a set, a consent: sending it again changes nothing) to the same
 /// path.
-pub struct Batches<'a> {
+pub(super) struct Batches<'a> {
     pub client: &'a Client,
     pub method: reqwest::Method,
     pub path: &'a str,
@@ -93,7 +93,7 @@ impl Batches<'_> {
     /// `document` makes of them, in order; Klaviyo's answers, each with
     /// how many items it took. A failure after some went through says how
     /// far it got, in `done(items sent, batches accepted)`.
-    pub async fn send(
+    pub(super) async fn send(
         &self,
         items: &[Value],
         size: usize,
@@ -134,7 +134,7 @@ impl Batches<'_> {
 /// Klaviyo's error with each `source.pointer` into the body replaced by the
 /// field of the input metadata it points at, each path translated by `at`
 /// ([`Mapped`]) into the field the user mapped.
-pub fn with_labels(mut error: ApiError, document: &Value, at: Mapped) -> ApiError {
+pub(super) fn with_labels(mut error: ApiError, document: &Value, at: Mapped) -> ApiError {
     for entry in &mut error.errors {
         let Some(source) = &mut entry.source else {
             continue;
@@ -158,7 +158,7 @@ pub fn with_labels(mut error: ApiError, document: &Value, at: Mapped) -> ApiErro
 /// The failure of a write that may have taken effect and is therefore not
 /// retried (a POST that creates, a PATCH): said so, so that nobody runs it
 /// again blindly.
-pub fn not_repeated(error: Error, request: &str) -> Error {
+pub(super) fn not_repeated(error: Error, request: &str) -> Error {
     let hint = format!(
         "{request} was not repeated, since Klaviyo may have carried it out already: check in Klaviyo before sending the message again"
     );
@@ -183,7 +183,7 @@ pub fn not_repeated(error: Error, request: &str) -> Error {
 /// before it went through: it says how far the step got, so that the rest
 /// is sent again rather than everything. Never a rebound: a redelivery
 /// hours later would send again what went through.
-pub fn partly_done(error: Error, done: &str) -> Error {
+pub(super) fn partly_done(error: Error, done: &str) -> Error {
     let said = error.to_string();
     Error::Sdk(component_sdk::Error::new(
         error.kind(),

@@ -16,7 +16,7 @@ use crate::Error;
 /// before a walk is taken to make no progress.
 const STALLED_PAGES: u32 = 3;
 
-pub struct Cursor {
+pub(crate) struct Cursor {
     path: &'static str,
     followed: HashSet<String>,
     /// The first and last id of the page before.
@@ -26,7 +26,7 @@ pub struct Cursor {
 
 impl Cursor {
     /// A walk from the page at `first` of the collection at `path`.
-    pub fn new(path: &'static str, first: &Url) -> Cursor {
+    pub(crate) fn new(path: &'static str, first: &Url) -> Cursor {
         Cursor {
             path,
             followed: HashSet::from([first.to_string()]),
@@ -39,7 +39,7 @@ impl Cursor {
     /// are `ends` (`None` for an empty page) and whose `links.next` is
     /// `next`; `None` when it is the last. An error when the cursor leads
     /// back to a page already read, or pages stopped bringing anything new.
-    pub fn next(
+    pub(crate) fn next(
         &mut self,
         ends: Option<(&str, &str)>,
         next: Option<&Url>,

@@ -71,7 +71,7 @@ pub struct OtherBody {
 }
 
 /// What to do when Klaviyo refuses the key.
-pub const CHECK_THE_KEY: &str = "Check the credential's API key: it must be a Private API Key \
+pub(crate) const CHECK_THE_KEY: &str = "Check the credential's API key: it must be a Private API Key \
      (it starts with pk_) that has not been revoked";
 
 /// Longest excerpt of a foreign body shown in a message.
@@ -312,7 +312,7 @@ impl std::error::Error for TransportError {}
 
 /// A single line of at most [`EXCERPT_CHARS`] characters: an HTML page's
 /// `<title>` when there is one, else the text with whitespace collapsed.
-pub fn excerpt(text: &str) -> String {
+pub(super) fn excerpt(text: &str) -> String {
     let lower = text.to_ascii_lowercase();
     let source = match (lower.find("<title>"), lower.find("</title>")) {
         (Some(start), Some(end)) if start + 7 <= end => &text[start + 7..end],

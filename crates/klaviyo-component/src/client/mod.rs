@@ -21,23 +21,24 @@ use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValu
 use url::Url;
 
 pub use self::credentials::Credentials;
-pub use self::cursor::Cursor;
-pub use self::error::{ApiError, CHECK_THE_KEY, Failure, TransportError, TransportKind};
-pub use self::pacing::ONE_KEEPS_UP;
+pub(crate) use self::cursor::Cursor;
+pub(crate) use self::error::{ApiError, CHECK_THE_KEY, Failure, TransportError, TransportKind};
+pub(crate) use self::pacing::ONE_KEEPS_UP;
 use self::pacing::Pacer;
-pub use self::page::{Page, is_under, minify};
-pub use self::retry::Repeatability;
+pub use self::page::is_under;
+pub(crate) use self::page::{Page, minify};
+pub(crate) use self::retry::Repeatability;
 use self::retry::{AttemptEnd, Decision, Policy};
 use crate::Error;
 use crate::revision::Revision;
 use crate::settings::Settings;
 
 /// The media type of every JSON:API request and answer.
-pub const JSON_API: &str = "application/vnd.api+json";
+pub(crate) const JSON_API: &str = "application/vnd.api+json";
 
 /// `klaviyo-component/<version> reqwest/0.12`: who is calling, as
 /// elastic.io components identify themselves.
-pub const USER_AGENT: &str = concat!(
+pub(crate) const USER_AGENT: &str = concat!(
     "klaviyo-component/",
     env!("CARGO_PKG_VERSION"),
     " reqwest/0.12"

@@ -42,7 +42,7 @@ const IN_FLIGHT_MARGIN: f64 = 1.25;
 /// At most this many requests' worth of the limit busy at once (rate ×
 /// latency × margin), one request at a time keeps up with it: it could
 /// serve twice the limit.
-pub const ONE_KEEPS_UP: f64 = 0.5;
+pub(crate) const ONE_KEEPS_UP: f64 = 0.5;
 
 /// Requests the pacer remembers at least, whatever the windows: more than
 /// the largest window Klaviyo documents (3,500 a minute).
@@ -67,7 +67,7 @@ struct Policy {
 
 /// The window's state as last reported, and the requests since.
 #[derive(Debug, Default, Clone)]
-pub struct Pacer {
+pub(super) struct Pacer {
     remaining: Option<u64>,
     resets_at: Option<Instant>,
     /// The moment the next spread-out request may go.
@@ -93,7 +93,7 @@ impl Pacer {
     /// while plenty remain; below that, the time left shared between the
     /// requests left (keeping one in hand), one after the other; with none
     /// left, until the window resets; never before a `Retry-After` ends.
-    pub fn reserve(&mut self, now: Instant) -> Duration {
+    pub(super) fn reserve(&mut self, now: Instant) -> Duration {
         self.in_flight += 1;
         let mut at = self.held_until.map_or(now, |held| held.max(now));
         if let (Some(remaining), Some(resets_at)) = (self.remaining, self.resets_at) {
@@ -157,7 +157,7 @@ impl Pacer {
     /// An answer came: remember what it said about the window, and, for a
     /// successful one, how long it `took` (a refusal comes back faster than
     /// work would).
-    pub fn observe(&mut self, headers: &HeaderMap, now: Instant, took: Option<Duration>) {
+    pub(super) fn observe(&mut self, headers: &HeaderMap, now: Instant, took: Option<Duration>) {
         self.in_flight = self.in_flight.saturating_sub(1);
         if let Some(took) = took {
             self.latency = Some(match self.latency {
@@ -212,7 +212,7 @@ impl Pacer {
     /// varies, take the rest): a second would only cut the window into
     /// pieces that each end in a partly empty page, for a limit that
     /// cannot serve them faster.
-    pub fn useful_in_flight(&self, documented: Option<f64>) -> Option<usize> {
+    pub(super) fn useful_in_flight(&self, documented: Option<f64>) -> Option<usize> {
         let (rate, latency) = (self.steady_per_sec.or(documented)?, self.latency?);
         let busy = rate * latency.as_secs_f64() * IN_FLIGHT_MARGIN;
         if busy <= ONE_KEEPS_UP {
@@ -222,12 +222,12 @@ impl Pacer {
     }
 
     /// Klaviyo answered 429 with `Retry-After`: every request waits for it.
-    pub fn hold(&mut self, until: Instant) {
+    pub(super) fn hold(&mut self, until: Instant) {
         self.held_until = Some(self.held_until.map_or(until, |held| held.max(until)));
     }
 
     /// A request ended without an answer.
-    pub fn release(&mut self) {
+    pub(super) fn release(&mut self) {
         self.in_flight = self.in_flight.saturating_sub(1);
     }
 }

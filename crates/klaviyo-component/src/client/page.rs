@@ -74,7 +74,7 @@ fn memchr_newline(body: &[u8]) -> bool {
 
 /// `links.next`, refused when it leaves the API: the client would send the
 /// API key wherever it points.
-pub fn next_link(next: &str, base: &Url) -> Result<Url, Error> {
+pub(super) fn next_link(next: &str, base: &Url) -> Result<Url, Error> {
     let url = Url::parse(next)
         .map_err(|e| Error::Response(format!("Klaviyo's links.next is not a URL ({e})")))?;
     if !is_under(&url, base) {
@@ -104,7 +104,7 @@ pub fn is_under(url: &Url, base: &Url) -> bool {
 }
 
 /// JSON without the whitespace between tokens.
-pub fn minify(json: &str) -> String {
+pub(crate) fn minify(json: &str) -> String {
     let mut out = String::with_capacity(json.len());
     let mut in_string = false;
     let mut escaped = false;

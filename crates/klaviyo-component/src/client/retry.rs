@@ -35,7 +35,7 @@ impl Repeatability {
 
 /// What one attempt ended with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AttemptEnd {
+pub(super) enum AttemptEnd {
     /// An HTTP answer; `retry_after` from its `Retry-After` header.
     Status {
         code: u16,
@@ -59,7 +59,7 @@ impl AttemptEnd {
     /// an earlier attempt ended so (`Response::unanswered_before`), since a
     /// retry's answer then speaks of the state that attempt left (a DELETE's
     /// 404: already deleted).
-    pub fn unanswered(self) -> bool {
+    pub(super) fn unanswered(self) -> bool {
         match self {
             AttemptEnd::TimedOut | AttemptEnd::ConnectionLost => true,
             AttemptEnd::Status { code, .. } => matches!(code, 504 | 524),
@@ -70,7 +70,7 @@ impl AttemptEnd {
 
 /// What to do next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
+pub(super) enum Decision {
     /// Use this outcome as the result.
     Stop,
     /// Wait this long, then try again.
@@ -79,7 +79,7 @@ pub enum Decision {
 
 /// The limits of the policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Policy {
+pub(super) struct Policy {
     /// Retries after the first attempt.
     pub retries: u32,
     /// The first backoff delay; doubled for each further retry.
@@ -98,7 +98,7 @@ const TRANSIENT_STATUSES: &[u16] = &[500, 502, 503, 504, 524];
 /// Decide after attempt number `attempt` (1 for the first) of a request with
 /// this `repeatability`. `jitter` is a random number in `[0, 1)` that spreads
 /// retries of many clients apart.
-pub fn decide(
+pub(super) fn decide(
     policy: &Policy,
     attempt: u32,
     repeatability: Repeatability,

@@ -10,7 +10,7 @@ use crate::emit::{EmitBehavior, Emitter};
 
 /// Groups records into the messages the emit behavior asks for, and holds a
 /// snapshot back until the page it completes is out.
-pub struct Batcher<'o> {
+pub(super) struct Batcher<'o> {
     emitter: Emitter<'o>,
     snapshots: bool,
     last_snapshot: Option<Value>,
@@ -19,7 +19,7 @@ pub struct Batcher<'o> {
 impl<'o> Batcher<'o> {
     /// `snapshots` is false for Retrieve Sample, which must not move the
     /// flow's state.
-    pub fn new(out: &'o mut dyn Sink, emit: EmitBehavior, snapshots: bool) -> Batcher<'o> {
+    pub(super) fn new(out: &'o mut dyn Sink, emit: EmitBehavior, snapshots: bool) -> Batcher<'o> {
         Batcher {
             emitter: Emitter::new(out, emit),
             snapshots,
@@ -28,20 +28,20 @@ impl<'o> Batcher<'o> {
     }
 
     /// Records emitted so far (including those waiting in a page).
-    pub fn emitted(&self) -> u64 {
+    pub(super) fn emitted(&self) -> u64 {
         self.emitter.pushed()
     }
 
     /// Emit a record, or add it to the page. True when the page is full and
     /// must be flushed with the progress it completes. A page too large
     /// for one message goes out in more, without a snapshot between them.
-    pub fn push(&mut self, record: Box<RawValue>) -> Result<bool, Error> {
+    pub(super) fn push(&mut self, record: Box<RawValue>) -> Result<bool, Error> {
         self.emitter.push(record)
     }
 
     /// Emit the page being filled, then the snapshot of the progress it
     /// completes.
-    pub fn flush(&mut self, progress: Option<Value>) -> Result<(), Error> {
+    pub(super) fn flush(&mut self, progress: Option<Value>) -> Result<(), Error> {
         self.emitter.flush()?;
         self.snapshot(progress)
     }
@@ -49,7 +49,7 @@ impl<'o> Batcher<'o> {
     /// Note progress that involves no pending records: a snapshot when
     /// nothing is waiting in a page, otherwise nothing (the flush that
     /// empties the page writes the snapshot).
-    pub fn checkpoint(&mut self, progress: Option<Value>) -> Result<(), Error> {
+    pub(super) fn checkpoint(&mut self, progress: Option<Value>) -> Result<(), Error> {
         if self.emitter.is_holding() {
             Ok(())
         } else {

@@ -24,7 +24,7 @@ const NEEDS_A_PARENT: &[&str] = &["/coupon-codes"];
 
 /// The field that a required filter must name for `campaigns`; the trigger
 /// satisfies it by polling each channel in turn.
-pub const CHANNEL_FIELD: &str = "messages.channel";
+pub(super) const CHANNEL_FIELD: &str = "messages.channel";
 
 /// A collection the trigger can poll.
 #[derive(Debug, Clone, Copy)]
@@ -58,7 +58,7 @@ pub fn object_types(spec: &'static RevisionSpec) -> Vec<ObjectType> {
 }
 
 /// The object type `key` in `spec`.
-pub fn object_type(spec: &'static RevisionSpec, key: &str) -> Option<ObjectType> {
+pub(super) fn object_type(spec: &'static RevisionSpec, key: &str) -> Option<ObjectType> {
     object_types(spec).into_iter().find(|t| t.key == key)
 }
 
@@ -79,7 +79,7 @@ fn is_pollable(collection: &Collection) -> bool {
 
 /// The fields a required filter must name, read from the parameter's
 /// example (`equals(messages.channel,'sms')` names `messages.channel`).
-pub fn required_fields(collection: &Collection) -> Vec<&'static str> {
+pub(super) fn required_fields(collection: &Collection) -> Vec<&'static str> {
     let named = required_filter_fields(collection);
     if named.is_empty() && collection.filter.as_ref().is_some_and(|f| f.required) {
         // A required filter whose field cannot be told: treat the endpoint
@@ -115,12 +115,12 @@ pub fn timestamp_fields(collection: &Collection) -> Vec<&'static str> {
 }
 
 /// For people: `updated_at` → `Updated At`.
-pub fn field_label(field: &str) -> String {
+pub(super) fn field_label(field: &str) -> String {
     humanize(field)
 }
 
 /// `getObjectTypes`: the object types of the configured revision.
-pub fn object_types_model(cfg: &Config) -> Result<SelectModel, component_sdk::Error> {
+pub(crate) fn object_types_model(cfg: &Config) -> Result<SelectModel, component_sdk::Error> {
     let revision = Revision::from_config(cfg)?;
     Ok(object_types(revision.spec())
         .into_iter()
@@ -129,7 +129,7 @@ pub fn object_types_model(cfg: &Config) -> Result<SelectModel, component_sdk::Er
 }
 
 /// `getTimestampFields`: the timestamp fields of the chosen object type.
-pub fn timestamp_fields_model(cfg: &Config) -> Result<SelectModel, component_sdk::Error> {
+pub(crate) fn timestamp_fields_model(cfg: &Config) -> Result<SelectModel, component_sdk::Error> {
     let revision = Revision::from_config(cfg)?;
     let object_type = chosen_object_type(cfg, revision.spec())?;
     Ok(timestamp_fields(object_type.collection)
@@ -139,7 +139,10 @@ pub fn timestamp_fields_model(cfg: &Config) -> Result<SelectModel, component_sdk
 }
 
 /// The object type chosen in `cfg`, validated against the revision.
-pub fn chosen_object_type(cfg: &Config, spec: &'static RevisionSpec) -> Result<ObjectType, Error> {
+pub(super) fn chosen_object_type(
+    cfg: &Config,
+    spec: &'static RevisionSpec,
+) -> Result<ObjectType, Error> {
     let key = cfg.text(fields::OBJECT_TYPE)?.ok_or_else(|| {
         Error::config(format!(
             "\"{}\" is required: choose the type of object to poll",

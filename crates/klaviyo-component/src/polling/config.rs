@@ -25,7 +25,7 @@ pub struct PollConfig {
 }
 
 /// The longest "Late records lookback": what a 5 KB snapshot can hold.
-pub const MAX_LOOKBACK: u64 = 7 * 86_400;
+pub(super) const MAX_LOOKBACK: u64 = 7 * 86_400;
 
 /// "Late records lookback" when empty: a day for events, whose time the
 /// sender sets and which arrive late all the time; off for the types whose
@@ -40,7 +40,7 @@ fn default_lookback(object_type: &str) -> u64 {
 const START_TIME_AHEAD: chrono::Duration = chrono::Duration::days(1);
 
 /// "Emit behavior" and "Size of Polling Page", for the trigger.
-pub fn emit_behavior(cfg: &Config) -> Result<EmitBehavior, Error> {
+pub(super) fn emit_behavior(cfg: &Config) -> Result<EmitBehavior, Error> {
     EmitBehavior::read(
         cfg,
         emit::INDIVIDUALLY_OR_PAGES,

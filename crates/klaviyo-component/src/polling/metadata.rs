@@ -9,7 +9,7 @@ use super::catalog::chosen_object_type;
 use super::config::emit_behavior;
 use crate::revision::Revision;
 
-pub fn meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error> {
+pub(crate) fn meta_model(cfg: &Config) -> Result<MetaModel, component_sdk::Error> {
     let revision = Revision::from_config(cfg)?;
     let spec = revision.spec();
     let object_type = chosen_object_type(cfg, spec)?;

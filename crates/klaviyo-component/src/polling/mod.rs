@@ -25,8 +25,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use component_sdk::{Sink, Step, StepInput};
 
-pub use self::catalog::{object_types_model, timestamp_fields_model};
-pub use self::metadata::meta_model;
+pub(crate) use self::catalog::{object_types_model, timestamp_fields_model};
+pub(crate) use self::metadata::meta_model;
 
 use self::batcher::Batcher;
 use self::config::PollConfig;
@@ -41,7 +41,7 @@ use crate::emit::EmitBehavior;
 use crate::time::{floor_seconds, to_text};
 
 /// What the fuzz targets and property tests check (see `crate::testing`).
-pub mod testing {
+pub(crate) mod testing {
     pub use super::catalog::{object_types, timestamp_fields};
     pub use super::config::PollConfig;
     pub use super::late::sim;
@@ -50,14 +50,14 @@ pub mod testing {
 }
 
 /// Records a Retrieve Sample run emits at most.
-pub const SAMPLE_SIZE: u64 = 10;
+pub(crate) const SAMPLE_SIZE: u64 = 10;
 
 /// The error a Retrieve Sample run ends with when it finds nothing, in the
 /// platform's words.
-pub const NO_OBJECT_FOUND: &str = "No object found. Execution stopped. This error is only applicable to the Retrieve Sample. In flow executions there will be no error, just an execution skip.";
+pub(crate) const NO_OBJECT_FOUND: &str = "No object found. Execution stopped. This error is only applicable to the Retrieve Sample. In flow executions there will be no error, just an execution skip.";
 
 /// The trigger.
-pub struct PollingTrigger;
+pub(crate) struct PollingTrigger;
 
 impl Step for PollingTrigger {
     async fn process(

@@ -37,7 +37,7 @@ const READ_AHEAD_BYTES: usize = 16 * 1024 * 1024;
 /// The size a page is assumed to have before one was read.
 const FIRST_PAGE_GUESS: usize = 512 * 1024;
 
-pub struct Poller<'o> {
+pub(super) struct Poller<'o> {
     pub source: Arc<Source>,
     /// Groups what is emitted into the platform's messages.
     pub batcher: Batcher<'o>,
@@ -56,7 +56,7 @@ pub struct Poller<'o> {
 
 /// What the re-reads of a run found, for its summary line.
 #[derive(Debug, Default)]
-pub struct LateReport {
+pub(super) struct LateReport {
     /// Stretches read again.
     pub stretches: usize,
     /// Records found that had not been emitted.
@@ -68,7 +68,7 @@ pub struct LateReport {
 }
 
 impl<'o> Poller<'o> {
-    pub fn new(
+    pub(super) fn new(
         source: Arc<Source>,
         batcher: Batcher<'o>,
         state: State,
@@ -89,7 +89,7 @@ impl<'o> Poller<'o> {
 
     /// Poll up to `horizon`: the saved window first, then a window from
     /// where it ended.
-    pub async fn run(&mut self, horizon: DateTime<Utc>) -> Result<(), Error> {
+    pub(super) async fn run(&mut self, horizon: DateTime<Utc>) -> Result<(), Error> {
         loop {
             let next_start = self.state.next_start;
             let (to, first, tracker) = match self.state.window.take() {

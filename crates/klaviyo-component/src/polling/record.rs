@@ -13,7 +13,7 @@ use crate::Error;
 
 /// The id and the polled timestamp of one record.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Head {
+pub(super) struct Head {
     pub id: String,
     /// `None` when the attribute is missing, `null`, or not a datetime.
     pub at: Option<DateTime<Utc>>,
@@ -22,7 +22,7 @@ pub struct Head {
 }
 
 /// Read the head of `record` for the attribute `field`.
-pub fn head(record: &RawValue, field: &str) -> Result<Head, Error> {
+pub(super) fn head(record: &RawValue, field: &str) -> Result<Head, Error> {
     let mut de = serde_json::Deserializer::from_str(record.get());
     let (id, value) = HeadSeed { field }
         .deserialize(&mut de)

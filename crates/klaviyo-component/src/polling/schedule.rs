@@ -48,7 +48,7 @@ const SMALLEST_REST: f64 = 0.5;
 
 /// What a node of the schedule reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Work {
+pub(super) enum Work {
     /// A slice of a partition, filtered and sorted by Klaviyo.
     Slice(Slice),
     /// A whole partition, read through Klaviyo's cursor.
@@ -60,7 +60,7 @@ pub enum Work {
 }
 
 impl Work {
-    pub fn partition(&self) -> usize {
+    pub(super) fn partition(&self) -> usize {
         match self {
             Work::Slice(s) => s.partition,
             Work::Partition { partition, .. } => *partition,
@@ -70,10 +70,10 @@ impl Work {
 
 /// A read's place in the order of output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct NodeId(u64);
+pub(super) struct NodeId(u64);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
+pub(super) enum Status {
     Unread,
     Reading,
     /// The read ended; what it left was scheduled.
@@ -85,7 +85,7 @@ pub enum Status {
 /// The node the poller emits from: which read, of which partition, and
 /// how far that read got.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Head {
+pub(super) struct Head {
     pub id: NodeId,
     pub partition: usize,
     pub status: Status,
@@ -102,7 +102,7 @@ struct Node {
 }
 
 #[derive(Debug)]
-pub struct Schedule {
+pub(super) struct Schedule {
     nodes: VecDeque<Node>,
     next_id: u64,
     reading: usize,
@@ -114,7 +114,7 @@ pub struct Schedule {
 impl Schedule {
     /// A schedule of `work`, in output order, reading at most
     /// `max_reading` at once (besides the earliest).
-    pub fn new(max_reading: usize, work: impl IntoIterator<Item = Work>) -> Schedule {
+    pub(super) fn new(max_reading: usize, work: impl IntoIterator<Item = Work>) -> Schedule {
         let mut schedule = Schedule {
             nodes: VecDeque::new(),
             next_id: 0,
@@ -131,14 +131,14 @@ impl Schedule {
 
     /// Read at most `max_reading` at once from now on (besides the
     /// earliest): as many as the rate limit can use at the latency seen.
-    pub fn set_max_reading(&mut self, max_reading: usize) {
+    pub(super) fn set_max_reading(&mut self, max_reading: usize) {
         self.max_reading = max_reading.max(1);
     }
 
     /// Cut pieces that hold at most `pages` pages from now on: what each
     /// reader may hold ahead of the output: its whole pages (at least one,
     /// at most [`MAX_PAGES_PER_PIECE`]) less [`PIECE_SPARE`].
-    pub fn set_pages_per_piece(&mut self, pages: f64) {
+    pub(super) fn set_pages_per_piece(&mut self, pages: f64) {
         let whole = if pages.is_finite() {
             (pages.floor() as usize).clamp(1, MAX_PAGES_PER_PIECE)
         } else {
@@ -158,7 +158,7 @@ impl Schedule {
     }
 
     /// Nodes read or being read whose records the poller has not taken yet.
-    pub fn outstanding(&self) -> usize {
+    pub(super) fn outstanding(&self) -> usize {
         self.nodes
             .iter()
             .filter(|n| n.status != Status::Unread)
@@ -170,7 +170,7 @@ impl Schedule {
     /// one before the failed node, whose records the output still reaches.
     /// A long slice is cut first, unless one read at a time is all there
     /// is: then it is read on in full pages.
-    pub fn next_read(&mut self, room: bool) -> Option<(NodeId, Work)> {
+    pub(super) fn next_read(&mut self, room: bool) -> Option<(NodeId, Work)> {
         let index = self.nodes.iter().position(|n| n.status == Status::Unread)?;
         if self
             .nodes
@@ -219,7 +219,7 @@ impl Schedule {
     }
 
     /// The node the poller emits from now.
-    pub fn head(&self) -> Option<Head> {
+    pub(super) fn head(&self) -> Option<Head> {
         self.nodes.front().map(|n| Head {
             id: n.id,
             partition: n.work.partition(),
@@ -228,14 +228,14 @@ impl Schedule {
     }
 
     /// The head's records are all emitted.
-    pub fn pop_head(&mut self) {
+    pub(super) fn pop_head(&mut self) {
         self.nodes.pop_front();
     }
 
     /// The read of `id` failed: no read after it starts, and the poller
     /// stops when it reaches it. What is left before it is still read,
     /// so the output gets as far as the order allows.
-    pub fn failed(&mut self, id: NodeId) {
+    pub(super) fn failed(&mut self, id: NodeId) {
         if let Some(node) = self.find(id) {
             node.status = Status::Failed;
             self.reading -= 1;
@@ -244,7 +244,7 @@ impl Schedule {
 
     /// The read of `id` ended with `end`: what it left of its slice is one
     /// slice after it, which knows how long the page just read lasted.
-    pub fn ended(&mut self, id: NodeId, end: End) {
+    pub(super) fn ended(&mut self, id: NodeId, end: End) {
         let Some(index) = self.nodes.iter().position(|n| n.id == id) else {
             return;
         };

@@ -35,17 +35,17 @@ use crate::time;
 /// The largest number of ids at the watermark kept in a snapshot; with more
 /// (hundreds of records sharing one timestamp) no snapshot is written until
 /// the watermark moves on, which keeps every snapshot under 5 KB.
-pub const MAX_SEEN: usize = 150;
+pub(super) const MAX_SEEN: usize = 150;
 
 /// The most a snapshot takes, as compact JSON: what the platform advises.
-pub const MAX_BYTES: usize = 5_120;
+pub(super) const MAX_BYTES: usize = 5_120;
 
 /// What the `late` member adds besides its value.
 const LATE_MEMBER: &str = r#","late":""#;
 
 /// The saved state of the trigger.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct State {
+pub(super) struct State {
     pub object_type: String,
     pub field: String,
     pub start_time: DateTime<Utc>,
@@ -57,7 +57,7 @@ pub struct State {
 
 /// A window being polled.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Window {
+pub(super) struct Window {
     pub to: DateTime<Utc>,
     pub partition: String,
     pub tracker: Tracker,
@@ -93,7 +93,7 @@ struct StoredWindow {
 
 /// How a stored snapshot relates to the current configuration.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Loaded {
+pub(super) enum Loaded {
     /// No snapshot: start at Start Time.
     Fresh,
     /// A snapshot of this configuration.
@@ -104,7 +104,7 @@ pub enum Loaded {
 }
 
 /// Read the platform's snapshot for this configuration.
-pub fn load(
+pub(super) fn load(
     snapshot: &Value,
     object_type: &str,
     field: &str,
@@ -207,7 +207,12 @@ pub fn load(
 }
 
 impl State {
-    pub fn new(object_type: &str, field: &str, start_time: DateTime<Utc>, lookback: i64) -> State {
+    pub(super) fn new(
+        object_type: &str,
+        field: &str,
+        start_time: DateTime<Utc>,
+        lookback: i64,
+    ) -> State {
         State {
             object_type: object_type.to_owned(),
             field: field.to_owned(),
@@ -222,7 +227,7 @@ impl State {
     /// watermark for it to stay small (the previous snapshot then stands).
     /// The lookback's stretches take what the rest leaves of
     /// [`MAX_BYTES`], folded and merged to fit.
-    pub fn to_value(&self) -> Option<Value> {
+    pub(super) fn to_value(&self) -> Option<Value> {
         if self
             .window
             .as_ref()
@@ -258,7 +263,7 @@ impl State {
     }
 
     /// The bytes of the snapshot as the platform stores it.
-    pub fn size(&self) -> usize {
+    pub(super) fn size(&self) -> usize {
         self.to_value()
             .and_then(|v| serde_json::to_string(&v).ok())
             .map_or(0, |t| t.len())

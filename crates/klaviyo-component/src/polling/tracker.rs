@@ -13,7 +13,7 @@ use fnv::FnvHasher;
 /// overlap at the watermark, and never again after a restart from a
 /// snapshot.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tracker {
+pub(super) struct Tracker {
     watermark: DateTime<Utc>,
     /// Hashes of the ids emitted at exactly the watermark.
     seen: HashSet<u64>,
@@ -21,7 +21,7 @@ pub struct Tracker {
 
 impl Tracker {
     /// Nothing before `start` is wanted, nothing at or after it emitted yet.
-    pub fn new(start: DateTime<Utc>) -> Tracker {
+    pub(super) fn new(start: DateTime<Utc>) -> Tracker {
         Tracker {
             watermark: start,
             seen: HashSet::new(),
@@ -29,29 +29,29 @@ impl Tracker {
     }
 
     /// Rebuild from a snapshot.
-    pub fn resume(watermark: DateTime<Utc>, seen: impl IntoIterator<Item = u64>) -> Tracker {
+    pub(super) fn resume(watermark: DateTime<Utc>, seen: impl IntoIterator<Item = u64>) -> Tracker {
         Tracker {
             watermark,
             seen: seen.into_iter().collect(),
         }
     }
 
-    pub fn watermark(&self) -> DateTime<Utc> {
+    pub(super) fn watermark(&self) -> DateTime<Utc> {
         self.watermark
     }
 
     /// The ids at the watermark, as hashes.
-    pub fn seen(&self) -> impl Iterator<Item = u64> + '_ {
+    pub(super) fn seen(&self) -> impl Iterator<Item = u64> + '_ {
         self.seen.iter().copied()
     }
 
-    pub fn seen_len(&self) -> usize {
+    pub(super) fn seen_len(&self) -> usize {
         self.seen.len()
     }
 
     /// Record that `id` at `at` is being emitted; false when it already was
     /// (or lies before the watermark). Callers emit in ascending order.
-    pub fn admit(&mut self, at: DateTime<Utc>, id: &str) -> bool {
+    pub(super) fn admit(&mut self, at: DateTime<Utc>, id: &str) -> bool {
         if at < self.watermark {
             return false;
         }
@@ -66,7 +66,7 @@ impl Tracker {
 
 /// A 64-bit FNV-1a hash of an id: short enough that a few hundred fit in the
 /// platform's 5 KB snapshot, stable across versions of the component.
-pub fn id_hash(id: &str) -> u64 {
+pub(super) fn id_hash(id: &str) -> u64 {
     let mut hasher = FnvHasher::default();
     hasher.write(id.as_bytes());
     hasher.finish()

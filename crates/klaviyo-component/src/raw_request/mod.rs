@@ -18,12 +18,12 @@ use crate::actions::{Action, Body, Member, Run, values};
 use crate::fields;
 
 /// The methods the action sends.
-pub const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
+pub(crate) const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
 
 /// The incoming message's body.
 #[derive(Debug, JsonSchema)]
 #[schemars(title = "Make Raw Request input")]
-pub struct Input {
+pub(crate) struct Input {
     /// The path of the resource relative to the base URL https://a.klaviyo.com/api, e.g. /profiles?page[size]=20; or a URL under it, such as a links.next that Klaviyo returned.
     #[schemars(title = "Url")]
     pub url: String,
@@ -137,7 +137,7 @@ fn method_list() -> String {
 /// The emitted message's body.
 #[derive(Debug, Serialize, JsonSchema)]
 #[schemars(title = "Make Raw Request output")]
-pub struct Output {
+pub(crate) struct Output {
     /// The HTTP status code of Klaviyo's answer.
     #[schemars(title = "Status Code", schema_with = "number")]
     #[serde(rename = "statusCode")]
@@ -163,14 +163,14 @@ fn number(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
 
 /// The static metadata of component.json, derived from [`Input`] and
 /// [`Output`].
-pub fn metadata() -> MetaModel {
+pub(crate) fn metadata() -> MetaModel {
     MetaModel {
         input: platform_schema::<Input>(),
         output: platform_schema::<Output>(),
     }
 }
 
-pub struct RawRequest;
+pub(crate) struct RawRequest;
 
 impl Action for RawRequest {
     async fn run(&self, run: Run, out: &mut dyn Sink) -> Result<(), Error> {

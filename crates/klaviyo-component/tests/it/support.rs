@@ -10,24 +10,24 @@ use component_sdk::{Config, Env, Event, Message, Recorder, StepInput};
 use klaviyo_component::COMPONENT;
 use klaviyo_fake::{FakeConfig, FakeKlaviyo};
 
-pub const POLLING: &str = "getNewAndUpdatedObjectsPolling";
-pub const RAW_REQUEST: &str = "makeRawRequest";
-pub const LOOKUP_OBJECT: &str = "lookupObject";
-pub const LOOKUP_OBJECTS: &str = "lookupObjects";
-pub const UPSERT_OBJECT: &str = "upsertObject";
-pub const DELETE_OBJECT: &str = "deleteObject";
-pub const CREATE_EVENT: &str = "createEvent";
-pub const SUBSCRIBE_PROFILES: &str = "subscribeProfiles";
-pub const UNSUBSCRIBE_PROFILES: &str = "unsubscribeProfiles";
-pub const ADD_PROFILES_TO_LIST: &str = "addProfilesToList";
-pub const REMOVE_PROFILES_FROM_LIST: &str = "removeProfilesFromList";
+pub(crate) const POLLING: &str = "getNewAndUpdatedObjectsPolling";
+pub(crate) const RAW_REQUEST: &str = "makeRawRequest";
+pub(crate) const LOOKUP_OBJECT: &str = "lookupObject";
+pub(crate) const LOOKUP_OBJECTS: &str = "lookupObjects";
+pub(crate) const UPSERT_OBJECT: &str = "upsertObject";
+pub(crate) const DELETE_OBJECT: &str = "deleteObject";
+pub(crate) const CREATE_EVENT: &str = "createEvent";
+pub(crate) const SUBSCRIBE_PROFILES: &str = "subscribeProfiles";
+pub(crate) const UNSUBSCRIBE_PROFILES: &str = "unsubscribeProfiles";
+pub(crate) const ADD_PROFILES_TO_LIST: &str = "addProfilesToList";
+pub(crate) const REMOVE_PROFILES_FROM_LIST: &str = "removeProfilesFromList";
 
 /// The revisions every action's happy path runs at: the oldest file (which
 /// Klaviyo now falls forward from) and the newest.
-pub const REVISIONS: &[&str] = &["2024-10-15", "2026-10-15"];
+pub(crate) const REVISIONS: &[&str] = &["2024-10-15", "2026-10-15"];
 
 /// Run the function `id` of the component once.
-pub async fn run(id: &str, input: StepInput) -> Outcome {
+pub(crate) async fn run(id: &str, input: StepInput) -> Outcome {
     let function = COMPONENT.function(id).expect("a function of the component");
     let mut recorder = Recorder::default();
     let result = function.step.process_boxed(input, &mut recorder).await;
@@ -35,7 +35,7 @@ pub async fn run(id: &str, input: StepInput) -> Outcome {
 }
 
 /// The metadata `getMetaModel` answers for `cfg`.
-pub fn meta(id: &str, cfg: serde_json::Value) -> component_sdk::MetaModel {
+pub(crate) fn meta(id: &str, cfg: serde_json::Value) -> component_sdk::MetaModel {
     let model = COMPONENT
         .function(id)
         .and_then(|f| f.meta_model)
@@ -44,7 +44,7 @@ pub fn meta(id: &str, cfg: serde_json::Value) -> component_sdk::MetaModel {
 }
 
 /// The keys a select model offers for `cfg`.
-pub fn select(id: &str, method: &str, cfg: serde_json::Value) -> Vec<String> {
+pub(crate) fn select(id: &str, method: &str, cfg: serde_json::Value) -> Vec<String> {
     let model = COMPONENT
         .function(id)
         .and_then(|f| f.select_model(method))
@@ -58,12 +58,12 @@ pub fn select(id: &str, method: &str, cfg: serde_json::Value) -> Vec<String> {
 }
 
 /// The object types the trigger offers on `revision`.
-pub fn object_types(revision: &str) -> Vec<String> {
+pub(crate) fn object_types(revision: &str) -> Vec<String> {
     select(POLLING, "getObjectTypes", json!({"revision": revision}))
 }
 
 /// The timestamp fields the trigger offers for `object_type` on `revision`.
-pub fn timestamp_fields(revision: &str, object_type: &str) -> Vec<String> {
+pub(crate) fn timestamp_fields(revision: &str, object_type: &str) -> Vec<String> {
     select(
         POLLING,
         "getTimestampFields",
@@ -73,13 +73,13 @@ pub fn timestamp_fields(revision: &str, object_type: &str) -> Vec<String> {
 use serde_json::{Map, Value, json};
 
 /// A stand-in and the environment that points the component at it.
-pub struct Harness {
+pub(crate) struct Harness {
     pub fake: FakeKlaviyo,
     pub env: Env,
 }
 
 impl Harness {
-    pub fn new(config: FakeConfig) -> Harness {
+    pub(crate) fn new(config: FakeConfig) -> Harness {
         let fake = FakeKlaviyo::start(config).expect("the stand-in starts");
         let env = Env::default()
             .with("KLAVIYO_BASE_URL", fake.base_url())
@@ -89,13 +89,13 @@ impl Harness {
         Harness { fake, env }
     }
 
-    pub fn with_env(mut self, name: &str, value: &str) -> Harness {
+    pub(crate) fn with_env(mut self, name: &str, value: &str) -> Harness {
         self.env = self.env.with(name, value);
         self
     }
 
     /// The credential fields plus `fields`.
-    pub fn cfg(&self, fields: Value) -> Config {
+    pub(crate) fn cfg(&self, fields: Value) -> Config {
         let mut map = Map::new();
         map.insert("apiKey".into(), self.fake.api_key().into());
         if let Value::Object(extra) = fields {
@@ -105,11 +105,11 @@ impl Harness {
     }
 
     /// Run the trigger once.
-    pub async fn poll(&self, fields: Value, snapshot: &Value) -> Outcome {
+    pub(crate) async fn poll(&self, fields: Value, snapshot: &Value) -> Outcome {
         self.poll_with(fields, snapshot, self.env.clone()).await
     }
 
-    pub async fn poll_with(&self, fields: Value, snapshot: &Value, env: Env) -> Outcome {
+    pub(crate) async fn poll_with(&self, fields: Value, snapshot: &Value, env: Env) -> Outcome {
         let input = StepInput {
             cfg: self.cfg(fields),
             msg: Message::empty(),
@@ -120,7 +120,7 @@ impl Harness {
     }
 
     /// Run the raw request action once with `body` as the message body.
-    pub async fn raw(&self, fields: Value, body: Value) -> Outcome {
+    pub(crate) async fn raw(&self, fields: Value, body: Value) -> Outcome {
         let input = StepInput {
             cfg: self.cfg(fields),
             msg: Message::with_body(&body).expect("body"),
@@ -131,13 +131,19 @@ impl Harness {
     }
 
     /// Run the action `id` once with `body` as the message body.
-    pub async fn action(&self, id: &str, fields: Value, body: Value) -> Outcome {
+    pub(crate) async fn action(&self, id: &str, fields: Value, body: Value) -> Outcome {
         self.action_msg(id, fields, "3f1d2a4e-0000-4000-8000-000000000001", body)
             .await
     }
 
     /// Run the action `id` once with a message of this id and body.
-    pub async fn action_msg(&self, id: &str, fields: Value, msg_id: &str, body: Value) -> Outcome {
+    pub(crate) async fn action_msg(
+        &self,
+        id: &str,
+        fields: Value,
+        msg_id: &str,
+        body: Value,
+    ) -> Outcome {
         let mut msg = Message::with_body(&body).expect("body");
         msg.id = msg_id.to_owned();
         let input = StepInput {
@@ -150,7 +156,7 @@ impl Harness {
     }
 
     /// The requests the stand-in received, as `METHOD path?query`.
-    pub fn request_lines(&self) -> Vec<String> {
+    pub(crate) fn request_lines(&self) -> Vec<String> {
         self.fake
             .requests()
             .iter()
@@ -160,7 +166,7 @@ impl Harness {
 
     /// Poll until a run emits nothing (at most `runs` runs), waiting past the
     /// lag between runs; returns every run.
-    pub async fn poll_until_quiet(
+    pub(crate) async fn poll_until_quiet(
         &self,
         fields: Value,
         mut snapshot: Value,
@@ -185,7 +191,7 @@ impl Harness {
 }
 
 /// What one step run emitted.
-pub struct Outcome {
+pub(crate) struct Outcome {
     pub events: Vec<Event>,
     pub error: Option<component_sdk::Error>,
 }
@@ -204,14 +210,14 @@ impl Outcome {
     }
 
     #[track_caller]
-    pub fn assert_ok(&self) {
+    pub(crate) fn assert_ok(&self) {
         if let Some(e) = &self.error {
             panic!("the step failed: {} ({e})", e.kind().name());
         }
     }
 
     /// Data bodies, parsed.
-    pub fn bodies(&self) -> Vec<Value> {
+    pub(crate) fn bodies(&self) -> Vec<Value> {
         self.events
             .iter()
             .filter_map(|e| match e {
@@ -224,7 +230,7 @@ impl Outcome {
     }
 
     /// Records emitted, individually or inside pages, in order.
-    pub fn records(&self) -> Vec<Value> {
+    pub(crate) fn records(&self) -> Vec<Value> {
         self.bodies()
             .into_iter()
             .flat_map(|b| match b.get("results") {
@@ -236,7 +242,7 @@ impl Outcome {
 
     /// The one data body of a run that succeeded.
     #[track_caller]
-    pub fn only_body(&self) -> Value {
+    pub(crate) fn only_body(&self) -> Value {
         self.assert_ok();
         let bodies = self.bodies();
         assert_eq!(bodies.len(), 1, "one message, got {bodies:?}");
@@ -244,7 +250,7 @@ impl Outcome {
     }
 
     /// The data bodies as their JSON text, as emitted.
-    pub fn raw_bodies(&self) -> Vec<String> {
+    pub(crate) fn raw_bodies(&self) -> Vec<String> {
         self.events
             .iter()
             .filter_map(|e| match e {
@@ -255,7 +261,7 @@ impl Outcome {
     }
 
     /// The reasons of the rebound events.
-    pub fn rebounds(&self) -> Vec<String> {
+    pub(crate) fn rebounds(&self) -> Vec<String> {
         self.events
             .iter()
             .filter_map(|e| match e {
@@ -267,7 +273,7 @@ impl Outcome {
 
     /// The error's kind and message.
     #[track_caller]
-    pub fn failure(&self) -> (&'static str, String) {
+    pub(crate) fn failure(&self) -> (&'static str, String) {
         let e = self
             .error
             .as_ref()
@@ -275,7 +281,7 @@ impl Outcome {
         (e.kind().name(), e.to_string())
     }
 
-    pub fn snapshots(&self) -> Vec<&Value> {
+    pub(crate) fn snapshots(&self) -> Vec<&Value> {
         self.events
             .iter()
             .filter_map(|e| match e {
@@ -285,15 +291,15 @@ impl Outcome {
             .collect()
     }
 
-    pub fn last_snapshot(&self) -> Option<&Value> {
+    pub(crate) fn last_snapshot(&self) -> Option<&Value> {
         self.snapshots().last().copied()
     }
 }
 
 /// A record version: its id and the value of `field`.
-pub type Version = (String, DateTime<Utc>);
+pub(crate) type Version = (String, DateTime<Utc>);
 
-pub fn version(record: &Value, field: &str) -> Version {
+pub(crate) fn version(record: &Value, field: &str) -> Version {
     let id = record["id"].as_str().expect("id").to_owned();
     let at = record["attributes"][field]
         .as_str()
@@ -303,7 +309,7 @@ pub fn version(record: &Value, field: &str) -> Version {
 
 /// Versions in order, failing on any repeat.
 #[track_caller]
-pub fn unique_versions(records: &[Value], field: &str) -> BTreeSet<Version> {
+pub(crate) fn unique_versions(records: &[Value], field: &str) -> BTreeSet<Version> {
     let mut seen = BTreeSet::new();
     for r in records {
         let v = version(r, field);
@@ -314,7 +320,7 @@ pub fn unique_versions(records: &[Value], field: &str) -> BTreeSet<Version> {
 
 /// Fails unless `records` are in ascending order of `field`.
 #[track_caller]
-pub fn assert_ascending(records: &[Value], field: &str) {
+pub(crate) fn assert_ascending(records: &[Value], field: &str) {
     let times: Vec<DateTime<Utc>> = records.iter().map(|r| version(r, field).1).collect();
     assert!(
         times.windows(2).all(|w| w[0] <= w[1]),
@@ -323,7 +329,7 @@ pub fn assert_ascending(records: &[Value], field: &str) {
 }
 
 /// The current version of every record the stand-in lists, by id.
-pub fn stand_in_versions(
+pub(crate) fn stand_in_versions(
     fake: &FakeKlaviyo,
     collection: &str,
     field: &str,
@@ -335,7 +341,7 @@ pub fn stand_in_versions(
         .collect()
 }
 
-pub fn at(text: &str) -> DateTime<Utc> {
+pub(crate) fn at(text: &str) -> DateTime<Utc> {
     parse_time(text)
 }
 
@@ -347,12 +353,12 @@ fn parse_time(text: &str) -> DateTime<Utc> {
 }
 
 /// A timestamp `secs` seconds before now, in Klaviyo's format.
-pub fn ago(secs: i64) -> String {
+pub(crate) fn ago(secs: i64) -> String {
     let t = Utc::now() - chrono::Duration::seconds(secs);
     t.format("%Y-%m-%dT%H:%M:%S+00:00").to_string()
 }
 
-pub fn decode(path_and_query: &str) -> String {
+pub(crate) fn decode(path_and_query: &str) -> String {
     url::form_urlencoded::parse(
         path_and_query
             .split_once('?')
@@ -365,7 +371,7 @@ pub fn decode(path_and_query: &str) -> String {
 }
 
 /// Profiles in clusters that share a second: `(seconds ago, how many)`.
-pub fn clustered_profiles(h: &Harness, clusters: &[(i64, usize)]) {
+pub(crate) fn clustered_profiles(h: &Harness, clusters: &[(i64, usize)]) {
     let mut n = 0;
     for (secs, count) in clusters {
         let when = ago(*secs);
@@ -384,7 +390,7 @@ pub fn clustered_profiles(h: &Harness, clusters: &[(i64, usize)]) {
 /// A server on 127.0.0.1 that answers the `n`-th request (from 0) with
 /// the document `page(n, base)`, for pages whose links no stand-in would
 /// send: the request count, and its base URL.
-pub fn json_server(
+pub(crate) fn json_server(
     page: impl Fn(usize, &str) -> Value + Send + 'static,
 ) -> (std::sync::Arc<std::sync::atomic::AtomicUsize>, String) {
     use std::io::{BufRead, BufReader, Read, Write};

@@ -11,7 +11,7 @@
 pub(crate) mod seed;
 pub(crate) mod semantic;
 pub(crate) mod template;
-pub mod words;
+pub(crate) mod words;
 
 use std::cmp::Ordering;
 
@@ -22,7 +22,7 @@ use seed::IdShape;
 
 /// A field's value, as filters and sorting see it.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Val {
+pub(crate) enum Val {
     Null,
     Bool(bool),
     Num(f64),
@@ -34,7 +34,7 @@ pub enum Val {
 impl Val {
     /// The value of a JSON attribute; strings that are timestamps compare as
     /// instants.
-    pub fn from_json(v: &Value) -> Val {
+    pub(crate) fn from_json(v: &Value) -> Val {
         match v {
             Value::Null => Val::Null,
             Value::Bool(b) => Val::Bool(*b),
@@ -61,7 +61,7 @@ impl Val {
 
     /// A total order: nulls first, then by type, then by value. Sorted
     /// indexes rely on it being total.
-    pub fn total_cmp(&self, other: &Val) -> Ordering {
+    pub(crate) fn total_cmp(&self, other: &Val) -> Ordering {
         match (self, other) {
             (Val::Bool(a), Val::Bool(b)) => a.cmp(b),
             (Val::Num(a), Val::Num(b)) => a.total_cmp(b),
@@ -83,7 +83,7 @@ impl Val {
 
 /// A generated value, written straight into a response.
 #[derive(Debug, Clone)]
-pub enum Gen {
+pub(crate) enum Gen {
     Null,
     Bool(bool),
     Int(i64),
@@ -97,7 +97,7 @@ pub enum Gen {
 }
 
 impl Gen {
-    pub fn write(&self, out: &mut Vec<u8>) {
+    pub(crate) fn write(&self, out: &mut Vec<u8>) {
         match self {
             Gen::Null => out.extend_from_slice(b"null"),
             Gen::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
@@ -115,7 +115,7 @@ impl Gen {
         }
     }
 
-    pub fn to_json(&self) -> Value {
+    pub(crate) fn to_json(&self) -> Value {
         match self {
             Gen::Null => Value::Null,
             Gen::Bool(b) => Value::Bool(*b),
@@ -129,7 +129,7 @@ impl Gen {
         }
     }
 
-    pub fn to_val(&self) -> Val {
+    pub(crate) fn to_val(&self) -> Val {
         match self {
             Gen::Null => Val::Null,
             Gen::Bool(b) => Val::Bool(*b),
@@ -145,12 +145,12 @@ impl Gen {
 }
 
 /// Writes a JSON object member by member, without building a `Value`.
-pub struct Obj {
+pub(crate) struct Obj {
     buf: Vec<u8>,
 }
 
 impl Obj {
-    pub fn new() -> Obj {
+    pub(crate) fn new() -> Obj {
         let mut buf = Vec::with_capacity(256);
         buf.push(b'{');
         Obj { buf }
@@ -164,13 +164,13 @@ impl Obj {
         self.buf.push(b':');
     }
 
-    pub fn str(mut self, k: &str, v: &str) -> Obj {
+    pub(crate) fn str(mut self, k: &str, v: &str) -> Obj {
         self.key(k);
         write_str(&mut self.buf, v);
         self
     }
 
-    pub fn opt_str(mut self, k: &str, v: Option<&str>) -> Obj {
+    pub(crate) fn opt_str(mut self, k: &str, v: Option<&str>) -> Obj {
         self.key(k);
         match v {
             Some(v) => write_str(&mut self.buf, v),
@@ -179,39 +179,39 @@ impl Obj {
         self
     }
 
-    pub fn num(mut self, k: &str, v: f64) -> Obj {
+    pub(crate) fn num(mut self, k: &str, v: f64) -> Obj {
         self.key(k);
         write_json(&mut self.buf, &Value::from(v));
         self
     }
 
-    pub fn raw(mut self, k: &str, json: &[u8]) -> Obj {
+    pub(crate) fn raw(mut self, k: &str, json: &[u8]) -> Obj {
         self.key(k);
         self.buf.extend_from_slice(json);
         self
     }
 
-    pub fn done(mut self) -> Gen {
+    pub(crate) fn done(mut self) -> Gen {
         self.buf.push(b'}');
         Gen::Raw(self.buf)
     }
 }
 
 /// Writes `s` as a JSON string.
-pub fn write_str(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
     // serde_json's escaping is the reference; writing to a Vec cannot fail.
     let _ = serde_json::to_writer(&mut *out, s);
 }
 
 /// Writes any JSON value.
-pub fn write_json(out: &mut Vec<u8>, v: &Value) {
+pub(crate) fn write_json(out: &mut Vec<u8>, v: &Value) {
     let _ = serde_json::to_writer(&mut *out, v);
 }
 
 /// What the stand-in knows about a collection beyond the spec table: which
 /// hand-written generator fills it and how its ids look.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     Profiles,
     Events,
     Metrics,
@@ -237,7 +237,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub fn for_path(path: &str) -> Kind {
+    pub(crate) fn for_path(path: &str) -> Kind {
         match path {
             "/profiles" => Kind::Profiles,
             "/events" => Kind::Events,
@@ -264,7 +264,7 @@ impl Kind {
         }
     }
 
-    pub fn id_shape(self, path: &str) -> IdShape {
+    pub(crate) fn id_shape(self, path: &str) -> IdShape {
         match self {
             Kind::Profiles | Kind::Campaigns | Kind::UniversalContent | Kind::WebFeeds => {
                 IdShape::Ulid
@@ -289,12 +289,12 @@ impl Kind {
     }
 
     /// Whether records change after creation (events never do).
-    pub fn mutable(self) -> bool {
+    pub(crate) fn mutable(self) -> bool {
         !matches!(self, Kind::Events)
     }
 
     /// Default number of records when the configuration does not say.
-    pub fn default_size(self) -> usize {
+    pub(crate) fn default_size(self) -> usize {
         match self {
             Kind::Profiles => 500,
             Kind::Events => 1500,
@@ -323,7 +323,7 @@ impl Kind {
 /// materialised JSON body. Its id lives beside it (see `store::CollData`):
 /// generated ids are derived from the slot rather than stored.
 #[derive(Debug, Clone)]
-pub struct Record {
+pub(crate) struct Record {
     /// The created-like instant (`created`, `created_at`, events' `datetime`).
     pub created: Micros,
     /// The updated-like instant (`updated`, `updated_at`); equals `created`
@@ -334,7 +334,7 @@ pub struct Record {
 
 /// A materialised record.
 #[derive(Debug, Clone, Default)]
-pub struct Body {
+pub(crate) struct Body {
     /// The union of the attributes of every revision's shape.
     pub attributes: Map<String, Value>,
     /// Relationships as given; `None` renders the generated ones.
@@ -349,14 +349,14 @@ pub struct Body {
 
 /// Names of a collection's created-like and updated-like attributes.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct TimeFields {
+pub(crate) struct TimeFields {
     pub created: Option<&'static str>,
     pub updated: Option<&'static str>,
 }
 
 impl TimeFields {
     /// Picks the fields from the attribute names a revision lists.
-    pub fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> TimeFields {
+    pub(crate) fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> TimeFields {
         let mut tf = TimeFields::default();
         for n in names {
             match n {
@@ -372,7 +372,7 @@ impl TimeFields {
     }
 
     /// Whether `name` is one of the cached instants, and which.
-    pub fn which(&self, name: &str) -> Option<Which> {
+    pub(crate) fn which(&self, name: &str) -> Option<Which> {
         if Some(name) == self.created {
             Some(Which::Created)
         } else if Some(name) == self.updated {
@@ -388,13 +388,13 @@ impl TimeFields {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Which {
+pub(crate) enum Which {
     Created,
     Updated,
 }
 
 /// Attributes served only on request via `additional-fields[<type>]`.
-pub fn additional_only(resource_type: &str) -> &'static [&'static str] {
+pub(crate) fn additional_only(resource_type: &str) -> &'static [&'static str] {
     match resource_type {
         "profile" => &["subscriptions", "predictive_analytics"],
         "template" => &["definition"],
@@ -403,7 +403,7 @@ pub fn additional_only(resource_type: &str) -> &'static [&'static str] {
 }
 
 /// Follows a dotted path into a JSON object.
-pub fn json_path<'a>(obj: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
+pub(crate) fn json_path<'a>(obj: &'a Map<String, Value>, path: &str) -> Option<&'a Value> {
     if let Some(v) = obj.get(path) {
         return Some(v);
     }

@@ -9,7 +9,7 @@ use rand_chacha::ChaCha8Rng;
 use crate::time::{MICROS_PER_SEC, Micros};
 
 /// SplitMix64's finaliser: a cheap, well-mixed, version-stable hash step.
-pub fn mix(mut z: u64) -> u64 {
+pub(crate) fn mix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
@@ -17,7 +17,7 @@ pub fn mix(mut z: u64) -> u64 {
 }
 
 /// FNV-1a of a string, for salts and path hashes.
-pub fn fnv(s: &str) -> u64 {
+pub(crate) fn fnv(s: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in s.bytes() {
         h ^= u64::from(b);
@@ -27,22 +27,22 @@ pub fn fnv(s: &str) -> u64 {
 }
 
 /// The hash of a child path segment under `parent`.
-pub fn child(parent: u64, name: &str) -> u64 {
+pub(crate) fn child(parent: u64, name: &str) -> u64 {
     mix(parent ^ fnv(name))
 }
 
 /// `h` reduced to `0..n` (n > 0).
-pub fn pick(h: u64, n: usize) -> usize {
+pub(crate) fn pick(h: u64, n: usize) -> usize {
     ((u128::from(h) * n as u128) >> 64) as usize
 }
 
 /// `h` as a probability in [0, 1).
-pub fn unit(h: u64) -> f64 {
+pub(crate) fn unit(h: u64) -> f64 {
     (h >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// A ChaCha8 stream for one purpose of one collection.
-pub fn rng(seed: u64, salt: u64) -> ChaCha8Rng {
+pub(crate) fn rng(seed: u64, salt: u64) -> ChaCha8Rng {
     let mut r = ChaCha8Rng::seed_from_u64(seed);
     r.set_stream(salt);
     r
@@ -60,7 +60,7 @@ fn next_unit(r: &mut ChaCha8Rng) -> f64 {
 /// updated later, and bulk updates give hundreds of records the very same
 /// `updated` second. Whole seconds are served without a fraction, other
 /// instants with one (see [`crate::time::Style`]).
-pub fn timeline(
+pub(crate) fn timeline(
     r: &mut ChaCha8Rng,
     n: usize,
     anchor: Micros,
@@ -128,7 +128,7 @@ pub fn timeline(
 }
 
 /// `t` truncated to the whole second.
-pub fn whole(t: Micros) -> Micros {
+pub(crate) fn whole(t: Micros) -> Micros {
     t.div_euclid(MICROS_PER_SEC) * MICROS_PER_SEC
 }
 
@@ -137,7 +137,7 @@ const BASE62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop
 
 /// The shape of a collection's ids, as Klaviyo issues them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum IdShape {
+pub(crate) enum IdShape {
     /// 26-character ULID, e.g. profiles `01GDDKASAP8TKDDA2GRZDSVP4H`.
     Ulid,
     /// Six base62 characters, e.g. lists `Y6nRLr`.
@@ -155,7 +155,13 @@ pub enum IdShape {
 }
 
 /// An id of `shape` for a record created at `created`, from the random `h`.
-pub fn make_id(shape: IdShape, created: Micros, h: u64, slot: u32, external: &str) -> String {
+pub(crate) fn make_id(
+    shape: IdShape,
+    created: Micros,
+    h: u64,
+    slot: u32,
+    external: &str,
+) -> String {
     match shape {
         IdShape::Ulid => {
             let ms = (created / 1000).max(0) as u64;
@@ -196,7 +202,7 @@ fn base62(mut h: u64, len: usize) -> String {
 }
 
 /// A version-4-shaped UUID from a hash.
-pub fn uuid(h: u64) -> String {
+pub(crate) fn uuid(h: u64) -> String {
     let a = mix(h);
     let b = mix(a);
     format!(

@@ -11,13 +11,13 @@ use crate::time::{MICROS_PER_SEC, Micros, Style};
 
 /// Ids of other collections, for relationships (an event's profile and
 /// metric, a campaign's audience lists).
-pub trait Refs {
+pub(crate) trait Refs {
     /// The id of some live record of the collection at `path`, chosen by `h`.
     fn pick_id(&self, path: &str, h: u64) -> Option<String>;
 }
 
 /// Everything a generator may look at for one record.
-pub struct Ctx<'a> {
+pub(crate) struct Ctx<'a> {
     pub kind: Kind,
     pub tf: TimeFields,
     /// Hash of (seed, collection, slot); fields hash their path onto it.
@@ -30,7 +30,7 @@ pub struct Ctx<'a> {
 }
 
 /// How an instant stored with or without a fraction is written.
-pub fn style_of(t: Micros) -> Style {
+pub(crate) fn style_of(t: Micros) -> Style {
     if t % MICROS_PER_SEC == 0 {
         Style::Plain
     } else {
@@ -40,14 +40,14 @@ pub fn style_of(t: Micros) -> Style {
 
 /// Whether a nullable attribute without a hand-written generator is null for
 /// this record (about one in seven; never the name or an id).
-pub fn nullable_gap(ctx: &Ctx<'_>, name: &str, h: u64) -> bool {
+pub(crate) fn nullable_gap(ctx: &Ctx<'_>, name: &str, h: u64) -> bool {
     let _ = ctx;
     !(name == "name" || name.contains("id") || name.contains("created") || name.contains("updated"))
         && unit(mix(h ^ 0x6e75_6c6c)) < 0.15
 }
 
 /// The hand-written value at `path` (dotted), if the generator owns it.
-pub fn attr(ctx: &Ctx<'_>, path: &str, h: u64) -> Option<Gen> {
+pub(crate) fn attr(ctx: &Ctx<'_>, path: &str, h: u64) -> Option<Gen> {
     if let Some(t) = instant(ctx, path) {
         return Some(t);
     }
@@ -351,11 +351,11 @@ fn titled(h: &u64, nouns: &[&str]) -> String {
     )
 }
 
-pub fn first_name(ctx: &Ctx<'_>) -> &'static str {
+pub(crate) fn first_name(ctx: &Ctx<'_>) -> &'static str {
     words::FIRST_NAMES[pick(child(ctx.base, "first_name"), words::FIRST_NAMES.len())]
 }
 
-pub fn last_name(ctx: &Ctx<'_>) -> &'static str {
+pub(crate) fn last_name(ctx: &Ctx<'_>) -> &'static str {
     words::LAST_NAMES[pick(child(ctx.base, "last_name"), words::LAST_NAMES.len())]
 }
 
@@ -553,7 +553,7 @@ fn event(ctx: &Ctx<'_>, path: &str) -> Option<Gen> {
 }
 
 /// The channel of a generated campaign: mostly email, some SMS, a little push.
-pub fn campaign_channel(ctx: &Ctx<'_>) -> &'static str {
+pub(crate) fn campaign_channel(ctx: &Ctx<'_>) -> &'static str {
     let u = unit(child(ctx.base, "channel"));
     if u < 0.6 {
         "email"
@@ -641,7 +641,7 @@ fn campaign(ctx: &Ctx<'_>, path: &str) -> Option<Gen> {
 }
 
 /// Hidden (filter-only) fields a materialised body must remember.
-pub fn hidden_fields(kind: Kind) -> &'static [&'static str] {
+pub(crate) fn hidden_fields(kind: Kind) -> &'static [&'static str] {
     match kind {
         Kind::Campaigns => &["messages.channel"],
         Kind::Events => &["metric_id", "profile_id"],
@@ -652,7 +652,7 @@ pub fn hidden_fields(kind: Kind) -> &'static [&'static str] {
 
 /// Relationship `data` that Klaviyo includes without `include=`: an
 /// event's profile and metric.
-pub fn relationship_data(ctx: &Ctx<'_>, rel: &str) -> Option<Value> {
+pub(crate) fn relationship_data(ctx: &Ctx<'_>, rel: &str) -> Option<Value> {
     let r = |tag: &str| child(ctx.base, tag);
     match (ctx.kind, rel) {
         (Kind::Events, "profile") => ctx
@@ -672,7 +672,7 @@ fn image_format(ctx: &Ctx<'_>) -> &'static str {
 }
 
 /// The external id of a catalog record or coupon; catalog ids embed it.
-pub fn external_id(kind: Kind, slot: u32) -> String {
+pub(crate) fn external_id(kind: Kind, slot: u32) -> String {
     match kind {
         Kind::CatalogItems => format!("SKU-{slot:06}"),
         Kind::CatalogVariants => {

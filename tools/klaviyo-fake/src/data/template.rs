@@ -11,7 +11,7 @@ use crate::time::{MICROS_PER_SEC, Micros, Style};
 
 /// One node of an attribute's shape.
 #[derive(Debug)]
-pub enum Node {
+pub(crate) enum Node {
     Object(Vec<(Box<str>, Node)>),
     /// `type: object` without declared properties (free-form, e.g. profile
     /// `properties`).
@@ -31,7 +31,7 @@ pub enum Node {
 
 /// One top-level attribute.
 #[derive(Debug)]
-pub struct Attr {
+pub(crate) struct Attr {
     pub name: Box<str>,
     pub node: Node,
     pub nullable: bool,
@@ -39,13 +39,13 @@ pub struct Attr {
 
 /// One relationship of the resource.
 #[derive(Debug)]
-pub struct Rel {
+pub(crate) struct Rel {
     pub name: Box<str>,
 }
 
 /// The shape of one collection's resource in one revision.
 #[derive(Debug)]
-pub struct Template {
+pub(crate) struct Template {
     pub attrs: Vec<Attr>,
     pub rels: Vec<Rel>,
 }
@@ -53,7 +53,7 @@ pub struct Template {
 impl Template {
     /// Compiles the revision's schema; falls back on the table's attribute
     /// list when the schema is missing.
-    pub fn compile(schema: Option<&Value>, coll: &klaviyo_spec::Collection) -> Template {
+    pub(crate) fn compile(schema: Option<&Value>, coll: &klaviyo_spec::Collection) -> Template {
         let attr_props = schema
             .and_then(|s| s.pointer("/properties/attributes/properties"))
             .and_then(Value::as_object);
@@ -96,7 +96,7 @@ impl Template {
         Template { attrs, rels }
     }
 
-    pub fn attr(&self, name: &str) -> Option<&Attr> {
+    pub(crate) fn attr(&self, name: &str) -> Option<&Attr> {
         self.attrs.iter().find(|a| &*a.name == name)
     }
 }
@@ -164,14 +164,14 @@ fn compile_node(s: &Value) -> Node {
 
 /// Renders attributes, walking the template and asking the hand-written
 /// generator first at each path.
-pub struct Renderer<'a> {
+pub(crate) struct Renderer<'a> {
     pub ctx: &'a Ctx<'a>,
     /// The dotted path of the node being written (reused buffer).
     path: String,
 }
 
 impl<'a> Renderer<'a> {
-    pub fn new(ctx: &'a Ctx<'a>) -> Self {
+    pub(crate) fn new(ctx: &'a Ctx<'a>) -> Self {
         Renderer {
             ctx,
             path: String::with_capacity(64),
@@ -179,7 +179,7 @@ impl<'a> Renderer<'a> {
     }
 
     /// Writes the value of top-level attribute `a`.
-    pub fn write_attr(&mut self, out: &mut Vec<u8>, a: &Attr) {
+    pub(crate) fn write_attr(&mut self, out: &mut Vec<u8>, a: &Attr) {
         self.path.clear();
         self.path.push_str(&a.name);
         let h = child(self.ctx.base, &a.name);
@@ -244,7 +244,7 @@ impl<'a> Renderer<'a> {
 }
 
 /// The value at a dotted `path` of the generated record, as filters see it.
-pub fn lookup(ctx: &Ctx<'_>, tpl: Option<&Template>, path: &str) -> Val {
+pub(crate) fn lookup(ctx: &Ctx<'_>, tpl: Option<&Template>, path: &str) -> Val {
     // The hand-written generator may know paths the template does not show
     // (e.g. `messages.channel`), or own a whole subtree.
     let mut prefix_end = 0;
@@ -298,7 +298,7 @@ pub fn lookup(ctx: &Ctx<'_>, tpl: Option<&Template>, path: &str) -> Val {
 
 /// A plausible value for a leaf the hand-written generators leave alone,
 /// chosen from its name, format and declared choices.
-pub fn leaf_value(ctx: &Ctx<'_>, node: &Node, name: &str, h: u64) -> Gen {
+pub(crate) fn leaf_value(ctx: &Ctx<'_>, node: &Node, name: &str, h: u64) -> Gen {
     match node {
         Node::Str {
             date_time,
@@ -406,7 +406,7 @@ fn cap(s: &str) -> String {
 
 /// Compiled templates, shared by every stand-in in the process: they depend
 /// only on klaviyo-spec's static table.
-pub fn for_revision(rev_idx: usize, path: &'static str) -> Option<std::sync::Arc<Template>> {
+pub(crate) fn for_revision(rev_idx: usize, path: &'static str) -> Option<std::sync::Arc<Template>> {
     use std::collections::HashMap;
     use std::sync::{Arc, Mutex, OnceLock};
     static SCHEMAS: OnceLock<Vec<serde_json::Map<String, Value>>> = OnceLock::new();

@@ -1,6 +1,6 @@
 //! Word lists for realistic generated values.
 
-pub const FIRST_NAMES: &[&str] = &[
+pub(crate) const FIRST_NAMES: &[&str] = &[
     "Sarah", "James", "Maria", "David", "Emma", "Liam", "Olivia", "Noah", "Ava", "Lucas", "Sophia",
     "Mateo", "Isabella", "Ethan", "Mia", "Amelia", "Benjamin", "Harper", "Elijah", "Evelyn",
     "Aiden", "Chloe", "Hiroshi", "Yuki", "Priya", "Arjun", "Fatima", "Omar", "Zoe", "Leo", "Grace",
@@ -8,7 +8,7 @@ pub const FIRST_NAMES: &[&str] = &[
     "Ingrid", "Lars", "Sofía", "Diego", "Chiara", "Luca", "Anaïs", "Émile",
 ];
 
-pub const LAST_NAMES: &[&str] = &[
+pub(crate) const LAST_NAMES: &[&str] = &[
     "Smith",
     "Johnson",
     "Garcia",
@@ -61,7 +61,7 @@ pub const LAST_NAMES: &[&str] = &[
     "Kim",
 ];
 
-pub const DOMAINS: &[&str] = &[
+pub(crate) const DOMAINS: &[&str] = &[
     "gmail.com",
     "yahoo.com",
     "outlook.com",
@@ -74,7 +74,7 @@ pub const DOMAINS: &[&str] = &[
     "shop.co",
 ];
 
-pub const ORGANIZATIONS: &[&str] = &[
+pub(crate) const ORGANIZATIONS: &[&str] = &[
     "Acme Outfitters",
     "Blue Fern Goods",
     "Northwind Traders",
@@ -87,7 +87,7 @@ pub const ORGANIZATIONS: &[&str] = &[
     "Redwood Supply",
 ];
 
-pub const TITLES: &[&str] = &[
+pub(crate) const TITLES: &[&str] = &[
     "Marketing Manager",
     "CEO",
     "Buyer",
@@ -98,12 +98,12 @@ pub const TITLES: &[&str] = &[
     "Operations Lead",
 ];
 
-pub const LOCALES: &[&str] = &[
+pub(crate) const LOCALES: &[&str] = &[
     "en-US", "en-GB", "de-DE", "fr-FR", "es-ES", "ja-JP", "pt-BR", "it-IT",
 ];
 
 /// (city, region, country, zip, timezone, latitude, longitude)
-pub const PLACES: &[(&str, &str, &str, &str, &str, f64, f64)] = &[
+pub(crate) const PLACES: &[(&str, &str, &str, &str, &str, f64, f64)] = &[
     (
         "Boston",
         "MA",
@@ -196,7 +196,7 @@ pub const PLACES: &[(&str, &str, &str, &str, &str, f64, f64)] = &[
     ),
 ];
 
-pub const STREETS: &[&str] = &[
+pub(crate) const STREETS: &[&str] = &[
     "Main St",
     "Oak Ave",
     "Maple Dr",
@@ -207,7 +207,7 @@ pub const STREETS: &[&str] = &[
     "Market St",
 ];
 
-pub const METRIC_NAMES: &[&str] = &[
+pub(crate) const METRIC_NAMES: &[&str] = &[
     "Placed Order",
     "Viewed Product",
     "Active on Site",
@@ -236,7 +236,7 @@ pub const METRIC_NAMES: &[&str] = &[
 ];
 
 /// (name, category) of integrations that metrics come from.
-pub const INTEGRATIONS: &[(&str, &str)] = &[
+pub(crate) const INTEGRATIONS: &[(&str, &str)] = &[
     ("Klaviyo", "Internal"),
     ("Shopify", "eCommerce"),
     ("API", "API"),
@@ -244,7 +244,7 @@ pub const INTEGRATIONS: &[(&str, &str)] = &[
     ("Magento Two", "eCommerce"),
 ];
 
-pub const PRODUCTS: &[&str] = &[
+pub(crate) const PRODUCTS: &[&str] = &[
     "Linen Shirt",
     "Canvas Tote",
     "Wool Beanie",
@@ -263,7 +263,7 @@ pub const PRODUCTS: &[&str] = &[
     "Chino Pants",
 ];
 
-pub const CATEGORIES: &[&str] = &[
+pub(crate) const CATEGORIES: &[&str] = &[
     "Apparel",
     "Accessories",
     "Footwear",
@@ -274,7 +274,7 @@ pub const CATEGORIES: &[&str] = &[
     "New Arrivals",
 ];
 
-pub const ADJECTIVES: &[&str] = &[
+pub(crate) const ADJECTIVES: &[&str] = &[
     "Spring",
     "Summer",
     "Autumn",
@@ -292,7 +292,7 @@ pub const ADJECTIVES: &[&str] = &[
     "New",
 ];
 
-pub const LIST_NOUNS: &[&str] = &[
+pub(crate) const LIST_NOUNS: &[&str] = &[
     "Newsletter",
     "Subscribers",
     "Customers",
@@ -305,7 +305,7 @@ pub const LIST_NOUNS: &[&str] = &[
     "Lapsed Customers",
 ];
 
-pub const CAMPAIGN_NOUNS: &[&str] = &[
+pub(crate) const CAMPAIGN_NOUNS: &[&str] = &[
     "Sale",
     "Launch",
     "Announcement",
@@ -316,7 +316,7 @@ pub const CAMPAIGN_NOUNS: &[&str] = &[
     "Giveaway",
 ];
 
-pub const FLOW_NAMES: &[&str] = &[
+pub(crate) const FLOW_NAMES: &[&str] = &[
     "Welcome Series",
     "Abandoned Cart Reminder",
     "Browse Abandonment",
@@ -329,7 +329,7 @@ pub const FLOW_NAMES: &[&str] = &[
     "Customer Thank You",
 ];
 
-pub const TRIGGER_TYPES: &[&str] = &[
+pub(crate) const TRIGGER_TYPES: &[&str] = &[
     "Added to List",
     "Metric",
     "Date Based",
@@ -338,7 +338,7 @@ pub const TRIGGER_TYPES: &[&str] = &[
     "Unconfigured",
 ];
 
-pub const LOREM: &[&str] = &[
+pub(crate) const LOREM: &[&str] = &[
     "lorem",
     "ipsum",
     "dolor",

@@ -154,7 +154,7 @@ impl CollData {
     }
 
     /// The id of the record at `slot` (derived unless stored).
-    pub fn id_at(&self, slot: u32) -> Cow<'_, str> {
+    pub(crate) fn id_at(&self, slot: u32) -> Cow<'_, str> {
         if let Some(id) = self.custom_ids.get(&slot) {
             return Cow::Borrowed(id);
         }
@@ -173,7 +173,7 @@ impl CollData {
         ))
     }
 
-    pub fn slot_of(&self, id: &str) -> Option<u32> {
+    pub(crate) fn slot_of(&self, id: &str) -> Option<u32> {
         if let Some(&s) = self.id_map.get(&fnv(id))
             && self.id_at(s) == id
         {

@@ -86,7 +86,7 @@ const BUILTIN: &[&str] = &[
 ];
 
 /// `profiles`, `/profiles`, `/api/profiles/` → `/profiles`.
-pub fn normalize_path(p: &str) -> String {
+pub(crate) fn normalize_path(p: &str) -> String {
     let p = p.trim().trim_end_matches('/');
     let p = p.strip_prefix("/api").unwrap_or(p);
     let p = p.strip_prefix("api/").unwrap_or(p);

@@ -14,18 +14,18 @@ use super::{Bench, Ctx, REVISION, Section, mib, thousands, verdict};
 use crate::standin::StandIn;
 
 /// The SDK release measured (pinned, so that runs compare).
-pub const SDK: &str = "klaviyo-api==25.0.0";
+pub(super) const SDK: &str = "klaviyo-api==25.0.0";
 
 /// A Python with the SDK installed.
 #[derive(Debug, Clone)]
-pub struct Python {
+pub(super) struct Python {
     pub exe: PathBuf,
     pub version: String,
 }
 
 /// Creates (once) `<work>/venv` with the SDK; `Err` says why it cannot
 /// (no python3, no network), which skips the baseline.
-pub fn prepare(ctx: &Ctx) -> Result<Python, String> {
+pub(super) fn prepare(ctx: &Ctx) -> Result<Python, String> {
     let venv = ctx.work.join("venv");
     let exe = venv.join("bin").join("python");
     let probe = |exe: &Path| -> Option<String> {
@@ -92,7 +92,7 @@ const SCRIPT_MODES: [(&str, &str); 2] = [
 
 /// The SDK's poll of all `n` profiles, in its default mode (pydantic
 /// models) and with plain dicts, beside the runner's polls `runner`.
-pub fn run(
+pub(super) fn run(
     ctx: &Ctx,
     fake: &StandIn,
     n: usize,

@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::{Bench, Ctx, Section, thousands, verdict};
 use crate::cargo::cargo;
 
-pub fn run(ctx: &Ctx, smoke: bool, release: bool) -> Result<Vec<Section>, String> {
+pub(super) fn run(ctx: &Ctx, smoke: bool, release: bool) -> Result<Vec<Section>, String> {
     let mut cmd = Command::new(cargo());
     cmd.current_dir(&ctx.root).args([
         "run",

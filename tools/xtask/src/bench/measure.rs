@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use wait4::Wait4;
 
 #[derive(Debug, Clone, Copy)]
-pub struct Measured {
+pub(crate) struct Measured {
     pub wall: Duration,
     /// User plus system CPU time of the child.
     pub cpu: Duration,
@@ -29,20 +29,20 @@ pub struct Measured {
 
 /// Spawns `cmd`, writes `stdin` to it and closes it, and waits: for
 /// processes whose memory is not reported (see the module's doc).
-pub fn run(cmd: &mut Command, stdin: &[u8]) -> Result<Measured, String> {
+pub(crate) fn run(cmd: &mut Command, stdin: &[u8]) -> Result<Measured, String> {
     let started = Instant::now();
     let child = spawn(cmd)?;
     finish(child, stdin, started)
 }
 
-pub fn spawn(cmd: &mut Command) -> Result<Child, String> {
+pub(crate) fn spawn(cmd: &mut Command) -> Result<Child, String> {
     cmd.stdin(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cannot start {:?}: {e}", cmd.get_program()))
 }
 
 /// Writes `stdin`, closes it and waits for the child started at `started`.
-pub fn finish(mut child: Child, stdin: &[u8], started: Instant) -> Result<Measured, String> {
+pub(crate) fn finish(mut child: Child, stdin: &[u8], started: Instant) -> Result<Measured, String> {
     if let Some(mut pipe) = child.stdin.take() {
         // A child that exits without reading its stdin is not our concern
         // here; its exit status tells.
@@ -58,7 +58,7 @@ pub fn finish(mut child: Child, stdin: &[u8], started: Instant) -> Result<Measur
 
 /// What [`run_job`] measured.
 #[derive(Debug, Clone, Copy)]
-pub struct JobResult {
+pub(crate) struct JobResult {
     pub wall: Duration,
     pub cpu: Duration,
     /// Peak resident memory, bytes: the child's own.
@@ -70,11 +70,11 @@ pub struct JobResult {
 }
 
 impl JobResult {
-    pub fn success(&self) -> bool {
+    pub(crate) fn success(&self) -> bool {
         self.code == Some(0)
     }
 
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match (self.code, self.signal) {
             (Some(c), _) => format!("exit code {c}"),
             (None, Some(s)) => format!("signal {s}"),
@@ -85,7 +85,7 @@ impl JobResult {
 
 /// A process to measure through the helper: `program args` with only
 /// `env` in its environment.
-pub struct Job<'a> {
+pub(crate) struct Job<'a> {
     pub program: &'a Path,
     pub args: Vec<String>,
     pub env: Vec<(&'a str, String)>,
@@ -98,7 +98,7 @@ pub struct Job<'a> {
 
 /// Runs `job` through the helper `xtask __bench-measure`; `result` is the
 /// file the helper writes its figures to.
-pub fn run_job(helper: &Path, result: &Path, job: Job<'_>) -> Result<JobResult, String> {
+pub(crate) fn run_job(helper: &Path, result: &Path, job: Job<'_>) -> Result<JobResult, String> {
     let _ = std::fs::remove_file(result);
     let limit_ms = job.limit.map_or(0, |d| d.as_millis());
     let mut cmd = Command::new(helper);
@@ -142,7 +142,7 @@ pub fn run_job(helper: &Path, result: &Path, job: Job<'_>) -> Result<JobResult, 
 /// with this process's stdio and environment, kills it after LIMIT_MS (0:
 /// never), and writes its wall time, CPU time, peak memory and status to
 /// RESULT as JSON.
-pub fn helper_main(args: &[String]) -> ExitCode {
+pub(crate) fn helper_main(args: &[String]) -> ExitCode {
     let (result, limit, program, rest) = match args {
         [result, limit, dashes, program, rest @ ..] if dashes == "--" => (
             PathBuf::from(result),
@@ -195,7 +195,7 @@ pub fn helper_main(args: &[String]) -> ExitCode {
 }
 
 /// The value at quantile `q` (nearest rank) of `xs`, which it sorts.
-pub fn quantile(xs: &mut [f64], q: f64) -> f64 {
+pub(crate) fn quantile(xs: &mut [f64], q: f64) -> f64 {
     if xs.is_empty() {
         return f64::NAN;
     }
@@ -204,7 +204,7 @@ pub fn quantile(xs: &mut [f64], q: f64) -> f64 {
     xs[rank.clamp(1, xs.len()) - 1]
 }
 
-pub fn median(xs: &[f64]) -> f64 {
+pub(crate) fn median(xs: &[f64]) -> f64 {
     let mut v = xs.to_vec();
     if v.is_empty() {
         return f64::NAN;
@@ -218,13 +218,13 @@ pub fn median(xs: &[f64]) -> f64 {
     }
 }
 
-pub fn ms(d: Duration) -> f64 {
+pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
 }
 
 /// CPU seconds (user + system, all threads) of a running process, from
 /// `/proc/PID/stat` (in USER_HZ = 100 ticks per second).
-pub fn proc_cpu_secs(pid: u32) -> f64 {
+pub(crate) fn proc_cpu_secs(pid: u32) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let fields: Vec<&str> = stat
         .rsplit_once(')')

@@ -20,7 +20,7 @@
 
 mod baseline;
 mod late;
-pub mod measure;
+pub(crate) mod measure;
 mod platform;
 mod poll;
 mod ratelimit;
@@ -38,9 +38,9 @@ use crate::cargo::{RUNNER_AND_STAND_IN, cargo, target_dir};
 
 /// The revision both the runner and the Python SDK send: the newest one,
 /// which the SDK is generated for.
-pub const REVISION: &str = "2026-10-15";
+pub(crate) const REVISION: &str = "2026-10-15";
 
-pub const USAGE: &str = "usage: cargo xtask bench [--smoke] [--only LIST] [--runs N] [--sizes LIST]\n\
+pub(crate) const USAGE: &str = "usage: cargo xtask bench [--smoke] [--only LIST] [--runs N] [--sizes LIST]\n\
     \x20                        [--repeat N] [--baseline-size N] [--ratelimit-secs S]\n\
     \x20                        [--latencies LIST] [--unannounced-runs N] [--debug]\n\
     \n\
@@ -59,7 +59,7 @@ pub const USAGE: &str = "usage: cargo xtask bench [--smoke] [--only LIST] [--run
     --debug            use a debug build";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Bench {
+pub(crate) enum Bench {
     Startup,
     Throughput,
     Baseline,
@@ -71,7 +71,7 @@ pub enum Bench {
 }
 
 impl Bench {
-    pub const ALL: [Bench; 8] = [
+    pub(crate) const ALL: [Bench; 8] = [
         Bench::Startup,
         Bench::Throughput,
         Bench::Baseline,
@@ -82,7 +82,7 @@ impl Bench {
         Bench::Late,
     ];
 
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Bench::Startup => "startup",
             Bench::Throughput => "throughput",
@@ -98,7 +98,7 @@ impl Bench {
 
 /// What to run.
 #[derive(Debug, Clone)]
-pub struct Options {
+pub(crate) struct Options {
     pub smoke: bool,
     pub release: bool,
     pub only: Vec<Bench>,
@@ -117,7 +117,7 @@ pub struct Options {
 
 impl Options {
     /// The full benchmark (several minutes).
-    pub fn full() -> Options {
+    pub(crate) fn full() -> Options {
         Options {
             smoke: false,
             release: true,
@@ -134,7 +134,7 @@ impl Options {
     }
 
     /// A tiny version that only proves the harness works (seconds).
-    pub fn smoke() -> Options {
+    pub(crate) fn smoke() -> Options {
         Options {
             smoke: true,
             release: false,
@@ -150,7 +150,7 @@ impl Options {
         }
     }
 
-    pub fn parse(args: &[String]) -> Result<Options, String> {
+    pub(crate) fn parse(args: &[String]) -> Result<Options, String> {
         let mut o = if args.iter().any(|a| a == "--smoke") {
             Options::smoke()
         } else {
@@ -230,7 +230,7 @@ fn number(s: &str) -> Result<usize, String> {
 
 /// One table: a benchmark's rows.
 #[derive(Debug, Clone)]
-pub struct Section {
+pub(crate) struct Section {
     pub bench: Bench,
     pub title: String,
     pub columns: Vec<String>,
@@ -266,7 +266,7 @@ impl Section {
     /// Whether the table is well formed: at least one row, each with a
     /// non-empty cell per column, each either measured (some cell holds a
     /// number) or skipped with a reason.
-    pub fn check(&self) -> Result<(), String> {
+    pub(crate) fn check(&self) -> Result<(), String> {
         if self.rows.is_empty() {
             return Err(format!("{}: no rows", self.bench.name()));
         }
@@ -323,7 +323,7 @@ impl Section {
 
 /// Everything one run measured.
 #[derive(Debug)]
-pub struct Report {
+pub(crate) struct Report {
     pub machine: Vec<String>,
     pub command: String,
     pub sections: Vec<Section>,
@@ -332,7 +332,7 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn markdown(&self) -> String {
+    pub(crate) fn markdown(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "Command: `{}`\n", self.command);
         for line in &self.machine {
@@ -348,7 +348,7 @@ impl Report {
         out
     }
 
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         json!({
             "command": self.command,
             "machine": self.machine,
@@ -360,7 +360,7 @@ impl Report {
 }
 
 /// Paths and settings every benchmark uses.
-pub struct Ctx {
+pub(crate) struct Ctx {
     pub runner: PathBuf,
     pub fake: PathBuf,
     /// `xtask` itself, which runs `__bench-measure` (measure.rs).
@@ -373,7 +373,11 @@ pub struct Ctx {
 impl Ctx {
     /// Runs `job` through the measuring helper; `name` names its result
     /// file.
-    pub fn measure(&self, name: &str, job: measure::Job<'_>) -> Result<measure::JobResult, String> {
+    pub(crate) fn measure(
+        &self,
+        name: &str,
+        job: measure::Job<'_>,
+    ) -> Result<measure::JobResult, String> {
         measure::run_job(
             &self.helper,
             &self.work.join("out").join(format!("{name}.measure.json")),
@@ -382,7 +386,7 @@ impl Ctx {
     }
 
     /// The runner's stdin for a first poll of `object_type`.
-    pub fn poll_input(api_key: &str, object_type: &str, emit: &str) -> Vec<u8> {
+    pub(crate) fn poll_input(api_key: &str, object_type: &str, emit: &str) -> Vec<u8> {
         json!({"cfg": {
             "apiKey": api_key,
             "revision": REVISION,
@@ -400,7 +404,7 @@ impl Ctx {
     clippy::print_stderr,
     reason = "a command-line tool reports to the person running it"
 )]
-pub fn main(root: &Path, args: &[String]) -> ExitCode {
+pub(crate) fn main(root: &Path, args: &[String]) -> ExitCode {
     if args.iter().any(|a| a == "--help" || a == "-h") {
         eprintln!("{USAGE}");
         return ExitCode::SUCCESS;
@@ -440,7 +444,12 @@ pub fn main(root: &Path, args: &[String]) -> ExitCode {
     clippy::print_stderr,
     reason = "progress goes to the person running it"
 )]
-pub fn run(root: &Path, o: &Options, command: &str, verbose: bool) -> Result<Report, String> {
+pub(crate) fn run(
+    root: &Path,
+    o: &Options,
+    command: &str,
+    verbose: bool,
+) -> Result<Report, String> {
     let started = Instant::now();
     let progress = |msg: &str| {
         if verbose {
@@ -640,7 +649,7 @@ fn machine() -> Vec<String> {
 }
 
 /// `1234567` as `1,234,567`.
-pub fn thousands(n: f64) -> String {
+pub(crate) fn thousands(n: f64) -> String {
     let s = format!("{:.0}", n.max(0.0));
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
@@ -652,11 +661,11 @@ pub fn thousands(n: f64) -> String {
     out
 }
 
-pub fn mib(bytes: u64) -> String {
+pub(crate) fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / 1024.0 / 1024.0)
 }
 
-pub fn verdict(met: bool) -> &'static str {
+pub(crate) fn verdict(met: bool) -> &'static str {
     if met { "met" } else { "missed" }
 }
 

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::{Bench, Ctx, Section, thousands};
 
-pub fn run(ctx: &Ctx, smoke: bool) -> Result<Vec<Section>, String> {
+pub(super) fn run(ctx: &Ctx, smoke: bool) -> Result<Vec<Section>, String> {
     let harness = ctx.runner.with_file_name("sailor-harness");
     let mut cmd = Command::new(&harness);
     cmd.current_dir(&ctx.root)

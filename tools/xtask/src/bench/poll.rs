@@ -8,7 +8,7 @@ use super::thousands;
 
 /// One measured poll.
 #[derive(Debug, Clone, Copy)]
-pub struct Poll {
+pub(super) struct Poll {
     pub m: JobResult,
     pub records: usize,
     pub requests: Option<usize>,
@@ -17,27 +17,27 @@ pub struct Poll {
 }
 
 impl Poll {
-    pub fn rate(&self) -> f64 {
+    pub(super) fn rate(&self) -> f64 {
         self.records as f64 / self.m.wall.as_secs_f64()
     }
 
-    pub fn cpu_rate(&self) -> f64 {
+    pub(super) fn cpu_rate(&self) -> f64 {
         self.records as f64 / self.m.cpu.as_secs_f64()
     }
 
     /// The median of repeated polls' rates.
-    pub fn median_rate(polls: &[Poll]) -> f64 {
+    pub(super) fn median_rate(polls: &[Poll]) -> f64 {
         median(&polls.iter().map(Poll::rate).collect::<Vec<_>>())
     }
 
     /// The largest peak memory of repeated polls.
-    pub fn peak(polls: &[Poll]) -> u64 {
+    pub(super) fn peak(polls: &[Poll]) -> u64 {
         polls.iter().map(|p| p.m.maxrss).max().unwrap_or(0)
     }
 
     /// The table cells of repeated polls: median wall time, median CPU
     /// time, and the requests of the first (every repeat makes the same).
-    pub fn cells(polls: &[Poll]) -> [String; 3] {
+    pub(super) fn cells(polls: &[Poll]) -> [String; 3] {
         let secs = |of: fn(&Poll) -> f64| {
             format!("{:.2} s", median(&polls.iter().map(of).collect::<Vec<_>>()))
         };

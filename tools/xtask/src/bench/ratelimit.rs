@@ -113,7 +113,7 @@ impl Outcome {
     }
 }
 
-pub fn ceiling(ctx: &Ctx, duration: Duration) -> Result<Section, String> {
+pub(super) fn ceiling(ctx: &Ctx, duration: Duration) -> Result<Section, String> {
     const BURST: u32 = 10;
     const STEADY: u32 = 120;
     const LATENCY_MS: u64 = 20;
@@ -218,7 +218,7 @@ const LATENCY_CASES: &[(&str, &str, &str, u32, u32, u32)] = &[
     ("profiles", "updated", "2026-10-15", 7, 75, 100),
 ];
 
-pub fn latency(ctx: &Ctx, latencies: &[u64], cap: Duration) -> Result<Section, String> {
+pub(super) fn latency(ctx: &Ctx, latencies: &[u64], cap: Duration) -> Result<Section, String> {
     let mut section = Section::new(
         Bench::Latency,
         "5. Latency-bound backfill: Klaviyo's limits ÷ 10 (events 35/s, 350/min; profiles 7/s, 75/min)",
@@ -306,7 +306,7 @@ pub fn latency(ctx: &Ctx, latencies: &[u64], cap: Duration) -> Result<Section, S
 /// ms per request, 360 a minute steady; with a burst of ten times the
 /// steady rate per second, as Klaviyo's are, and with one no larger than
 /// it, where the burst window is what paces.
-pub fn first_poll(ctx: &Ctx, cap: Duration) -> Result<Section, String> {
+pub(super) fn first_poll(ctx: &Ctx, cap: Duration) -> Result<Section, String> {
     let case = |burst: u32| Backfill {
         name: format!("first-poll-{burst}s"),
         collection: "events",
@@ -338,7 +338,7 @@ pub fn first_poll(ctx: &Ctx, cap: Duration) -> Result<Section, String> {
 /// Klaviyo's own limits for events (350/s, 3,500/min), not scaled down:
 /// with as many reads at once as they allow (32 by default), what the
 /// poller may hold ahead of its output is what bounds a backfill.
-pub fn own_limits(ctx: &Ctx, latencies: &[u64], cap: Duration) -> Result<Section, String> {
+pub(super) fn own_limits(ctx: &Ctx, latencies: &[u64], cap: Duration) -> Result<Section, String> {
     let cases: Vec<(String, Backfill)> = latencies
         .iter()
         .map(|&latency_ms| {
@@ -379,7 +379,7 @@ pub fn own_limits(ctx: &Ctx, latencies: &[u64], cap: Duration) -> Result<Section
 /// trigger knows only the endpoint's documented limit and Klaviyo's
 /// `Retry-After`; the row says how close it gets to the 2 pages a second
 /// the limit allows, in every run.
-pub fn unannounced(
+pub(super) fn unannounced(
     ctx: &Ctx,
     runs: usize,
     profiles: usize,

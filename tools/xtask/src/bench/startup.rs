@@ -66,7 +66,7 @@ impl Series {
     }
 }
 
-pub fn run(ctx: &Ctx, runs: usize) -> Result<Section, String> {
+pub(super) fn run(ctx: &Ctx, runs: usize) -> Result<Section, String> {
     let fake = StandIn::start(
         &ctx.fake,
         &["--lists".to_owned(), "1".to_owned()],

@@ -24,7 +24,7 @@ const MODES: [&str; 2] = ["emitIndividually", "emitPage"];
 
 /// Runs sizes (and the baseline, at its size) and gives the throughput
 /// table and the baseline table.
-pub fn run(
+pub(super) fn run(
     ctx: &Ctx,
     sizes: &[usize],
     repeat: usize,
@@ -256,14 +256,14 @@ fn poll(ctx: &Ctx, fake: &StandIn, n: usize, mode: &str) -> Result<Poll, String>
 }
 
 #[derive(Debug, PartialEq, Eq)]
-pub struct Checked {
+pub(super) struct Checked {
     pub records: usize,
     pub distinct: usize,
 }
 
 /// Counts the profiles in a runner's JSON Lines output, and checks that it
 /// has no error event and ends with the end line.
-pub fn check_output(path: &Path, paged: bool) -> Result<Checked, String> {
+pub(super) fn check_output(path: &Path, paged: bool) -> Result<Checked, String> {
     let file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut reader = BufReader::with_capacity(1 << 20, file);
     let finder = memchr::memmem::Finder::new(b"{\"type\":\"profile\",\"id\":\"");
@@ -313,7 +313,7 @@ pub fn check_output(path: &Path, paged: bool) -> Result<Checked, String> {
 
 /// The request count of the runner's "Polling finished: N record(s)
 /// emitted, M request(s) to Klaviyo" line.
-pub fn requests_in_log(log: &str) -> Option<usize> {
+pub(super) fn requests_in_log(log: &str) -> Option<usize> {
     log.lines().rev().find_map(|l| {
         let (_, rest) = l.split_once("record(s) emitted, ")?;
         rest.split_whitespace().next()?.parse().ok()

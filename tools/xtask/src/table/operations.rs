@@ -12,7 +12,7 @@ use super::{RateLimit, query_parameters, rate_limit, resource_type, strings};
 /// ends within 32 nesting steps (flows, forms and universal content nest the
 /// deepest), so reaching this bound means a new file nests deeper, which
 /// should be looked at rather than silently cut.
-pub const REQUEST_MAX_DEPTH: usize = 64;
+pub(crate) const REQUEST_MAX_DEPTH: usize = 64;
 
 /// The methods kept, in the spelling of the OpenAPI file's path items.
 const METHODS: [(&str, Method); 5] = [
@@ -25,7 +25,7 @@ const METHODS: [(&str, Method); 5] = [
 
 /// `klaviyo_spec::Method`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Method {
+pub(crate) enum Method {
     Get,
     Post,
     Put,
@@ -35,7 +35,7 @@ pub enum Method {
 
 impl Method {
     /// The upper-case name, which also orders operations of one path.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Method::Get => "GET",
             Method::Post => "POST",
@@ -46,7 +46,7 @@ impl Method {
     }
 }
 
-pub struct Operation {
+pub(crate) struct Operation {
     pub method: Method,
     /// Relative to `/api`.
     pub path: String,
@@ -74,17 +74,17 @@ pub struct Operation {
 impl Operation {
     /// The key of the operation in the request schema file, e.g.
     /// `POST /profile-import`.
-    pub fn key(&self) -> String {
+    pub(crate) fn key(&self) -> String {
         format!("{} {}", self.method.name(), self.path)
     }
 }
 
-pub struct AdditionalFields {
+pub(crate) struct AdditionalFields {
     pub resource_type: String,
     pub values: Vec<String>,
 }
 
-pub struct RequestBody {
+pub(crate) struct RequestBody {
     pub content_type: String,
     pub required: bool,
     pub data_type: Option<String>,
@@ -92,14 +92,17 @@ pub struct RequestBody {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BatchLimit {
+pub(crate) struct BatchLimit {
     pub max: u32,
     pub items: String,
 }
 
 /// Every write and get-by-id operation under `/api` of `paths`, sorted by path
 /// and then method name.
-pub fn operations(spec: &Spec<'_>, paths: &[(String, Json)]) -> Result<Vec<Operation>, String> {
+pub(crate) fn operations(
+    spec: &Spec<'_>,
+    paths: &[(String, Json)],
+) -> Result<Vec<Operation>, String> {
     let mut out = Vec::new();
     for (path, item) in paths {
         let Some(short) = path.strip_prefix("/api") else {
@@ -400,7 +403,7 @@ fn request_body(spec: &Spec<'_>, body: &Json) -> Result<(RequestBody, Json), Str
 /// error, so that a new wording is read rather than missed. Limits on payload
 /// size ("The maximum allowed payload size is 5MB") and on jobs in progress
 /// are not batch sizes.
-pub fn batch_limit(description: &str) -> Result<Option<BatchLimit>, String> {
+pub(crate) fn batch_limit(description: &str) -> Result<Option<BatchLimit>, String> {
     let mut found: Option<BatchLimit> = None;
     for sentence in sentences(description) {
         let limit = stated_batch(&sentence);

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Files and who imports whom, with the names each import takes.
 #[derive(Debug, Default)]
-pub struct Graph {
+pub(crate) struct Graph {
     /// From file → to file → the names the first takes from the second.
     pub edges: BTreeMap<String, BTreeMap<String, BTreeSet<String>>>,
 }
@@ -14,7 +14,7 @@ pub struct Graph {
 impl Graph {
     /// `from` imports `name` from `to`; an import of a file from itself
     /// is no edge.
-    pub fn add(&mut self, from: &str, to: &str, name: &str) {
+    pub(crate) fn add(&mut self, from: &str, to: &str, name: &str) {
         if from == to {
             return;
         }
@@ -28,7 +28,7 @@ impl Graph {
 
     /// Every circle: the files that import each other in a loop, each list
     /// sorted, the lists sorted.
-    pub fn circles(&self) -> Vec<Vec<String>> {
+    pub(crate) fn circles(&self) -> Vec<Vec<String>> {
         let mut nodes: BTreeSet<&str> = BTreeSet::new();
         for (from, tos) in &self.edges {
             nodes.insert(from);
@@ -59,7 +59,7 @@ impl Graph {
     }
 
     /// The edges between files of `circle`, as `a -> b: names` lines.
-    pub fn ties(&self, circle: &[String]) -> Vec<String> {
+    pub(crate) fn ties(&self, circle: &[String]) -> Vec<String> {
         let mut out = Vec::new();
         for from in circle {
             let Some(tos) = self.edges.get(from) else {

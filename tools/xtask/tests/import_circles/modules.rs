@@ -36,18 +36,18 @@ struct Module {
 /// One crate (a library or a binary): its modules by path (`[]` is the
 /// root).
 #[derive(Debug, Default)]
-pub struct Crate {
+pub(crate) struct Crate {
     modules: BTreeMap<Vec<String>, Module>,
 }
 
 /// Reads the source files a crate is made of.
-pub trait Source {
+pub(crate) trait Source {
     /// The text of `path`, or `None` when there is no such file.
     fn read(&self, path: &Path) -> Option<String>;
 }
 
 /// The files on disk, named relative to `root`.
-pub struct Disk<'a> {
+pub(crate) struct Disk<'a> {
     pub root: &'a Path,
 }
 
@@ -60,7 +60,7 @@ impl Source for Disk<'_> {
 impl Crate {
     /// The crate whose root file is `root` (e.g. `tools/x/src/lib.rs`);
     /// `Err` names a file that does not parse or a `mod` without a file.
-    pub fn read(src: &dyn Source, root: &Path) -> Result<Crate, String> {
+    pub(crate) fn read(src: &dyn Source, root: &Path) -> Result<Crate, String> {
         let mut krate = Crate::default();
         let dir = root.parent().unwrap_or(Path::new("")).to_path_buf();
         krate.read_file(src, root, Vec::new(), &dir)?;
@@ -150,7 +150,7 @@ impl Crate {
     }
 
     /// Adds this crate's edges between files to `graph`.
-    pub fn edges(&self, graph: &mut Graph) {
+    pub(crate) fn edges(&self, graph: &mut Graph) {
         for (at, module) in &self.modules {
             for written in &module.refs {
                 let Some((target, name)) = self.resolve(at, written) else {

@@ -31,14 +31,14 @@
 //! [`id_hash`]: crate::polling::tracker::id_hash
 
 /// Cells each key is added to: one per subtable.
-pub const K: usize = 3;
+pub(crate) const K: usize = 3;
 
 /// The largest subtable, as a power of two: 2^6 = 64 cells each, 192 in
 /// all, which a snapshot can hold only one of.
-pub const MAX_LOG2: u8 = 6;
+pub(crate) const MAX_LOG2: u8 = 6;
 
 /// Bytes of one packed cell: count (2), key sum (8), check sum (2).
-pub const CELL_BYTES: usize = 12;
+pub(crate) const CELL_BYTES: usize = 12;
 
 const SEEDS: [u64; K] = [
     0x9e37_79b9_7f4a_7c15,
@@ -68,14 +68,14 @@ impl Cell {
 
 /// A table of `K` subtables of `2^log2` cells each.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Iblt {
+pub(crate) struct Iblt {
     log2: u8,
     cells: Vec<Cell>,
 }
 
 /// What peeling a difference found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Difference {
+pub(crate) struct Difference {
     /// Keys in the first set only (count +1): new.
     pub added: Vec<u64>,
     /// Keys in the second set only (count −1): gone.
@@ -84,7 +84,7 @@ pub struct Difference {
 
 /// Why a table could not be decoded or read.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Undecodable {
+pub(crate) enum Undecodable {
     /// More keys differ than the cells can tell apart; the keys peeled
     /// before peeling stopped are given (all of them correct with the
     /// chance stated in the module's comment), and the table of the rest.
@@ -97,7 +97,7 @@ pub enum Undecodable {
 /// tables fail mostly on two keys that share every cell, which
 /// [`Iblt::pair_in`] splits given the ids read: 2 keys from 3 cells up.
 #[cfg(test)]
-pub fn capacity(log2: u8) -> usize {
+pub(crate) fn capacity(log2: u8) -> usize {
     [1, 1, 1, 2, 8, 20, 60][usize::from(log2.min(MAX_LOG2))]
 }
 
@@ -114,7 +114,7 @@ fn check(key: u64) -> u16 {
 
 impl Iblt {
     /// An empty table of `K × 2^log2` cells (`log2` at most [`MAX_LOG2`]).
-    pub fn new(log2: u8) -> Iblt {
+    pub(crate) fn new(log2: u8) -> Iblt {
         let log2 = log2.min(MAX_LOG2);
         Iblt {
             log2,
@@ -123,7 +123,7 @@ impl Iblt {
     }
 
     /// The table of `keys` at this size.
-    pub fn of(log2: u8, keys: impl IntoIterator<Item = u64>) -> Iblt {
+    pub(crate) fn of(log2: u8, keys: impl IntoIterator<Item = u64>) -> Iblt {
         let mut table = Iblt::new(log2);
         for key in keys {
             table.insert(key);
@@ -131,12 +131,12 @@ impl Iblt {
         table
     }
 
-    pub fn log2(&self) -> u8 {
+    pub(crate) fn log2(&self) -> u8 {
         self.log2
     }
 
     /// Cells in all.
-    pub fn cells(&self) -> usize {
+    pub(crate) fn cells(&self) -> usize {
         self.cells.len()
     }
 
@@ -156,17 +156,17 @@ impl Iblt {
         }
     }
 
-    pub fn insert(&mut self, key: u64) {
+    pub(crate) fn insert(&mut self, key: u64) {
         self.toggle(key, 1);
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.cells.iter().all(Cell::is_empty)
     }
 
     /// The same set's table at half the size (nothing when it has one cell
     /// per subtable already).
-    pub fn fold(&self) -> Iblt {
+    pub(crate) fn fold(&self) -> Iblt {
         if self.log2 == 0 {
             return self.clone();
         }
@@ -187,7 +187,7 @@ impl Iblt {
     }
 
     /// Folded down to `2^log2` cells per subtable (never grown).
-    pub fn folded_to(&self, log2: u8) -> Iblt {
+    pub(crate) fn folded_to(&self, log2: u8) -> Iblt {
         let mut out = self.clone();
         while out.log2 > log2 {
             out = out.fold();
@@ -197,13 +197,13 @@ impl Iblt {
 
     /// The table of the union of two disjoint sets (of the sum, for
     /// multisets), at the smaller of the two sizes.
-    pub fn add(&self, other: &Iblt) -> Iblt {
+    pub(crate) fn add(&self, other: &Iblt) -> Iblt {
         self.combine(other, 1)
     }
 
     /// The table of `self`'s set less `other`'s: peel it for their
     /// difference.
-    pub fn subtract(&self, other: &Iblt) -> Iblt {
+    pub(crate) fn subtract(&self, other: &Iblt) -> Iblt {
         self.combine(other, -1)
     }
 
@@ -221,7 +221,7 @@ impl Iblt {
 
     /// The keys of a difference table: those counted once (added) and
     /// those counted minus once (removed).
-    pub fn peel(&self) -> Result<Difference, Undecodable> {
+    pub(crate) fn peel(&self) -> Result<Difference, Undecodable> {
         let mut table = self.clone();
         let mut found = Difference::default();
         let mut pending: Vec<usize> = (0..table.cells.len()).collect();
@@ -257,7 +257,7 @@ impl Iblt {
     /// of its cells is empty, which a key in the table never leaves (its
     /// cell would hold it, or a sum of keys that cancels it, a chance of
     /// 2^-64). What peeling could not name is among the keys that may be.
-    pub fn may_hold(&self, key: u64) -> bool {
+    pub(crate) fn may_hold(&self, key: u64) -> bool {
         (0..K).all(|i| !self.cells[self.index(i, key)].is_empty())
     }
 
@@ -266,7 +266,10 @@ impl Iblt {
     /// the same cell of every subtable (a chance of 1 in 4^log2), the
     /// commonest failure of small tables. Every cell holding them has
     /// their XOR, so each candidate names its partner.
-    pub fn pair_in(&self, candidates: &std::collections::HashSet<u64>) -> Option<(u64, u64)> {
+    pub(crate) fn pair_in(
+        &self,
+        candidates: &std::collections::HashSet<u64>,
+    ) -> Option<(u64, u64)> {
         let held: Vec<&Cell> = self.cells.iter().filter(|c| !c.is_empty()).collect();
         let x = held.first()?.key_sum;
         if x == 0 || held.iter().any(|c| c.count != 2 || c.key_sum != x) {
@@ -280,7 +283,7 @@ impl Iblt {
     }
 
     /// Append the packed cells: little-endian count, key sum, check sum.
-    pub fn pack(&self, out: &mut Vec<u8>) {
+    pub(crate) fn pack(&self, out: &mut Vec<u8>) {
         for cell in &self.cells {
             out.extend_from_slice(&cell.count.to_le_bytes());
             out.extend_from_slice(&cell.key_sum.to_le_bytes());
@@ -290,7 +293,7 @@ impl Iblt {
 
     /// Read a table of `2^log2` cells per subtable from the front of
     /// `bytes`, and what follows it; `None` when there are too few bytes.
-    pub fn unpack(log2: u8, bytes: &[u8]) -> Option<(Iblt, &[u8])> {
+    pub(crate) fn unpack(log2: u8, bytes: &[u8]) -> Option<(Iblt, &[u8])> {
         if log2 > MAX_LOG2 {
             return None;
         }

@@ -5,6 +5,6 @@
 //! stretch (`iblt.rs`), so such records are emitted once each within the
 //! lookback. docs/polling.md "Late records" says what is guaranteed.
 
-pub mod iblt;
+pub(super) mod iblt;
 pub mod sim;
-pub mod stretches;
+pub(super) mod stretches;

@@ -29,14 +29,14 @@ use base64::engine::general_purpose::STANDARD_NO_PAD;
 use super::iblt::{self, Iblt, Undecodable};
 
 /// The shortest wait between two reads of a stretch.
-pub const MIN_INTERVAL: i64 = 60;
+pub(crate) const MIN_INTERVAL: i64 = 60;
 
 /// Stretches this short merge whatever their age.
-pub const MIN_LENGTH: i64 = 60;
+pub(crate) const MIN_LENGTH: i64 = 60;
 
 /// The summary size of a stretch nothing late was found in yet:
 /// 2 cells per subtable, 6 in all, which tell 2 new ids apart.
-pub const DEFAULT_LOG2: u8 = 1;
+pub(crate) const DEFAULT_LOG2: u8 = 1;
 
 /// The largest time a packed stretch may hold (year 36812).
 const MAX_TIME: i64 = 1 << 40;
@@ -45,7 +45,7 @@ const MAX_TIME: i64 = 1 << 40;
 const FORMAT: u8 = 1;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Stretch {
+pub(crate) struct Stretch {
     pub from: i64,
     pub to: i64,
     /// When it was last read: every record Klaviyo listed then was emitted.
@@ -72,7 +72,7 @@ impl Stretch {
     }
 
     /// When its next read is due, with `lookback` seconds of lookback.
-    pub fn due(&self, lookback: i64) -> i64 {
+    pub(crate) fn due(&self, lookback: i64) -> i64 {
         let age = self.read_at - self.to;
         (self.read_at + age.max(MIN_INTERVAL)).min(self.to + lookback)
     }
@@ -85,7 +85,7 @@ impl Stretch {
 
 /// What a re-read of a stretch found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reconciled {
+pub(crate) struct Reconciled {
     /// Hashes of the ids read that were not emitted before (all of them
     /// when `at_least_once`).
     pub new: HashSet<u64>,
@@ -101,14 +101,14 @@ pub struct Reconciled {
 
 /// Every stretch of the lookback, in order and apart.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Stretches {
+pub(crate) struct Stretches {
     /// Seconds; 0 is off.
     lookback: i64,
     list: Vec<Stretch>,
 }
 
 impl Stretches {
-    pub fn new(lookback: i64) -> Stretches {
+    pub(crate) fn new(lookback: i64) -> Stretches {
         Stretches {
             lookback: lookback.max(0),
             list: Vec::new(),
@@ -117,24 +117,24 @@ impl Stretches {
 
     /// As if `secs` more had passed since every read: for tests, which
     /// cannot wait the minutes between re-reads.
-    pub fn aged(&mut self, secs: i64) {
+    pub(crate) fn aged(&mut self, secs: i64) {
         for s in &mut self.list {
             s.read_at -= secs;
         }
     }
 
-    pub fn list(&self) -> &[Stretch] {
+    pub(crate) fn list(&self) -> &[Stretch] {
         &self.list
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.list.is_empty()
     }
 
     /// The main window `[from, to)` is being read at `now`: cover the part
     /// of it within the lookback that no stretch covers yet (a resumed
     /// window is covered already), with pieces that grow with their age.
-    pub fn open_window(&mut self, from: i64, to: i64, now: i64) {
+    pub(crate) fn open_window(&mut self, from: i64, to: i64, now: i64) {
         if self.lookback == 0 {
             return;
         }
@@ -176,7 +176,7 @@ impl Stretches {
     }
 
     /// `id` (a hash) at `at` was emitted.
-    pub fn note_emitted(&mut self, at: i64, id: u64) {
+    pub(crate) fn note_emitted(&mut self, at: i64, id: u64) {
         if let Some(s) = self.stretch_mut(at) {
             s.summary.insert(id);
             s.count = s.count.saturating_add(1);
@@ -194,7 +194,7 @@ impl Stretches {
     /// (within a quarter of their wait), so stretches come to be read in
     /// step and merge as they age, at the cost of reading such a
     /// neighbour up to a quarter of its wait early.
-    pub fn due(&mut self, now: i64) -> Vec<(i64, i64)> {
+    pub(crate) fn due(&mut self, now: i64) -> Vec<(i64, i64)> {
         self.tidy(now);
         let lookback = self.lookback;
         let mut i = 0;
@@ -235,7 +235,7 @@ impl Stretches {
 
     /// Compare the ids a re-read of `range` found (hashes) with what was
     /// emitted from it. `None` when no stretch is that range any more.
-    pub fn reconcile(&self, range: (i64, i64), read: &HashSet<u64>) -> Option<Reconciled> {
+    pub(crate) fn reconcile(&self, range: (i64, i64), read: &HashSet<u64>) -> Option<Reconciled> {
         let s = self.list.iter().find(|s| (s.from, s.to) == range)?;
         let table = Iblt::of(s.summary.log2(), read.iter().copied());
         let new_count = (read.len() as u32).saturating_sub(s.count);
@@ -292,7 +292,7 @@ impl Stretches {
     /// A re-read of `range` started at `read_at` found `read`, and every
     /// new id among them has been emitted: the summary is rebuilt from
     /// them; `found` of them were late.
-    pub fn reread_done(
+    pub(crate) fn reread_done(
         &mut self,
         range: (i64, i64),
         read: &HashSet<u64>,
@@ -314,7 +314,7 @@ impl Stretches {
 
     /// Drop the stretches whose last read is done and merge neighbours
     /// short against their age.
-    pub fn tidy(&mut self, now: i64) {
+    pub(crate) fn tidy(&mut self, now: i64) {
         let lookback = self.lookback;
         self.list.retain(|s| !s.expired(lookback));
         let mut i = 0;
@@ -347,7 +347,7 @@ impl Stretches {
     /// the summaries where no late record was found first, then merging
     /// the neighbours closest in age. `None` when even one summary of one
     /// cell per subtable does not fit.
-    pub fn pack(&self, budget: usize) -> Option<String> {
+    pub(crate) fn pack(&self, budget: usize) -> Option<String> {
         let mut fitted = self.clone();
         while fitted.byte_len().div_ceil(3) * 4 > budget.saturating_add(2) {
             if !fitted.shrink() {
@@ -359,7 +359,7 @@ impl Stretches {
     }
 
     /// The length of [`Stretches::to_bytes`], without writing it.
-    pub fn byte_len(&self) -> usize {
+    pub(crate) fn byte_len(&self) -> usize {
         let mut n = 1 + varint_len(self.list.len() as u64);
         let mut previous = 0i64;
         for s in &self.list {
@@ -415,7 +415,7 @@ impl Stretches {
     /// absolute, then from the previous `to`), its length, `read_at − to`
     /// (zigzag), count, found as LEB128 varints, the summary's log2 as a
     /// byte and its cells (iblt.rs).
-    pub fn to_bytes(&self) -> Vec<u8> {
+    pub(crate) fn to_bytes(&self) -> Vec<u8> {
         let mut out = vec![FORMAT];
         varint(&mut out, self.list.len() as u64);
         let mut previous = 0i64;
@@ -433,7 +433,7 @@ impl Stretches {
     }
 
     /// Read what [`Stretches::pack`] wrote; `None` when it is not that.
-    pub fn unpack(lookback: i64, text: &str) -> Option<Stretches> {
+    pub(crate) fn unpack(lookback: i64, text: &str) -> Option<Stretches> {
         let bytes = STANDARD_NO_PAD.decode(text).ok()?;
         let (&format, mut rest) = bytes.split_first()?;
         if format != FORMAT {

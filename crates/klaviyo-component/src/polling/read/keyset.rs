@@ -34,7 +34,7 @@ const MAX_WALKS: u32 = 8;
 /// A range of one partition to read: records whose field is at or after
 /// `from` and before `to`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Slice {
+pub(crate) struct Slice {
     pub partition: usize,
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
@@ -42,7 +42,11 @@ pub struct Slice {
 
 /// Read the first page of `slice` (walking the cursor through a crowded
 /// first second), send its records in `[from, to)`, and say what is left.
-pub async fn read_slice(src: &Source, slice: Slice, out: &ChunkSender) -> Result<End, Error> {
+pub(crate) async fn read_slice(
+    src: &Source,
+    slice: Slice,
+    out: &ChunkSender,
+) -> Result<End, Error> {
     let mut restarts = 0;
     loop {
         match read_once(src, slice, out).await {

@@ -18,8 +18,8 @@ use serde_json::value::RawValue;
 use tokio::sync::mpsc;
 use url::Url;
 
-pub use self::keyset::{Slice, read_slice};
-pub use self::scan::read_partition;
+pub(super) use self::keyset::{Slice, read_slice};
+pub(super) use self::scan::read_partition;
 use super::plan::{Plan, Query};
 use super::record;
 use super::tracker::id_hash;
@@ -27,7 +27,7 @@ use crate::Error;
 use crate::client::Client;
 
 /// What every reader reads with.
-pub struct Source {
+pub(super) struct Source {
     pub client: Arc<Client>,
     pub plan: Arc<Plan>,
     /// How long Klaviyo may take to list a change (the poll lag).
@@ -37,7 +37,7 @@ pub struct Source {
 /// One record as read: its id, the second of the polled field, and the
 /// record itself, untouched.
 #[derive(Debug)]
-pub struct Record {
+pub(super) struct Record {
     pub id: String,
     /// The polled field's value to the second: Klaviyo filters by whole
     /// seconds, and sorts records within a second in no order of their
@@ -49,13 +49,13 @@ pub struct Record {
 /// Records a reader hands over at once, in ascending order of the polled
 /// field: one page, or one batch of a full read.
 #[derive(Debug, Default)]
-pub struct Chunk {
+pub(super) struct Chunk {
     pub records: Vec<Record>,
 }
 
 impl Chunk {
     /// The bytes of the records held, for the poller's memory budget.
-    pub fn bytes(&self) -> usize {
+    pub(super) fn bytes(&self) -> usize {
         self.records.iter().map(|r| r.raw.get().len()).sum()
     }
 }
@@ -63,13 +63,13 @@ impl Chunk {
 /// Where to start: after the records already emitted, which are those
 /// before `at` and those at exactly `at` whose id hashes are in `emitted`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Start {
+pub(super) struct Start {
     pub at: DateTime<Utc>,
     pub emitted: HashSet<u64>,
 }
 
 impl Start {
-    pub fn at(at: DateTime<Utc>) -> Start {
+    pub(super) fn at(at: DateTime<Utc>) -> Start {
         Start {
             at,
             emitted: HashSet::new(),
@@ -85,7 +85,7 @@ impl Start {
 
 /// How a reader ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum End {
+pub(super) enum End {
     /// Everything it was asked for was sent.
     Complete,
     /// What lies from `last` to the end of the range is left for other
@@ -99,7 +99,7 @@ pub enum End {
 
 /// Where a reader sends its chunks. A closed channel means the poller
 /// stopped and needs no more: the reader then ends quietly.
-pub type ChunkSender = mpsc::Sender<Chunk>;
+pub(super) type ChunkSender = mpsc::Sender<Chunk>;
 
 /// One page of records with a readable polled field, and where the next
 /// page is.

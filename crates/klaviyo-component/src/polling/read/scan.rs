@@ -28,7 +28,7 @@ const CURSOR_RESTARTS: u32 = 3;
 
 /// Read the records of `partition` after `start` and before `to`, in
 /// batches of at most `capacity` records, sending each batch.
-pub async fn read_partition(
+pub(crate) async fn read_partition(
     src: &Source,
     partition: usize,
     mut start: Start,
