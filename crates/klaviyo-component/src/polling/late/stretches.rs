@@ -239,16 +239,9 @@ impl Stretches {
         let s = self.list.iter().find(|s| (s.from, s.to) == range)?;
         let table = Iblt::of(s.summary.log2(), read.iter().copied());
         let new_count = (read.len() as u32).saturating_sub(s.count);
-        let (diff, rest) = match table.subtract(&s.summary).peel() {
+        let (diff, rest) = match table.subtract(&s.summary).decode_with(read) {
             Ok(diff) => (Some(diff), None),
-            // Two new ids in the same cells everywhere: split them.
-            Err(Undecodable::Overfull(mut diff, rest)) => match rest.pair_in(read) {
-                Some((a, b)) => {
-                    diff.added.extend([a, b]);
-                    (Some(diff), None)
-                }
-                None => (None, Some((diff, rest))),
-            },
+            Err(Undecodable::Overfull(diff, rest)) => (None, Some((diff, rest))),
         };
         // Every new id must be among those read, and the count must agree:
         // otherwise a cell looked pure by mistake.
@@ -264,7 +257,7 @@ impl Stretches {
                 at_least_once: false,
                 repeats: 0,
             },
-            // The ids peeling named, and every id read whose cells in what
+            // The ids decoding named, and every id read whose cells in what
             // it left are all taken: the others were emitted before.
             (None, Some((peeled, rest))) => {
                 let named: HashSet<u64> = peeled.added.into_iter().collect();
