@@ -42,7 +42,7 @@ pub const DEFAULT_LOG2: u8 = 1;
 const MAX_TIME: i64 = 1 << 40;
 
 /// The format of the packed stretches.
-const FORMAT: u8 = 1;
+const FORMAT: u8 = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stretch {
@@ -243,20 +243,29 @@ impl Stretches {
             Ok(diff) => (Some(diff), None),
             Err(Undecodable::Overfull(diff, rest)) => (None, Some((diff, rest))),
         };
-        // Every new id must be among those read, and the count must agree:
-        // otherwise a cell looked pure by mistake.
+        // The count must agree (decoding checked the rest): otherwise ids
+        // were deleted as well as added.
         let exact = diff.filter(|d| {
-            d.added.iter().all(|k| read.contains(k))
-                && read.len() as i64 - i64::from(s.count)
-                    == d.added.len() as i64 - d.removed.len() as i64
+            read.len() as i64 - i64::from(s.count) == d.added.len() as i64 - d.removed.len() as i64
         });
         Some(match (exact, rest) {
-            (Some(d), _) => Reconciled {
-                new_count: d.added.len() as u32,
-                new: d.added.into_iter().collect(),
-                at_least_once: false,
-                repeats: 0,
-            },
+            (Some(d), _) => {
+                // Keys are hashes cut to 48 bits: every id read with a new
+                // key is new (two ids of one stretch sharing a key, one
+                // emitted and one new, cost one repeat, not a loss).
+                let added: HashSet<u64> = d.added.into_iter().collect();
+                let new: HashSet<u64> = read
+                    .iter()
+                    .copied()
+                    .filter(|k| added.contains(&iblt::key_of(*k)))
+                    .collect();
+                Reconciled {
+                    new_count: added.len() as u32,
+                    repeats: (new.len() as u32).saturating_sub(added.len() as u32),
+                    at_least_once: false,
+                    new,
+                }
+            }
             // The ids decoding named, and every id read whose cells in what
             // it left are all taken: the others were emitted before.
             (None, Some((peeled, rest))) => {
@@ -264,7 +273,7 @@ impl Stretches {
                 let new: HashSet<u64> = read
                     .iter()
                     .copied()
-                    .filter(|k| named.contains(k) || rest.may_hold(*k))
+                    .filter(|k| named.contains(&iblt::key_of(*k)) || rest.may_hold(*k))
                     .collect();
                 Reconciled {
                     repeats: (new.len() as u32).saturating_sub(new_count),
@@ -404,7 +413,7 @@ impl Stretches {
         }
     }
 
-    /// Format 1: the format byte, then per stretch `from` (the first
+    /// Format 2: the format byte, then per stretch `from` (the first
     /// absolute, then from the previous `to`), its length, `read_at − to`
     /// (zigzag), count, found as LEB128 varints, the summary's log2 as a
     /// byte and its cells (iblt.rs).
@@ -597,7 +606,7 @@ mod tests {
         let mut n = Numbers(2);
         let mut records = steady(&mut n, T0, T0 + 300);
         let listed = T0 + 150;
-        for _ in 0..300 {
+        for _ in 0..1_000 {
             records.push(SimRecord {
                 at: listed - 40,
                 listed,
@@ -605,9 +614,9 @@ mod tests {
             });
         }
         let report = simulate(config(180, 2), records, T0, T0 + 500);
-        assert_eq!(report.late, 300);
+        assert_eq!(report.late, 1_000);
         assert_eq!(report.late_lost, 0);
-        assert_eq!(report.late_once + report.late_repeated, 300);
+        assert_eq!(report.late_once + report.late_repeated, 1_000);
         assert!(report.overflows >= 1, "{report:?}");
         // Only the stretch's on-time records come again, once.
         assert!(report.repeats <= 120, "{} repeats", report.repeats);
