@@ -193,41 +193,53 @@ impl Stretches {
     /// that are short enough to merge with it and nearly due themselves
     /// (within a quarter of their wait), so stretches come to be read in
     /// step and merge as they age, at the cost of reading such a
-    /// neighbour up to a quarter of its wait early.
+    /// neighbour up to a quarter of its wait early. They are read as they
+    /// are and merge once read ([`Stretches::tidy`]): each is reconciled
+    /// against its own summary, since a merged summary has only the
+    /// smaller part's cells, and merged after the rebuild has them all.
     pub fn due(&mut self, now: i64) -> Vec<(i64, i64)> {
         self.tidy(now);
         let lookback = self.lookback;
-        let mut i = 0;
-        while i < self.list.len() {
-            if self.list[i].due(lookback) <= now {
-                while i + 1 < self.list.len() && self.joinable(i, now) {
-                    self.merge_at(i);
-                }
-                while i > 0 && self.joinable(i - 1, now) {
-                    self.merge_at(i - 1);
-                    i -= 1;
-                }
+        let n = self.list.len();
+        let mut read = vec![false; n];
+        for i in 0..n {
+            if self.list[i].due(lookback) > now {
+                continue;
             }
-            i += 1;
+            read[i] = true;
+            let (mut first, mut last) = (i, i);
+            while last + 1 < n && self.joinable(first, last + 1, now) {
+                last += 1;
+                read[last] = true;
+            }
+            while first > 0 && self.joinable(first - 1, last, now) {
+                first -= 1;
+                read[first] = true;
+            }
         }
         let mut due: Vec<(i64, i64)> = self
             .list
             .iter()
-            .filter(|s| s.due(lookback) <= now)
-            .map(|s| (s.from, s.to))
+            .zip(&read)
+            .filter(|(_, r)| **r)
+            .map(|(s, _)| (s.from, s.to))
             .collect();
         due.reverse();
         due
     }
 
-    /// Whether stretch `i` and the next may be read as one at `now`.
-    fn joinable(&self, i: usize, now: i64) -> bool {
-        let (a, b) = (&self.list[i], &self.list[i + 1]);
+    /// Whether stretches `first..=last` may be read in step at `now`, to
+    /// merge into one: adjacent, short enough against the end's age, and
+    /// the two ends nearly due.
+    fn joinable(&self, first: usize, last: usize, now: i64) -> bool {
+        let (a, b) = (&self.list[first], &self.list[last]);
         let nearly_due = |s: &Stretch| {
             let due = s.due(self.lookback);
             due <= now + (due - s.read_at) / 4
         };
-        a.to == b.from
+        self.list[first..=last]
+            .windows(2)
+            .all(|w| w[0].to == w[1].from)
             && b.to - a.from <= ((now - b.to) / 4).max(MIN_LENGTH)
             && nearly_due(a)
             && nearly_due(b)
