@@ -319,7 +319,7 @@ impl Iblt {
         let mut progress = true;
         while progress && !table.is_empty() {
             progress = false;
-            for at in 0..table.cells.len() {
+            for (at, lying_here) in bucket.iter().enumerate() {
                 let cell = table.cells[at];
                 if cell.is_empty() {
                     continue;
@@ -342,7 +342,7 @@ impl Iblt {
                 if !(1..=3).contains(&c) {
                     continue;
                 }
-                let candidates: Vec<u64> = bucket[at]
+                let candidates: Vec<u64> = lying_here
                     .iter()
                     .copied()
                     .filter(|k| !taken.contains(k) && table.may_hold(*k))
