@@ -241,7 +241,15 @@ impl Iblt {
     /// those counted minus once (removed). Exact when keys were only
     /// added (a count of 1 is then one key); with keys removed too, a
     /// cell of several can look pure, which [`Iblt::decode_with`] guards.
+    #[cfg(test)]
     pub fn peel(&self) -> Result<Difference, Undecodable> {
+        self.peel_among(None)
+    }
+
+    /// Peeling, taking a key at +1 only when it is among `read` (when
+    /// given): a cell of several keys whose count wrapped to 1 (256 + 1
+    /// keys) or that holds deleted keys too names a key that is not.
+    fn peel_among(&self, read: Option<&HashSet<u64>>) -> Result<Difference, Undecodable> {
         let mut table = self.clone();
         let mut found = Difference::default();
         let mut pending: Vec<usize> = (0..table.cells.len()).collect();
@@ -256,7 +264,9 @@ impl Iblt {
                 _ => continue,
             };
             let key = cell.key_sum;
-            if table.index(at / table.width(), key) != at {
+            if table.index(at / table.width(), key) != at
+                || (sign == 1 && read.is_some_and(|r| !r.contains(&key)))
+            {
                 continue;
             }
             if !named.insert(key) {
@@ -293,18 +303,22 @@ impl Iblt {
     /// decode failed: it never returns a wrong set as exact.
     pub fn decode_with(&self, read: &HashSet<u64>) -> Result<Difference, Undecodable> {
         let read: HashSet<u64> = read.iter().map(|k| k & KEY_MASK).collect();
-        let (mut found, mut table) = match self.peel() {
-            // Emptied, so the table of what was found is this table; with
-            // no check sum, a key at +1 must also be among those read.
-            Ok(diff) if diff.removed.is_empty() && diff.added.iter().all(|k| read.contains(k)) => {
-                return Ok(diff);
-            }
+        let (mut found, mut table) = match self.peel_among(Some(&read)) {
+            // Emptied, so the table of what was found is this table.
+            Ok(diff) if diff.removed.is_empty() => return Ok(diff),
             Ok(diff) => (diff, Iblt::new(self.log2)),
             Err(Undecodable::Overfull(found, rest)) => (found, rest),
         };
-        if table.is_empty() {
+        if table.is_empty() || !found.removed.is_empty() {
+            found.removed.clear();
             return Err(Undecodable::Overfull(found, self.clone()));
         }
+        // What a failure leaves to rule ids out with: the residual of
+        // peeling, whose keys are each the one key of a cell and among
+        // those read. Not the enumeration's, which can take a wrong set
+        // where counts wrapped (256 + 3 keys look like 3): a wrong key
+        // could empty a cell and rule a new id out.
+        let peeled = table.clone();
         let named: HashSet<u64> = found.added.iter().copied().collect();
         // The ids read that may still be in the residual, by cell.
         let mut bucket: Vec<Vec<u64>> = vec![Vec::new(); table.cells.len()];
@@ -375,7 +389,7 @@ impl Iblt {
         if exact {
             Ok(found)
         } else {
-            Err(Undecodable::Overfull(found, table))
+            Err(Undecodable::Overfull(found, peeled))
         }
     }
 
@@ -704,6 +718,31 @@ mod tests {
                 "{} cells, {d} keys: {ok} of {tries} decoded",
                 K << log2
             );
+        }
+    }
+
+    /// More new ids than a count tells apart (259 look like 3 modulo
+    /// 256): the decode fails, and what it leaves still holds every new
+    /// id, however the enumeration went.
+    #[test]
+    fn counts_that_wrap_never_rule_a_new_id_out() {
+        for (log2, seed) in [(0u8, 1u64), (0, 2), (1, 3), (2, 4)] {
+            let read: Vec<u64> = (0..3_000u64).map(|n| key(n ^ (seed << 32))).collect();
+            let (new, old) = read.split_at(259);
+            let table =
+                Iblt::of(log2, read.iter().copied()).subtract(&Iblt::of(log2, old.iter().copied()));
+            let set: HashSet<u64> = read.iter().copied().collect();
+            match table.decode_with(&set) {
+                Ok(diff) => assert_eq!(sorted(diff.added), sorted(new.to_vec())),
+                Err(Undecodable::Overfull(found, rest)) => {
+                    for k in new {
+                        assert!(
+                            found.added.contains(k) || rest.may_hold(*k),
+                            "{k} ruled out"
+                        );
+                    }
+                }
+            }
         }
     }
 

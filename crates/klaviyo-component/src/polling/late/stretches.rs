@@ -38,6 +38,9 @@ pub const MIN_LENGTH: i64 = 60;
 /// 2 cells per subtable, 6 in all, which tell 2 new ids apart.
 pub const DEFAULT_LOG2: u8 = 1;
 
+/// Stretches this long keep a floor of 6 cells when the snapshot folds.
+const LONG: i64 = 1_800;
+
 /// The largest time a packed stretch may hold (year 36812).
 const MAX_TIME: i64 = 1 << 40;
 
@@ -394,13 +397,18 @@ impl Stretches {
         // Fold where cells are most plentiful for what may arrive late:
         // late records come in proportion to a stretch's length, and more
         // where some were found.
-        let fold = self
-            .list
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.summary.log2() > 0)
-            .max_by(|(_, x), (_, y)| plenty(x).total_cmp(&plenty(y)))
-            .map(|(i, _)| i);
+        // Stretches of half an hour or more keep 6 cells while others can
+        // fold: tens of thousands of ids read leave three new ids in 3
+        // cells beyond the guided search (iblt.rs), not in 6.
+        let fold_above = |floor: &dyn Fn(&Stretch) -> u8| {
+            self.list
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.summary.log2() > floor(s))
+                .max_by(|(_, x), (_, y)| plenty(x).total_cmp(&plenty(y)))
+                .map(|(i, _)| i)
+        };
+        let fold = fold_above(&|s| u8::from(s.to - s.from >= LONG)).or_else(|| fold_above(&|_| 0));
         if let Some(i) = fold {
             let s = &mut self.list[i];
             s.summary = s.summary.fold();
