@@ -366,7 +366,8 @@ impl Stretches {
     /// cell per subtable does not fit.
     pub fn pack(&self, budget: usize) -> Option<String> {
         let mut fitted = self.clone();
-        while fitted.byte_len().div_ceil(3) * 4 > budget.saturating_add(2) {
+        // Base64 without padding: 4 characters for 3 bytes, rounded up.
+        while (fitted.byte_len() * 4).div_ceil(3) > budget {
             if !fitted.shrink() {
                 return None;
             }
