@@ -151,10 +151,13 @@ impl<'o> Poller<'o> {
             if found.at_least_once {
                 tracing::warn!(
                     "{} record(s) read again from {label} are new, more than its summary tells apart: \
-                     all {} are emitted again, up to {} of them a second time",
+                     {} of the {} read are emitted, up to {} of them a second time (at least once, none lost); \
+                     a destination that does not de-duplicate by id may want a shorter \"{}\"",
                     found.new_count,
+                    found.new.len(),
                     read.len(),
-                    found.repeats
+                    found.repeats,
+                    crate::fields::LOOKBACK.label
                 );
                 self.late.repeats += u64::from(found.repeats);
             }

@@ -120,8 +120,9 @@ pub(super) fn run(ctx: &Ctx, smoke: bool, release: bool) -> Result<Vec<Section>,
     section.notes.push(
         "Lateness is log-uniform from 1 s to 2 days; typical: 0.05% of events late, heavy: 1%, \
          import: 100,000 events created within ten minutes with times over the three days before. \
-         Late records beyond the lookback are not counted. A summary tells apart 1 new id in 6 cells \
-         (2 when they share every cell), 8 in 48, 60 in 192 (late/iblt.rs); where it cannot, the \
+         Late records beyond the lookback are not counted. A summary decoded with the ids read tells \
+         apart 3 new ids in 3 or 6 cells, 8 in 24, 16 in 48, 64 in 192 (late/iblt.rs); where it \
+         cannot, the \
          ids whose cells the difference leaves all taken are emitted again (at least once)."
             .to_owned(),
     );
