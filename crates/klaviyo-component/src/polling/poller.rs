@@ -23,6 +23,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 use super::batcher::Batcher;
+use super::late::stretches::fetches;
 use super::plan::Strategy;
 use super::read::{self, Chunk, End, Record, Slice, Source, Start};
 use super::schedule::{Head, NodeId, Schedule, Status, Work};
@@ -141,12 +142,30 @@ impl<'o> Poller<'o> {
     async fn reread(&mut self) -> Result<(), Error> {
         for range in self.state.late.due(self.started.timestamp()) {
             let read_at = Utc::now();
-            let mut records = self.read_range(range).await?;
-            records.sort_by_key(|r| r.at);
-            let read: HashSet<u64> = records.iter().map(|r| id_hash(&r.id)).collect();
+            // The ids first, which is all a re-read that finds nothing new
+            // (most of them) needs: a stretch a day old can hold hundreds
+            // of thousands of records, too many to hold whole.
+            let (seconds, _) = self.read_range(range, &|_| false).await?;
+            let read: HashSet<u64> = seconds.keys().copied().collect();
             let Some(found) = self.state.late.reconcile(range, &read) else {
                 continue;
             };
+            // Then the new records themselves, read again by their seconds
+            // (`fetches`): one that arrived between the two reads is not in
+            // `read`, so it stays new for the next re-read; one deleted
+            // between them is not emitted.
+            let mut records = Vec::new();
+            let at = found
+                .new
+                .iter()
+                .filter_map(|hash| seconds.get(hash).copied());
+            for fetch in fetches(range, at) {
+                let (_, some) = self
+                    .read_range(fetch, &|hash| found.new.contains(&hash))
+                    .await?;
+                records.extend(some);
+            }
+            records.sort_by_key(|r| r.at);
             let label = format!("{}/{}", text_of(range.0), text_of(range.1));
             if found.at_least_once {
                 tracing::warn!(
@@ -188,11 +207,18 @@ impl<'o> Poller<'o> {
         Ok(())
     }
 
-    /// Every record of every partition whose field lies in `range`, read
-    /// through the same schedule and pacer as the main window.
-    async fn read_range(&mut self, range: (i64, i64)) -> Result<Vec<Record>, Error> {
+    /// The id hashes, with their seconds, of every record of every
+    /// partition whose field lies in `range`, and the records whose hash
+    /// `keep` wants, read through the same schedule and pacer as the main
+    /// window.
+    async fn read_range(
+        &mut self,
+        range: (i64, i64),
+        keep: &dyn Fn(u64) -> bool,
+    ) -> Result<(HashMap<u64, i64>, Vec<Record>), Error> {
+        let mut read = HashMap::new();
         let (Some(from), Some(to)) = (at_second(range.0), at_second(range.1)) else {
-            return Ok(Vec::new());
+            return Ok((read, Vec::new()));
         };
         let plan = self.source.plan.clone();
         let work = (0..plan.partitions.len()).map(|partition| match plan.strategy {
@@ -216,7 +242,7 @@ impl<'o> Poller<'o> {
                 id: head, status, ..
             }) = schedule.head()
             else {
-                return Ok(records);
+                return Ok((read, records));
             };
             if status == Status::Failed && reads.drained(head) {
                 return Err(reads.take_failure(head));
@@ -225,12 +251,16 @@ impl<'o> Poller<'o> {
                 Next::Joined(joined) => reads.finished(joined, &mut schedule),
                 Next::Chunk(chunk) => {
                     self.chunk_bytes.add(chunk.bytes());
-                    records.extend(
-                        chunk
-                            .records
-                            .into_iter()
-                            .filter(|r| r.at >= from && r.at < to),
-                    );
+                    for record in chunk.records {
+                        if record.at < from || record.at >= to {
+                            continue;
+                        }
+                        let hash = id_hash(&record.id);
+                        read.insert(hash, record.at.timestamp());
+                        if keep(hash) {
+                            records.push(record);
+                        }
+                    }
                 }
                 Next::Drained => reads.mark_drained(head),
                 Next::Idle => {

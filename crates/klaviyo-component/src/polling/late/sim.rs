@@ -5,7 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::stretches::Stretches;
+use super::stretches::{Stretches, fetches};
 
 /// One record of the simulated account.
 #[derive(Debug, Clone, Copy)]
@@ -117,6 +117,22 @@ pub fn simulate(config: SimConfig, mut records: Vec<SimRecord>, start: i64, end:
             };
             if found.at_least_once {
                 report.overflows += 1;
+            }
+            // The trigger reads the ids first, then the new records by
+            // their seconds, or the stretch again (poller.rs, `fetches`).
+            let at = visible
+                .iter()
+                .filter(|r| found.new.contains(&r.id))
+                .map(|r| r.at);
+            for fetch in fetches(range, at) {
+                let again: Vec<&&SimRecord> = visible
+                    .iter()
+                    .filter(|r| r.at >= fetch.0 && r.at < fetch.1)
+                    .collect();
+                for r in &again {
+                    *reads.entry(r.id).or_default() += 1;
+                }
+                report.reread_requests += requests(again.len());
             }
             for r in &visible {
                 if found.new.contains(&r.id) {

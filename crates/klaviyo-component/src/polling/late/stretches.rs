@@ -86,6 +86,31 @@ impl Stretch {
     }
 }
 
+/// The most ranges a re-read asks again for the new records it found;
+/// beyond, it reads its whole stretch again.
+pub(crate) const MAX_FETCHES: usize = 8;
+
+/// Where a re-read of `range` that found new records at the seconds
+/// `secs` reads them whole: each run of consecutive seconds as one range
+/// when there are at most [`MAX_FETCHES`], else all of `range`. The first
+/// read keeps only ids (a stretch a day old holds too many records to
+/// hold whole); this second one costs a request or two where a few late
+/// records were found, and a stretch's pages where many were.
+pub(crate) fn fetches(range: (i64, i64), secs: impl IntoIterator<Item = i64>) -> Vec<(i64, i64)> {
+    let secs: std::collections::BTreeSet<i64> = secs.into_iter().collect();
+    let mut out: Vec<(i64, i64)> = Vec::new();
+    for at in secs {
+        match out.last_mut() {
+            Some(last) if last.1 == at => last.1 = at + 1,
+            _ => out.push((at, at + 1)),
+        }
+        if out.len() > MAX_FETCHES {
+            return vec![range];
+        }
+    }
+    out
+}
+
 /// What a re-read of a stretch found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Reconciled {
@@ -642,6 +667,17 @@ mod tests {
         // Only the stretch's on-time records come again, once.
         assert!(report.repeats <= 120, "{} repeats", report.repeats);
         assert_eq!(report.late_repeated, 0, "each late one is new once");
+    }
+
+    #[test]
+    fn new_records_are_fetched_by_their_seconds_or_with_the_stretch() {
+        assert_eq!(fetches((0, 100), []), vec![]);
+        assert_eq!(
+            fetches((0, 100), [7, 3, 4, 4, 50]),
+            vec![(3, 5), (7, 8), (50, 51)]
+        );
+        let many = (0..MAX_FETCHES as i64 + 1).map(|i| i * 2);
+        assert_eq!(fetches((0, 100), many), vec![(0, 100)]);
     }
 
     #[test]
