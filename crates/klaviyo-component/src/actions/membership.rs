@@ -145,9 +145,21 @@ fn profile_ids(body: &Body) -> Result<Vec<String>, Error> {
     let mut seen: HashSet<String> = HashSet::new();
     for (i, value) in given.into_iter().enumerate() {
         match values::text(Some(value)) {
-            Ok(Some(id)) => {
-                if seen.insert(id.clone()) {
-                    ids.push(id);
+            // A mapper writes a list as text: "id1,id2". Klaviyo's ids
+            // hold no comma, so the text is split rather than sent as one
+            // id that comes back as a 404 naming both.
+            Ok(Some(text)) => {
+                for id in text.split(',').map(str::trim).filter(|id| !id.is_empty()) {
+                    if id.contains('@') {
+                        return Err(Error::input(format!(
+                            "\"Profile IDs\" (msg.body.{PROFILE_IDS}[{i}]) holds {id:?}, an email address: \
+                             lists take Klaviyo profile ids (such as 01HXYZ…); look the profile up by email \
+                             first (Lookup Object, Lookup by email) and map its id"
+                        )));
+                    }
+                    if seen.insert(id.to_owned()) {
+                        ids.push(id.to_owned());
+                    }
                 }
             }
             Ok(None) => {}
@@ -273,6 +285,15 @@ mod tests {
         assert_eq!(
             ids(json!({"profileIds": ["01A", "", "01B", "01A"]})),
             Ok(vec!["01A".to_owned(), "01B".to_owned()])
+        );
+        // Text from a mapper: split on commas.
+        assert_eq!(
+            ids(json!({"profileIds": "01A, 01B,,01A"})),
+            Ok(vec!["01A".to_owned(), "01B".to_owned()])
+        );
+        assert_eq!(
+            ids(json!({"profileIds": ["01A", "ann@example.com"]})),
+            Err("\"Profile IDs\" (msg.body.profileIds[1]) holds \"ann@example.com\", an email address: lists take Klaviyo profile ids (such as 01HXYZ…); look the profile up by email first (Lookup Object, Lookup by email) and map its id".to_owned())
         );
         assert_eq!(
             ids(json!({"profileIds": []})),
