@@ -233,47 +233,26 @@ impl<'o> Poller<'o> {
                 to,
             },
         });
-        let mut schedule = Schedule::new(self.max_in_flight, work);
-        let mut reads = Reads::default();
         let mut records = Vec::new();
-        loop {
-            self.start_reads(&mut schedule, &mut reads);
-            let Some(Head {
-                id: head, status, ..
-            }) = schedule.head()
-            else {
-                return Ok((read, records));
-            };
-            if status == Status::Failed && reads.drained(head) {
-                return Err(reads.take_failure(head));
-            }
-            match reads.next(head).await {
-                Next::Joined(joined) => reads.finished(joined, &mut schedule),
-                Next::Chunk(chunk) => {
-                    self.chunk_bytes.add(chunk.bytes());
-                    for record in chunk.records {
-                        if record.at < from || record.at >= to {
-                            continue;
-                        }
-                        let hash = id_hash(&record.id);
-                        read.insert(hash, record.at.timestamp());
-                        if keep(hash) {
-                            records.push(record);
-                        }
+        let schedule = Schedule::new(self.max_in_flight, work);
+        self.drive(schedule, &mut |poller, seen| {
+            if let Seen::Chunk(chunk) = seen {
+                poller.chunk_bytes.add(chunk.bytes());
+                for record in chunk.records {
+                    if record.at < from || record.at >= to {
+                        continue;
+                    }
+                    let hash = id_hash(&record.id);
+                    read.insert(hash, record.at.timestamp());
+                    if keep(hash) {
+                        records.push(record);
                     }
                 }
-                Next::Drained => reads.mark_drained(head),
-                Next::Idle => {
-                    return Err(Error::internal(
-                        "the trigger waited for a read that was never started",
-                    ));
-                }
             }
-            if reads.drained(head) && schedule.head().map(|h| h.status) == Some(Status::Ended) {
-                schedule.pop_head();
-                reads.forget(head);
-            }
-        }
+            Ok(Flow::Continue)
+        })
+        .await?;
+        Ok((read, records))
     }
 
     /// Poll the partitions from `first` (resumed from `tracker`) of the
@@ -308,7 +287,7 @@ impl<'o> Poller<'o> {
                 },
             }
         });
-        let mut schedule = Schedule::new(self.max_in_flight, work);
+        let schedule = Schedule::new(self.max_in_flight, work);
         self.state.late.open_window(
             next_start.timestamp(),
             to.timestamp(),
@@ -319,6 +298,33 @@ impl<'o> Poller<'o> {
             partition: plan.partitions[first].label.clone(),
             tracker,
         });
+        self.drive(schedule, &mut |poller, seen| match seen {
+            Seen::Head(partition) => {
+                poller.enter_partition(partition, to);
+                Ok(Flow::Continue)
+            }
+            Seen::Chunk(chunk) => {
+                poller.admit(chunk)?;
+                Ok(if poller.limit_reached() {
+                    Flow::Stop
+                } else {
+                    Flow::Continue
+                })
+            }
+        })
+        .await
+    }
+
+    /// Run the reads of `schedule`, earliest first, handing `see` the
+    /// partition of each head before its chunks are awaited and then each
+    /// chunk the head sends, in the schedule's order: the one loop of the
+    /// main window and of re-reads alike. Ends when every read is taken,
+    /// at the first failure in the order, or when `see` says stop.
+    async fn drive(
+        &mut self,
+        mut schedule: Schedule,
+        see: &mut dyn FnMut(&mut Self, Seen) -> Result<Flow, Error>,
+    ) -> Result<(), Error> {
         let mut reads = Reads::default();
         loop {
             self.start_reads(&mut schedule, &mut reads);
@@ -330,15 +336,14 @@ impl<'o> Poller<'o> {
             else {
                 return Ok(());
             };
-            self.enter_partition(partition, to);
+            see(self, Seen::Head(partition))?;
             if status == Status::Failed && reads.drained(head) {
                 return Err(reads.take_failure(head));
             }
             match reads.next(head).await {
                 Next::Joined(joined) => reads.finished(joined, &mut schedule),
                 Next::Chunk(chunk) => {
-                    self.admit(chunk)?;
-                    if self.limit_reached() {
+                    if see(self, Seen::Chunk(chunk))? == Flow::Stop {
                         return Ok(());
                     }
                 }
@@ -455,6 +460,21 @@ fn text_of(secs: i64) -> String {
 
 /// What a read's task returns: which node it read, and how it ended.
 type Outcome = (NodeId, Result<End, Error>);
+
+/// What [`Poller::drive`] shows the caller.
+enum Seen {
+    /// The earliest read now is of this partition.
+    Head(usize),
+    /// The earliest read sent these records.
+    Chunk(Chunk),
+}
+
+/// Whether [`Poller::drive`] goes on.
+#[derive(PartialEq, Eq)]
+enum Flow {
+    Continue,
+    Stop,
+}
 
 /// What happened next among the reads.
 enum Next {
