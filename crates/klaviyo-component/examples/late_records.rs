@@ -129,7 +129,7 @@ fn main() {
                 "steady_limit_per_day": 3_500.0 * 1_440.0,
                 "largest_late_chars": r.largest_snapshot,
                 "largest_stretches": r.largest_stretches,
-                "largest_cells": r.largest_cells,
+                "largest_capacity": r.largest_capacity,
                 "median_delay": pct(&delays, 0.5),
                 "p99_delay": pct(&delays, 0.99),
                 "median_bound": pct(&bounds, 0.5),
@@ -137,6 +137,8 @@ fn main() {
                 "within_bound": within,
                 "most_reads": r.most_reads,
                 "mean_reads": r.mean_reads,
+                "most_scheduled_reads": r.most_scheduled_reads,
+                "fetch_reads": r.fetch_reads,
                 "wall_seconds": started.elapsed().as_secs_f64(),
             })
         );

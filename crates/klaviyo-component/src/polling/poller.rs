@@ -201,7 +201,7 @@ impl<'o> Poller<'o> {
             }
             self.state
                 .late
-                .reread_done(range, &read, found.new_count, read_at.timestamp());
+                .reread_done(range, &found, read_at.timestamp());
             self.checkpoint()?;
         }
         Ok(())

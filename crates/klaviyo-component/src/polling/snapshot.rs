@@ -193,6 +193,16 @@ pub(super) fn load(
     };
     let late = match stored.late.as_deref() {
         None => Stretches::new(lookback),
+        // 1.2.0's summaries are of another kind: as for a snapshot of an
+        // earlier version, the lookback starts at the cursor.
+        Some(text) if Stretches::older_format(text) => {
+            tracing::warn!(
+                "the snapshot's late-record summaries were written by version 1.2.0 and cannot be read by this version: \
+                 records that arrive late from now on are looked for from {} on, not before",
+                time::to_text(next_start)
+            );
+            Stretches::new(lookback)
+        }
         Some(text) => Stretches::unpack(lookback, text)
             .ok_or_else(|| unreadable("its late member is not one this component packed"))?,
     };
@@ -416,6 +426,15 @@ mod tests {
             load(&v3, "events", "datetime", start, 86_400).expect("reads"),
             Loaded::Resume(state.clone())
         );
+        // 1.2.0's stretches (format 2): the lookback starts at the cursor.
+        let mut older = v3.clone();
+        older["late"] = json!("AgE");
+        let Ok(Loaded::Resume(from_older)) = load(&older, "events", "datetime", start, 86_400)
+        else {
+            panic!("1.2.0's snapshot reads");
+        };
+        assert!(from_older.late.is_empty());
+        assert_eq!(from_older.next_start, state.next_start);
         // Turning the lookback off drops the stretches.
         let Ok(Loaded::Resume(off)) = load(&v3, "events", "datetime", start, 0) else {
             panic!("reads");

@@ -55,7 +55,7 @@ pub(super) fn run(ctx: &Ctx, smoke: bool, release: bool) -> Result<Vec<Section>,
             "requests / day: main, re-reads (steady limit)",
             "largest late member",
             "delay median, p99 (bound median, p99)",
-            "reads of an event: most, mean",
+            "reads of an event: most by the schedule, most, mean; fetch reads",
             "targets",
         ],
     );
@@ -72,9 +72,12 @@ pub(super) fn run(ctx: &Ctx, smoke: bool, release: bool) -> Result<Vec<Section>,
                 "repeats ≤ 1% of late: {}",
                 verdict(repeats <= late / 100.0)
             ));
+            // The schedule's reads, the main one among them; a record
+            // sharing a second with a late one found in an old stretch is
+            // read once more to fetch it (the column says how often).
             targets.push(format!(
-                "≤ 12 reads: {}",
-                verdict(n(load, "most_reads") <= 12.0)
+                "≤ 12 reads by the schedule: {}",
+                verdict(n(load, "most_scheduled_reads") <= 12.0)
             ));
         }
         // The rest of a v3 events snapshot takes about 230 bytes.
@@ -97,10 +100,10 @@ pub(super) fn run(ctx: &Ctx, smoke: bool, release: bool) -> Result<Vec<Section>,
                 thousands(n(load, "steady_limit_per_day"))
             ),
             format!(
-                "{} chars, {} stretches, {} cells",
+                "{} chars, {} stretches, capacity {}",
                 thousands(size),
                 thousands(n(load, "largest_stretches")),
-                thousands(n(load, "largest_cells"))
+                thousands(n(load, "largest_capacity"))
             ),
             format!(
                 "{} s, {} s ({} s, {} s)",
@@ -110,9 +113,11 @@ pub(super) fn run(ctx: &Ctx, smoke: bool, release: bool) -> Result<Vec<Section>,
                 thousands(n(load, "p99_bound"))
             ),
             format!(
-                "{}, {:.1}",
+                "{}, {}, {:.2}; {}",
+                thousands(n(load, "most_scheduled_reads")),
                 thousands(n(load, "most_reads")),
-                n(load, "mean_reads")
+                n(load, "mean_reads"),
+                thousands(n(load, "fetch_reads"))
             ),
             targets.join("; "),
         ]);
@@ -120,10 +125,9 @@ pub(super) fn run(ctx: &Ctx, smoke: bool, release: bool) -> Result<Vec<Section>,
     section.notes.push(
         "Lateness is log-uniform from 1 s to 2 days; typical: 0.05% of events late, heavy: 1%, \
          import: 100,000 events created within ten minutes with times over the three days before. \
-         Late records beyond the lookback are not counted. A summary decoded with the ids read tells \
-         apart 3 new ids in 3 or 6 cells, 8 in 24, 16 in 48, 64 in 192 (late/iblt.rs); where it \
-         cannot, the \
-         ids whose cells the difference leaves all taken are emitted again (at least once)."
+         Late records beyond the lookback are not counted. A summary of capacity c (6·c bytes) tells \
+         apart any c new ids, exactly (late/sketch.rs); where more are new, every id its stretch \
+         read is emitted again (at least once)."
             .to_owned(),
     );
     Ok(vec![section])

@@ -45,14 +45,21 @@ pub struct SimReport {
     pub overflows: u64,
     pub largest_snapshot: usize,
     pub largest_stretches: usize,
-    /// The most summary cells a snapshot held.
-    pub largest_cells: usize,
+    /// The most summary capacity (new ids told apart, summed over the
+    /// stretches) a snapshot held.
+    pub largest_capacity: usize,
     /// Seconds from being listed to being emitted, per late record
     /// emitted, with its lateness (listed − at).
     pub delays: Vec<(i64, i64)>,
     /// Reads of each record (main and re-reads), most and mean.
     pub most_reads: u32,
     pub mean_reads: f64,
+    /// The most reads of a record by the schedule alone: the main read and
+    /// the re-reads, without the second reads that fetch new records.
+    pub most_scheduled_reads: u32,
+    /// Records read a second time to fetch new ones (those sharing their
+    /// seconds, or a stretch that fell back), summed.
+    pub fetch_reads: u64,
 }
 
 /// The simulation's settings.
@@ -74,6 +81,7 @@ pub fn simulate(config: SimConfig, mut records: Vec<SimRecord>, start: i64, end:
     let mut stretches = Stretches::new(config.lookback);
     let mut emitted: HashMap<u64, (u32, i64)> = HashMap::new();
     let mut reads: HashMap<u64, u32> = HashMap::new();
+    let mut fetched: HashMap<u64, u32> = HashMap::new();
     let mut on_time: HashSet<u64> = HashSet::new();
     let mut report = SimReport::default();
     let mut next_start = start;
@@ -131,6 +139,7 @@ pub fn simulate(config: SimConfig, mut records: Vec<SimRecord>, start: i64, end:
                     .collect();
                 for r in &again {
                     *reads.entry(r.id).or_default() += 1;
+                    *fetched.entry(r.id).or_default() += 1;
                 }
                 report.reread_requests += requests(again.len());
             }
@@ -140,7 +149,7 @@ pub fn simulate(config: SimConfig, mut records: Vec<SimRecord>, start: i64, end:
                     stretches.note_emitted(r.at, r.id);
                 }
             }
-            stretches.reread_done(range, &read, found.new_count, now);
+            stretches.reread_done(range, &found, now);
         }
         stretches.tidy(now);
         // What the next run starts from is the snapshot: folded and merged
@@ -149,8 +158,8 @@ pub fn simulate(config: SimConfig, mut records: Vec<SimRecord>, start: i64, end:
             Some(packed) => {
                 report.largest_snapshot = report.largest_snapshot.max(packed.len());
                 stretches = Stretches::unpack(config.lookback, &packed).expect("reads its own");
-                let cells = stretches.list().iter().map(|s| s.summary.cells()).sum();
-                report.largest_cells = report.largest_cells.max(cells);
+                let capacity = stretches.list().iter().map(|s| s.summary.capacity()).sum();
+                report.largest_capacity = report.largest_capacity.max(capacity);
             }
             None => report.largest_snapshot = usize::MAX,
         }
@@ -164,6 +173,9 @@ pub fn simulate(config: SimConfig, mut records: Vec<SimRecord>, start: i64, end:
         }
         let n = reads.get(&r.id).copied().unwrap_or(0);
         report.most_reads = report.most_reads.max(n);
+        let again = fetched.get(&r.id).copied().unwrap_or(0);
+        report.most_scheduled_reads = report.most_scheduled_reads.max(n - again);
+        report.fetch_reads += u64::from(again);
         total_reads += u64::from(n);
         let (times, first) = emitted.get(&r.id).copied().unwrap_or((0, 0));
         report.repeats += times.saturating_sub(1) as usize;

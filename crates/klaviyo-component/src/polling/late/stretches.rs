@@ -15,18 +15,19 @@
 //! `to + lookback`; after it the stretch is dropped.
 //!
 //! Neighbours merge while the merged stretch is short against its end's
-//! age (a quarter of it, or [`MIN_LENGTH`]): the merged stretch keeps the
-//! later end and the earlier read, so its reads come no later than either
-//! part's would (the guarantee holds) at the cost of reading the older
-//! part more often than it needs; a lookback then holds about four
-//! stretches per doubling of age, 40-odd at `P1D`, 50-odd at `P7D`.
+//! age (a twelfth of it, [`SHORT`], or [`MIN_LENGTH`]): the merged
+//! stretch keeps the later end and the earlier read, so its reads come no
+//! later than either part's would (the guarantee holds) at the cost of
+//! reading the older part more often than it needs; a lookback then holds
+//! about ten stretches per doubling of age, about 110 at `P1D` (the
+//! snapshot merges more where they do not fit).
 
 use std::collections::HashSet;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 
-use super::iblt::{self, Iblt, Undecodable};
+use super::sketch::{self, Sketch};
 
 /// The shortest wait between two reads of a stretch.
 pub(crate) const MIN_INTERVAL: i64 = 60;
@@ -34,18 +35,30 @@ pub(crate) const MIN_INTERVAL: i64 = 60;
 /// Stretches this short merge whatever their age.
 pub(crate) const MIN_LENGTH: i64 = 60;
 
-/// The summary size of a stretch nothing late was found in yet:
-/// 2 cells per subtable, 6 in all, which tell 2 new ids apart.
-pub(crate) const DEFAULT_LOG2: u8 = 1;
+/// Stretches merge while at most this fraction of their end's age
+/// (1/12): a merged stretch is read on its younger part's clock, which
+/// reads the older part early by the younger's length. Short against the
+/// age, that costs less than a read per event over a lookback (the bench
+/// measures 12.0 reads of each event at `P1D`, the main read among them,
+/// where a quarter cost 13), for twice the stretches (about 110 at `P1D`).
+const SHORT: i64 = 12;
 
-/// Stretches this long keep a floor of 6 cells when the snapshot folds.
-const LONG: i64 = 1_800;
+/// The capacity of a stretch's summary when it is made, and what the
+/// snapshot keeps of each before it shrinks any summary further: new ids
+/// it tells apart. Three, since even a minute of a quiet account's
+/// events gets a late one now and then, and a stretch that cannot tell
+/// its new ids apart emits every id read again.
+pub(crate) const DEFAULT_CAPACITY: usize = 3;
 
 /// The largest time a packed stretch may hold (year 36812).
 const MAX_TIME: i64 = 1 << 40;
 
-/// The format of the packed stretches.
-const FORMAT: u8 = 2;
+/// The format of the packed stretches: 3, summaries as sketches.
+const FORMAT: u8 = 3;
+
+/// The format 1.2.0 packed, with IBLT summaries this version does not
+/// read.
+const OLDER_FORMAT: u8 = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Stretch {
@@ -57,9 +70,9 @@ pub(crate) struct Stretch {
     /// the next read rebuilds the summary).
     pub count: u32,
     /// Late records found at its last re-read: where records were late,
-    /// more are likely, and the summary keeps more cells.
+    /// more are likely, and the summary keeps more capacity.
     pub found: u32,
-    pub summary: Iblt,
+    pub summary: Sketch,
 }
 
 impl Stretch {
@@ -70,7 +83,7 @@ impl Stretch {
             read_at,
             count: 0,
             found: 0,
-            summary: Iblt::new(DEFAULT_LOG2),
+            summary: Sketch::new(DEFAULT_CAPACITY),
         }
     }
 
@@ -125,6 +138,10 @@ pub(crate) struct Reconciled {
     pub repeats: u32,
     /// How many ids are new, exactly, when none was deleted.
     pub new_count: u32,
+    /// The ids read, counted, and their summary at the capacity the
+    /// stretch is rebuilt at once the new ones are emitted.
+    read: u32,
+    summary: Sketch,
 }
 
 /// Every stretch of the lookback, in order and apart.
@@ -170,7 +187,7 @@ impl Stretches {
         let mut pieces = Vec::new();
         let mut end = to;
         while end > start {
-            let length = ((now - end) / 4).max(MIN_LENGTH);
+            let length = ((now - end) / SHORT).max(MIN_LENGTH);
             let begin = (end - length).max(start);
             pieces.push((begin, end));
             end = begin;
@@ -268,7 +285,7 @@ impl Stretches {
         self.list[first..=last]
             .windows(2)
             .all(|w| w[0].to == w[1].from)
-            && b.to - a.from <= ((now - b.to) / 4).max(MIN_LENGTH)
+            && b.to - a.from <= ((now - b.to) / SHORT).max(MIN_LENGTH)
             && nearly_due(a)
             && nearly_due(b)
     }
@@ -277,79 +294,51 @@ impl Stretches {
     /// emitted from it. `None` when no stretch is that range any more.
     pub(crate) fn reconcile(&self, range: (i64, i64), read: &HashSet<u64>) -> Option<Reconciled> {
         let s = self.list.iter().find(|s| (s.from, s.to) == range)?;
-        let table = Iblt::of(s.summary.log2(), read.iter().copied());
-        let new_count = (read.len() as u32).saturating_sub(s.count);
-        let (diff, rest) = match table.subtract(&s.summary).decode_with(read) {
-            Ok(diff) => (Some(diff), None),
-            Err(Undecodable::Overfull(diff, rest)) => (None, Some((diff, rest))),
-        };
-        // The count must agree (decoding checked the rest): otherwise ids
-        // were deleted as well as added.
-        let exact = diff.filter(|d| {
-            read.len() as i64 - i64::from(s.count) == d.added.len() as i64 - d.removed.len() as i64
-        });
-        Some(match (exact, rest) {
-            (Some(d), _) => {
-                // Keys are hashes cut to 48 bits: every id read with a new
-                // key is new (two ids of one stretch sharing a key, one
-                // emitted and one new, cost one repeat, not a loss).
-                let added: HashSet<u64> = d.added.into_iter().collect();
-                let new: HashSet<u64> = read
-                    .iter()
-                    .copied()
-                    .filter(|k| added.contains(&iblt::key_of(*k)))
-                    .collect();
-                Reconciled {
-                    new_count: added.len() as u32,
-                    repeats: (new.len() as u32).saturating_sub(added.len() as u32),
-                    at_least_once: false,
-                    new,
-                }
-            }
-            // The ids decoding named, and every id read whose cells in what
-            // it left are all taken: the others were emitted before.
-            (None, Some((peeled, rest))) => {
-                let named: HashSet<u64> = peeled.added.into_iter().collect();
-                let new: HashSet<u64> = read
-                    .iter()
-                    .copied()
-                    .filter(|k| named.contains(&iblt::key_of(*k)) || rest.may_hold(*k))
-                    .collect();
-                Reconciled {
-                    repeats: (new.len() as u32).saturating_sub(new_count),
-                    new,
-                    at_least_once: true,
-                    new_count,
-                }
-            }
-            (None, None) => Reconciled {
+        // One pass over the ids read makes both the sketch to compare at
+        // the stored capacity and the one to keep: the first sums of a
+        // sketch are the sketch at a smaller capacity.
+        let summary = Sketch::of(rebuilt_capacity(s, read.len()), read.iter().copied());
+        let difference = summary.truncated(s.summary.capacity()).add(&s.summary);
+        let count = read.len() as u32;
+        // The count is exact when nothing was deleted: fewer ids than
+        // were emitted means some were, and the summary cannot be trusted
+        // to name the new ones.
+        let new_count = count.saturating_sub(s.count);
+        let named = (count >= s.count)
+            .then(|| difference.new_among(read, new_count as usize))
+            .flatten();
+        Some(match named {
+            // Two ids of one stretch sharing a key, one emitted and one
+            // new, are both named: one repeat, not a loss.
+            Some(new) => Reconciled {
+                repeats: (new.len() as u32).saturating_sub(new_count),
+                at_least_once: false,
+                new,
+                new_count,
+                read: count,
+                summary,
+            },
+            None => Reconciled {
                 new: read.clone(),
                 at_least_once: true,
-                repeats: (read.len() as u32).saturating_sub(new_count),
+                repeats: count.saturating_sub(new_count),
                 new_count,
+                read: count,
+                summary,
             },
         })
     }
 
-    /// A re-read of `range` started at `read_at` found `read`, and every
-    /// new id among them has been emitted: the summary is rebuilt from
-    /// them; `found` of them were late.
-    pub(crate) fn reread_done(
-        &mut self,
-        range: (i64, i64),
-        read: &HashSet<u64>,
-        found: u32,
-        read_at: i64,
-    ) {
+    /// A re-read of `range` started at `read_at` found what `found` says,
+    /// and every new id among them has been emitted: the summary is
+    /// rebuilt from the ids read.
+    pub(crate) fn reread_done(&mut self, range: (i64, i64), found: &Reconciled, read_at: i64) {
         let Some(s) = self.list.iter_mut().find(|s| (s.from, s.to) == range) else {
             return;
         };
-        // Every id read is emitted now: the summary can be rebuilt at any
-        // size. The largest; the snapshot folds what it cannot hold
-        // (`pack`), where cells are most plentiful.
-        s.summary = Iblt::of(iblt::MAX_LOG2, read.iter().copied());
-        s.count = read.len() as u32;
-        s.found = found;
+        s.summary = found.summary.clone();
+        s.count = found.read;
+        s.found = found.new_count;
         s.read_at = read_at;
         self.tidy(read_at);
     }
@@ -366,7 +355,7 @@ impl Stretches {
             // Read together, or the older part would be read at the
             // younger's turns as well as its own.
             let in_step = (a.read_at - b.read_at).abs() < MIN_INTERVAL;
-            if a.to == b.from && in_step && length <= ((now - b.to) / 4).max(MIN_LENGTH) {
+            if a.to == b.from && in_step && length <= ((now - b.to) / SHORT).max(MIN_LENGTH) {
                 self.merge_at(i);
             } else {
                 i += 1;
@@ -385,8 +374,8 @@ impl Stretches {
         a.summary = a.summary.add(&b.summary);
     }
 
-    /// The stretches packed as base64, at most `budget` characters: folding
-    /// the summaries where no late record was found first, then merging
+    /// The stretches packed as base64, at most `budget` characters:
+    /// shrinking the summaries where no late record was found first, then merging
     /// the neighbours closest in age. `None` when even one summary of one
     /// cell per subtable does not fit.
     pub(crate) fn pack(&self, budget: usize) -> Option<String> {
@@ -412,32 +401,30 @@ impl Stretches {
                 + varint_len(u64::from(s.count))
                 + varint_len(u64::from(s.found))
                 + 1
-                + s.summary.cells() * iblt::CELL_BYTES;
+                + s.summary.capacity() * sketch::ELEMENT_BYTES;
             previous = s.to;
         }
         n
     }
 
-    /// One step smaller: fold one summary, or merge two stretches.
+    /// One step smaller: shrink one summary by one, or merge two
+    /// stretches.
     fn shrink(&mut self) -> bool {
-        // Fold where cells are most plentiful for what may arrive late:
-        // late records come in proportion to a stretch's length, and more
-        // where some were found.
-        // Stretches of half an hour or more keep 6 cells while others can
-        // fold: tens of thousands of ids read leave three new ids in 3
-        // cells beyond the guided search (iblt.rs), not in 6.
-        let fold_above = |floor: &dyn Fn(&Stretch) -> u8| {
+        // Shrink where capacity is most plentiful for what may arrive
+        // late: late records come in proportion to a stretch's length, and
+        // more where some were found. Down to the default capacity first,
+        // then to one.
+        let shrink_above = |floor: usize| {
             self.list
                 .iter()
                 .enumerate()
-                .filter(|(_, s)| s.summary.log2() > floor(s))
+                .filter(|(_, s)| s.summary.capacity() > floor)
                 .max_by(|(_, x), (_, y)| plenty(x).total_cmp(&plenty(y)))
                 .map(|(i, _)| i)
         };
-        let fold = fold_above(&|s| u8::from(s.to - s.from >= LONG)).or_else(|| fold_above(&|_| 0));
-        if let Some(i) = fold {
+        if let Some(i) = shrink_above(DEFAULT_CAPACITY).or_else(|| shrink_above(1)) {
             let s = &mut self.list[i];
-            s.summary = s.summary.fold();
+            s.summary = s.summary.truncated(s.summary.capacity() - 1);
             return true;
         }
         // Merge the adjacent pair whose merged length is smallest against
@@ -459,10 +446,10 @@ impl Stretches {
         }
     }
 
-    /// Format 2: the format byte, then per stretch `from` (the first
+    /// Format 3: the format byte, then per stretch `from` (the first
     /// absolute, then from the previous `to`), its length, `read_at − to`
-    /// (zigzag), count, found as LEB128 varints, the summary's log2 as a
-    /// byte and its cells (iblt.rs).
+    /// (zigzag), count, found as LEB128 varints, the summary's capacity as
+    /// a byte and its sums (sketch.rs).
     pub(crate) fn to_bytes(&self) -> Vec<u8> {
         let mut out = vec![FORMAT];
         varint(&mut out, self.list.len() as u64);
@@ -473,11 +460,19 @@ impl Stretches {
             varint(&mut out, zigzag(s.read_at - s.to));
             varint(&mut out, u64::from(s.count));
             varint(&mut out, u64::from(s.found));
-            out.push(s.summary.log2());
+            out.push(s.summary.capacity() as u8);
             s.summary.pack(&mut out);
             previous = s.to;
         }
         out
+    }
+
+    /// Whether `text` is stretches packed by 1.2.0 (format 2), whose
+    /// summaries this version cannot read.
+    pub(crate) fn older_format(text: &str) -> bool {
+        STANDARD_NO_PAD
+            .decode(text)
+            .is_ok_and(|b| b.first() == Some(&OLDER_FORMAT))
     }
 
     /// Read what [`Stretches::pack`] wrote; `None` when it is not that.
@@ -501,8 +496,8 @@ impl Stretches {
             }
             let count = u32::try_from(read_varint(&mut rest)?).ok()?;
             let found = u32::try_from(read_varint(&mut rest)?).ok()?;
-            let (&log2, tail) = rest.split_first()?;
-            let (summary, tail) = Iblt::unpack(log2, tail)?;
+            let (&capacity, tail) = rest.split_first()?;
+            let (summary, tail) = Sketch::unpack(usize::from(capacity), tail)?;
             rest = tail;
             list.push(Stretch {
                 from,
@@ -525,10 +520,22 @@ impl Stretches {
     }
 }
 
-/// Cells of a stretch's summary for each second of it, less where late
-/// records were found at its last read.
+/// The capacity a stretch's summary is rebuilt at after a re-read: twice
+/// what the snapshot last kept, more where records were found late (the
+/// snapshot shrinks it again where capacity is most plentiful, `shrink`),
+/// so capacity grows where records turn up late, a doubling a read, and
+/// a sketch costs a product per id read for each of its sums.
+fn rebuilt_capacity(s: &Stretch, read: usize) -> usize {
+    let found = read.saturating_sub(s.count as usize);
+    (2 * s.summary.capacity())
+        .max(2 * found + DEFAULT_CAPACITY)
+        .clamp(2 * DEFAULT_CAPACITY, sketch::MAX_CAPACITY)
+}
+
+/// Capacity of a stretch's summary for each second of it, less where
+/// late records were found at its last read.
 fn plenty(s: &Stretch) -> f64 {
-    s.summary.cells() as f64 / ((s.to - s.from).max(1) as f64 * (1.0 + f64::from(s.found)))
+    s.summary.capacity() as f64 / ((s.to - s.from).max(1) as f64 * (1.0 + f64::from(s.found)))
 }
 
 fn zigzag(v: i64) -> u64 {
@@ -768,12 +775,17 @@ mod tests {
         assert_eq!(Stretches::unpack(0, &text), Some(Stretches::new(0)));
         assert!(Stretches::unpack(86_400, "not base64!").is_none());
         assert!(Stretches::unpack(86_400, &text[..text.len() - 4]).is_none());
-        // A budget too small for the stretches merges and folds them.
-        let small = s.pack(80).expect("folded and merged");
+        // A budget too small for the stretches shrinks and merges them.
+        let small = s.pack(40).expect("shrunk and merged");
         let back = Stretches::unpack(86_400, &small).expect("reads");
         assert_eq!(back.list().len(), 1);
         assert_eq!(back.list()[0].count, 2);
         assert!(s.pack(5).is_none());
+        // 1.2.0's format is told apart, not read.
+        let older = STANDARD_NO_PAD.encode([OLDER_FORMAT, 0]);
+        assert!(Stretches::older_format(&older));
+        assert!(Stretches::unpack(86_400, &older).is_none());
+        assert!(!Stretches::older_format(&text));
     }
 
     #[test]
@@ -788,7 +800,8 @@ mod tests {
             now += 60;
             for range in s.due(now) {
                 reads.push(now - range.1);
-                s.reread_done(range, &HashSet::new(), 0, now);
+                let found = s.reconcile(range, &HashSet::new()).expect("a stretch");
+                s.reread_done(range, &found, now);
             }
         }
         // About 1, 3, 7, … minutes (each read's age at most twice the
