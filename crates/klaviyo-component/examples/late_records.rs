@@ -9,33 +9,15 @@
 // Its output is what it is for: the bench reads stdout.
 #![allow(clippy::print_stdout)]
 
-use klaviyo_component::testing::sim::{SimConfig, SimRecord, simulate};
+use klaviyo_component::testing::sim::{Numbers, SimConfig, SimRecord, simulate};
 use serde_json::json;
 
 const DAY: i64 = 86_400;
 const T0: i64 = 1_800_000_000;
 
-/// A deterministic stream of numbers (SplitMix64).
-struct Numbers(u64);
-
-impl Numbers {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// Log-uniform from 1 s to two days.
-    fn lateness(&mut self) -> i64 {
-        let (lo, hi) = (1f64, 2.0 * DAY as f64);
-        (lo.ln() + self.unit() * (hi.ln() - lo.ln())).exp().round() as i64
-    }
+/// Lateness, log-uniform from 1 s to two days.
+fn lateness(n: &mut Numbers) -> i64 {
+    n.log_uniform(1.0, 2.0 * DAY as f64)
 }
 
 fn main() {
@@ -70,14 +52,14 @@ fn main() {
             .map(|i| {
                 let at = T0 + i * DAY / per_day;
                 let late = if n.unit() < late_share {
-                    n.lateness()
+                    lateness(&mut n)
                 } else {
                     0
                 };
                 SimRecord {
                     at,
                     listed: at + late,
-                    id: n.next(),
+                    id: n.draw(),
                 }
             })
             .collect();
@@ -89,7 +71,7 @@ fn main() {
             records.push(SimRecord {
                 at: listed - (n.unit() * 3.0 * DAY as f64) as i64,
                 listed,
-                id: n.next(),
+                id: n.draw(),
             });
         }
         let started = std::time::Instant::now();

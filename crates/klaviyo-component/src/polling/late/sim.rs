@@ -7,6 +7,30 @@ use std::collections::{HashMap, HashSet};
 
 use super::stretches::{Stretches, fetches};
 
+/// A deterministic stream of numbers (SplitMix64) for simulated
+/// accounts: the unit tests and the bench draw ids and lateness from it.
+pub struct Numbers(pub u64);
+
+impl Numbers {
+    pub fn draw(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    pub fn unit(&mut self) -> f64 {
+        (self.draw() >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Log-uniform in [lo, hi], rounded to a whole number.
+    pub fn log_uniform(&mut self, lo: f64, hi: f64) -> i64 {
+        (lo.ln() + self.unit() * (hi.ln() - lo.ln())).exp().round() as i64
+    }
+}
+
 /// One record of the simulated account.
 #[derive(Debug, Clone, Copy)]
 pub struct SimRecord {

@@ -294,19 +294,12 @@ fn evaluate_reverse(c: &[u64], x: u64) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use super::super::sim::Numbers;
     use super::*;
 
     fn hashes(seed: u64, n: usize) -> Vec<u64> {
-        let mut z = seed;
-        (0..n)
-            .map(|_| {
-                z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-                let mut x = z;
-                x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-                x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-                x ^ (x >> 31)
-            })
-            .collect()
+        let mut numbers = Numbers(seed);
+        (0..n).map(|_| numbers.draw()).collect()
     }
 
     /// x^(2^k) modulo the field's polynomial, as an element.

@@ -577,31 +577,8 @@ fn read_varint(bytes: &mut &[u8]) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::sim::{SimConfig, SimRecord, SimReport, simulate};
+    use super::super::sim::{Numbers, SimConfig, SimRecord, SimReport, simulate};
     use super::*;
-
-    /// A deterministic stream of numbers for the simulated accounts.
-    struct Numbers(u64);
-
-    impl Numbers {
-        fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        }
-
-        /// Uniform in [0, 1).
-        fn unit(&mut self) -> f64 {
-            (self.next() >> 11) as f64 / (1u64 << 53) as f64
-        }
-
-        /// Log-uniform in [lo, hi].
-        fn log_uniform(&mut self, lo: f64, hi: f64) -> i64 {
-            (lo.ln() + self.unit() * (hi.ln() - lo.ln())).exp().round() as i64
-        }
-    }
 
     const T0: i64 = 1_800_000_000;
 
@@ -621,7 +598,7 @@ mod tests {
             .map(|at| SimRecord {
                 at,
                 listed: at,
-                id: n.next(),
+                id: n.draw(),
             })
             .collect()
     }
@@ -635,7 +612,7 @@ mod tests {
             records.push(SimRecord {
                 at: listed - late,
                 listed,
-                id: n.next(),
+                id: n.draw(),
             });
         }
         let report = simulate(config(180, 2), records, T0, T0 + 800);
@@ -663,7 +640,7 @@ mod tests {
             records.push(SimRecord {
                 at: listed - 40,
                 listed,
-                id: n.next(),
+                id: n.draw(),
             });
         }
         let report = simulate(config(180, 2), records, T0, T0 + 500);
@@ -702,7 +679,7 @@ mod tests {
             records.push(SimRecord {
                 at,
                 listed: at + late,
-                id: n.next(),
+                id: n.draw(),
             });
         }
         let report = simulate(config(day, 60), records, T0, T0 + 3 * day);
@@ -744,7 +721,7 @@ mod tests {
             records.push(SimRecord {
                 at,
                 listed: at + late,
-                id: n.next(),
+                id: n.draw(),
             });
         }
         for _ in 0..3_000 {
@@ -752,7 +729,7 @@ mod tests {
             records.push(SimRecord {
                 at: listed - (n.unit() * 3.0 * day as f64) as i64,
                 listed,
-                id: n.next(),
+                id: n.draw(),
             });
         }
         let mut config = config(7 * day, 300);
