@@ -64,25 +64,53 @@ pub fn available() -> Result<(), Unavailable> {
     Ok(())
 }
 
-/// A port on 127.0.0.1 that was free a moment ago.
-pub fn free_port() -> std::io::Result<u16> {
-    Ok(TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port())
+/// The ports a node listens on: AMQP, Erlang distribution, and its epmd.
+#[derive(Debug, Clone, Copy)]
+struct Ports {
+    amqp: u16,
+    dist: u16,
+    epmd: u16,
 }
 
-/// A port `p` such that `p` and `p + 20000` (RabbitMQ's distribution port)
-/// are both free.
-fn free_amqp_port() -> std::io::Result<u16> {
-    for _ in 0..200 {
-        let listener = TcpListener::bind(("127.0.0.1", 0))?;
-        let port = listener.local_addr()?.port();
-        if port > 45535 {
-            continue;
-        }
-        if TcpListener::bind(("127.0.0.1", port + 20000)).is_ok() {
-            return Ok(port);
+/// How many times a start is tried on fresh ports when one was taken
+/// between choosing it and the node binding it.
+const PORT_TRIES: usize = 4;
+
+/// Three ports on 127.0.0.1 that were free a moment ago, chosen below the
+/// kernel's ephemeral range. A port asked of the kernel (bind to port 0)
+/// comes from inside that range, where any outgoing connection of a test
+/// running beside this one can be given it before the node binds it: a CI
+/// run lost its broker to `eaddrinuse` that way. Below the range only
+/// another listener can take it, and [`Rabbit::start`] tries again then.
+fn free_ports() -> std::io::Result<Ports> {
+    let low = ephemeral_low().unwrap_or(32768);
+    let (first, last) = (10_000u16, low.saturating_sub(1).max(10_001));
+    let span = u32::from(last - first);
+    // Held until all three are chosen, so that they differ.
+    let mut held = Vec::new();
+    for _ in 0..500 {
+        let draw = uuid::Uuid::new_v4().as_u128() as u32 % span;
+        let port = first + u16::try_from(draw).unwrap_or(0);
+        if let Ok(listener) = TcpListener::bind(("127.0.0.1", port)) {
+            held.push((port, listener));
+            if let [(amqp, _), (dist, _), (epmd, _)] = held[..] {
+                return Ok(Ports { amqp, dist, epmd });
+            }
         }
     }
-    Err(std::io::Error::other("no free pair of ports"))
+    Err(std::io::Error::other(format!(
+        "no three free ports on 127.0.0.1 in {first}..{last}"
+    )))
+}
+
+/// The first port of the kernel's ephemeral range.
+fn ephemeral_low() -> Option<u16> {
+    fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// A fresh temporary folder.
@@ -93,13 +121,32 @@ pub fn temp_dir(label: &str) -> std::io::Result<PathBuf> {
 }
 
 impl Rabbit {
-    /// Starts a node and waits until it says "Server startup complete".
+    /// Starts a node and waits until it says "Server startup complete";
+    /// on fresh ports again when one it chose was taken meanwhile.
     pub fn start() -> Result<Rabbit, StartError> {
+        let mut tries = 1;
+        loop {
+            let ports = free_ports().map_err(StartError::io)?;
+            match Rabbit::start_on(ports) {
+                Err(StartError::Failed(why))
+                    if why.contains("eaddrinuse") && tries < PORT_TRIES =>
+                {
+                    tries += 1;
+                }
+                started => return started,
+            }
+        }
+    }
+
+    fn start_on(ports: Ports) -> Result<Rabbit, StartError> {
         let script = server_script().map_err(StartError::Unavailable)?;
         let epmd_bin = epmd_binary().map_err(StartError::Unavailable)?;
         let dir = temp_dir("sailor-harness-rabbit").map_err(StartError::io)?;
-        let port = free_amqp_port().map_err(StartError::io)?;
-        let epmd_port = free_port().map_err(StartError::io)?;
+        let Ports {
+            amqp: port,
+            dist: dist_port,
+            epmd: epmd_port,
+        } = ports;
         fs::write(dir.join("enabled_plugins"), "[].\n").map_err(StartError::io)?;
         fs::write(
             dir.join("rabbitmq.conf"),
@@ -133,7 +180,7 @@ impl Rabbit {
                 .env("RABBITMQ_NODENAME", &node_name)
                 .env("RABBITMQ_NODE_IP_ADDRESS", "127.0.0.1")
                 .env("RABBITMQ_NODE_PORT", port.to_string())
-                .env("RABBITMQ_DIST_PORT", (u32::from(port) + 20000).to_string())
+                .env("RABBITMQ_DIST_PORT", dist_port.to_string())
                 .env("ERL_EPMD_ADDRESS", "127.0.0.1")
                 .env("ERL_EPMD_PORT", epmd_port.to_string())
                 .env(
@@ -336,5 +383,37 @@ impl std::fmt::Display for StartError {
             StartError::Unavailable(u) => u.fmt(f),
             StartError::Failed(why) => f.write_str(why),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What [`Rabbit::start`] retries on is what the node says when its
+    /// port was taken; and the ports it chooses lie below the ephemeral
+    /// range, where no outgoing connection is given one.
+    #[test]
+    fn a_taken_port_is_told_apart_and_tried_again() {
+        if let Err(why) = available() {
+            // As the platform tests: skipped only on purpose, never in CI.
+            let ci = std::env::var("CI").is_ok_and(|v| v == "true");
+            let skip = std::env::var("KLAVIYO_SKIP_PLATFORM_TESTS").is_ok_and(|v| v.trim() == "1");
+            assert!(!ci && skip, "{why}; or set KLAVIYO_SKIP_PLATFORM_TESTS=1");
+            return;
+        }
+        let ports = free_ports().expect("three ports");
+        let low = ephemeral_low().unwrap_or(32768);
+        for p in [ports.amqp, ports.dist, ports.epmd] {
+            assert!((10_000..low).contains(&p), "{p} is not below {low}");
+        }
+        let taken = TcpListener::bind(("127.0.0.1", ports.amqp)).expect("the port is free");
+        let why = Rabbit::start_on(ports)
+            .expect_err("the port is taken")
+            .to_string();
+        assert!(why.contains("eaddrinuse"), "{why}");
+        drop(taken);
+        let rabbit = Rabbit::start().expect("a start on other ports");
+        assert_ne!(rabbit.port(), 0);
     }
 }
