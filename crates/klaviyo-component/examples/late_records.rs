@@ -1,6 +1,6 @@
 //! The late-records bench's simulation (`cargo xtask bench --only late`):
 //! an account receiving `--per-day` events a day, polled every minute with
-//! a lookback of a day, at three loads, driven through the trigger's own
+//! a lookback of a day, at four loads, driven through the trigger's own
 //! late-record logic without HTTP (reads are counted as requests of 200
 //! records, not sent). Prints one JSON object per load.
 //!
@@ -9,7 +9,7 @@
 // Its output is what it is for: the bench reads stdout.
 #![allow(clippy::print_stdout)]
 
-use klaviyo_component::testing::sim::{Numbers, SimConfig, SimRecord, simulate};
+use klaviyo_component::testing::sim::{NEVER, Numbers, SimConfig, SimRecord, simulate};
 use serde_json::json;
 
 const DAY: i64 = 86_400;
@@ -41,10 +41,13 @@ fn main() {
         // (the rest takes about 230 bytes; see snapshot.rs).
         budget: 4_800,
     };
-    for (load, late_share, import) in [
-        ("typical", 0.0005, 0),
-        ("heavy", 0.01, 0),
-        ("import", 0.0005, import),
+    // The typical load, and besides it records deleted: a profile deleted
+    // (a GDPR request, a clean-up) takes its events with it.
+    for (load, late_share, import, deleted_share) in [
+        ("typical", 0.0005, 0, 0.0),
+        ("heavy", 0.01, 0, 0.0),
+        ("import", 0.0005, import, 0.0),
+        ("deletions", 0.0005, 0, 0.0001),
     ] {
         let mut n = Numbers(7);
         let total = per_day * days;
@@ -56,10 +59,20 @@ fn main() {
                 } else {
                     0
                 };
+                let listed = at + late;
+                // Deleted from a minute to two days after it was listed.
+                // Drawn only where records are deleted: the other loads' draws, and
+                // so their figures, are unchanged.
+                let gone = if deleted_share > 0.0 && n.unit() < deleted_share {
+                    listed + n.log_uniform(60.0, 2.0 * DAY as f64)
+                } else {
+                    NEVER
+                };
                 SimRecord {
                     at,
-                    listed: at + late,
+                    listed,
                     id: n.draw(),
+                    gone,
                 }
             })
             .collect();
@@ -72,6 +85,7 @@ fn main() {
                 at: listed - (n.unit() * 3.0 * DAY as f64) as i64,
                 listed,
                 id: n.draw(),
+                gone: NEVER,
             });
         }
         let started = std::time::Instant::now();
@@ -105,6 +119,7 @@ fn main() {
                 "late_pending": r.late_pending,
                 "beyond_lookback": r.beyond_lookback,
                 "repeats": r.repeats,
+                "deleted": r.deleted,
                 "overflows": r.overflows,
                 "main_requests_per_day": r.main_requests as f64 / simulated_days,
                 "reread_requests_per_day": r.reread_requests as f64 / simulated_days,

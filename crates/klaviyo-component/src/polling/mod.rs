@@ -154,25 +154,10 @@ async fn run(input: StepInput, out: &mut dyn Sink) -> Result<(), Error> {
         .await
         .map_err(|e| with_hint(e, &config))?;
     let emitted = poller.batcher.emitted();
-    let late = &poller.late;
     let late_text = if config.lookback == 0 || sample {
         String::new()
     } else {
-        format!(
-            "; {} late record(s) found in {} stretch(es) read again{}{}",
-            late.found,
-            late.stretches,
-            if late.from.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", late.from.join(", "))
-            },
-            if late.repeats > 0 {
-                format!(", up to {} emitted a second time", late.repeats)
-            } else {
-                String::new()
-            }
-        )
+        poller.late.summary()
     };
     tracing::info!(
         "Polling finished: {emitted} record(s) emitted, {} request(s) to Klaviyo{late_text}; snapshot {} bytes",

@@ -66,6 +66,31 @@ pub(super) struct LateReport {
     pub from: Vec<String>,
     /// Records emitted again where a summary could not tell the new apart.
     pub repeats: u64,
+    /// Records emitted before that Klaviyo no longer lists (deleted).
+    pub deleted: u64,
+}
+
+impl LateReport {
+    /// Its part of the run's summary line.
+    pub(super) fn summary(&self) -> String {
+        let mut out = format!(
+            "; {} late record(s) found in {} stretch(es) read again",
+            self.found, self.stretches
+        );
+        if !self.from.is_empty() {
+            out.push_str(&format!(" ({})", self.from.join(", ")));
+        }
+        if self.repeats > 0 {
+            out.push_str(&format!(", up to {} emitted a second time", self.repeats));
+        }
+        if self.deleted > 0 {
+            out.push_str(&format!(
+                ", {} emitted earlier no longer listed (deleted)",
+                self.deleted
+            ));
+        }
+        out
+    }
 }
 
 impl<'o> Poller<'o> {
@@ -169,18 +194,19 @@ impl<'o> Poller<'o> {
             let label = format!("{}/{}", text_of(range.0), text_of(range.1));
             if found.at_least_once {
                 tracing::warn!(
-                    "{} record(s) read again from {label} are new, more than its summary tells apart: \
-                     {} of the {} read are emitted, up to {} of them a second time (at least once, none lost); \
+                    "the records read again from {label} differ from those emitted from it in more ids \
+                     than its summary tells apart (at least {} new; records deleted since count too): \
+                     all {} read are emitted again, up to {} of them a second time (at least once, none lost); \
                      a destination that does not de-duplicate by id may want a shorter \"{}\"",
                     found.new_count,
                     found.new.len(),
-                    read.len(),
                     found.repeats,
                     crate::fields::LOOKBACK.label
                 );
                 self.late.repeats += u64::from(found.repeats);
             }
             self.late.stretches += 1;
+            self.late.deleted += u64::from(found.deleted);
             let mut emitted = HashSet::new();
             for record in records {
                 let hash = id_hash(&record.id);
@@ -606,5 +632,31 @@ impl Average {
             .checked_div(self.count)
             .unwrap_or(otherwise)
             .max(1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LateReport;
+
+    #[test]
+    fn the_summary_says_what_was_found_repeated_and_deleted() {
+        assert_eq!(
+            LateReport::default().summary(),
+            "; 0 late record(s) found in 0 stretch(es) read again"
+        );
+        let report = LateReport {
+            stretches: 4,
+            found: 3,
+            from: vec!["2026-12-08T01:00:00Z/2026-12-08T01:01:00Z (3)".to_owned()],
+            repeats: 17,
+            deleted: 2,
+        };
+        assert_eq!(
+            report.summary(),
+            "; 3 late record(s) found in 4 stretch(es) read again \
+             (2026-12-08T01:00:00Z/2026-12-08T01:01:00Z (3)), up to 17 emitted a second time, \
+             2 emitted earlier no longer listed (deleted)"
+        );
     }
 }

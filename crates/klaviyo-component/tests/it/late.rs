@@ -42,6 +42,28 @@ fn counts(runs: &[Vec<Value>]) -> BTreeMap<String, usize> {
     out
 }
 
+/// Twenty events on time, a second apart, and a first poll that emits
+/// them in order.
+async fn twenty_on_time(h: &Harness, fields: &Value) -> (Vec<String>, Outcome) {
+    let on_time: Vec<String> = (0..20).map(|i| event(h, 60 - i)).collect();
+    let first = h.poll(fields.clone(), &json!({})).await;
+    first.assert_ok();
+    assert_eq!(ids(&first.records()), on_time);
+    (on_time, first)
+}
+
+/// The next poll from `run`'s last snapshot, ten minutes on.
+async fn poll_later(h: &Harness, fields: &Value, run: &Outcome) -> Outcome {
+    let next = h
+        .poll(
+            fields.clone(),
+            &later(run.last_snapshot().expect("snapshot")),
+        )
+        .await;
+    next.assert_ok();
+    next
+}
+
 /// As if ten minutes had passed since every read.
 fn later(snapshot: &Value) -> Value {
     aged_snapshot(snapshot, 600).expect("the snapshot has stretches")
@@ -51,10 +73,7 @@ fn later(snapshot: &Value) -> Value {
 async fn events_late_by_seconds_to_minutes_are_each_emitted_once() {
     let h = Harness::new(FakeConfig::empty());
     let fields = events("PT3M");
-    let on_time: Vec<String> = (0..20).map(|i| event(&h, 60 - i)).collect();
-    let first = h.poll(fields.clone(), &json!({})).await;
-    first.assert_ok();
-    assert_eq!(ids(&first.records()), on_time);
+    let (on_time, first) = twenty_on_time(&h, &fields).await;
     let snapshot = first.last_snapshot().expect("snapshot").clone();
     assert_eq!(snapshot["v"], 3);
 
@@ -71,14 +90,29 @@ async fn events_late_by_seconds_to_minutes_are_each_emitted_once() {
     let found: BTreeSet<String> = ids(&records[fresh.len()..]).into_iter().collect();
     assert_eq!(found, late.iter().cloned().collect());
 
-    let third = h
-        .poll(fields, &later(second.last_snapshot().expect("snapshot")))
-        .await;
-    third.assert_ok();
+    let third = poll_later(&h, &fields, &second).await;
     assert!(third.records().is_empty(), "nothing repeats");
     let all = counts(&[first.records(), records, third.records()]);
     assert!(all.values().all(|n| *n == 1), "{all:?}");
     assert_eq!(all.len(), on_time.len() + late.len() + fresh.len());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn events_deleted_after_they_were_emitted_repeat_nothing() {
+    // A profile deleted takes its events: a re-read no longer lists ids
+    // emitted before, and new late ones are still told apart.
+    let h = Harness::new(FakeConfig::empty());
+    let fields = events("PT3M");
+    let (on_time, first) = twenty_on_time(&h, &fields).await;
+    // A new stretch's summary tells 3 differing ids apart, new and
+    // deleted together.
+    h.fake.delete("events", &on_time[11]).expect("deleted");
+    let late: BTreeSet<String> = [20, 45].iter().map(|d| event(&h, *d)).collect();
+    let second = poll_later(&h, &fields, &first).await;
+    let found: BTreeSet<String> = ids(&second.records()).into_iter().collect();
+    assert_eq!(found, late, "the late ones, and no on-time one again");
+    let third = poll_later(&h, &fields, &second).await;
+    assert!(third.records().is_empty(), "nothing repeats");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -89,13 +123,7 @@ async fn hundreds_late_in_one_second_are_each_emitted_at_least_once() {
     let first = h.poll(fields.clone(), &json!({})).await;
     first.assert_ok();
     let late: Vec<String> = (0..300).map(|_| event(&h, 40)).collect();
-    let second = h
-        .poll(
-            fields.clone(),
-            &later(first.last_snapshot().expect("snapshot")),
-        )
-        .await;
-    second.assert_ok();
+    let second = poll_later(&h, &fields, &first).await;
     let all = counts(&[first.records(), second.records()]);
     for id in late.iter().chain(&on_time) {
         assert!(all.contains_key(id), "{id} emitted");
@@ -105,10 +133,7 @@ async fn hundreds_late_in_one_second_are_each_emitted_at_least_once() {
     let repeats: usize = all.values().map(|n| n - 1).sum();
     assert!(repeats <= on_time.len(), "{repeats} repeats");
     // The summary was rebuilt from what was read: nothing comes again.
-    let third = h
-        .poll(fields, &later(second.last_snapshot().expect("snapshot")))
-        .await;
-    third.assert_ok();
+    let third = poll_later(&h, &fields, &second).await;
     assert!(third.records().is_empty());
 }
 

@@ -39,6 +39,19 @@ pub struct SimRecord {
     /// When Klaviyo lists it, seconds.
     pub listed: i64,
     pub id: u64,
+    /// When Klaviyo deletes it (a profile deleted takes its events), or
+    /// [`NEVER`]: from then on no read lists it.
+    pub gone: i64,
+}
+
+/// A [`SimRecord::gone`] that never comes.
+pub const NEVER: i64 = i64::MAX;
+
+impl SimRecord {
+    /// Whether a read at `now` lists it.
+    fn listed_at(&self, now: i64) -> bool {
+        self.listed <= now && now < self.gone
+    }
 }
 
 /// How a simulation ran.
@@ -58,6 +71,8 @@ pub struct SimReport {
     pub lost: Vec<(i64, i64)>,
     /// Emissions beyond the first, all records.
     pub repeats: usize,
+    /// Records Klaviyo deleted, left out of the other counts but repeats.
+    pub deleted: usize,
     /// On-time records emitted other than once.
     pub on_time_wrong: usize,
     /// On-time records never emitted.
@@ -123,7 +138,7 @@ pub fn simulate(config: SimConfig, mut records: Vec<SimRecord>, start: i64, end:
             let hi = records.partition_point(|r| r.at < to);
             let mut n = 0;
             for r in &records[lo..hi] {
-                if r.listed <= now {
+                if r.listed_at(now) {
                     n += 1;
                     on_time.insert(r.id);
                     *reads.entry(r.id).or_default() += 1;
@@ -137,8 +152,10 @@ pub fn simulate(config: SimConfig, mut records: Vec<SimRecord>, start: i64, end:
         for range in stretches.due(now) {
             let lo = records.partition_point(|r| r.at < range.0);
             let hi = records.partition_point(|r| r.at < range.1);
-            let visible: Vec<&SimRecord> =
-                records[lo..hi].iter().filter(|r| r.listed <= now).collect();
+            let visible: Vec<&SimRecord> = records[lo..hi]
+                .iter()
+                .filter(|r| r.listed_at(now))
+                .collect();
             let read: HashSet<u64> = visible.iter().map(|r| r.id).collect();
             for r in &visible {
                 *reads.entry(r.id).or_default() += 1;
@@ -203,6 +220,12 @@ pub fn simulate(config: SimConfig, mut records: Vec<SimRecord>, start: i64, end:
         total_reads += u64::from(n);
         let (times, first) = emitted.get(&r.id).copied().unwrap_or((0, 0));
         report.repeats += times.saturating_sub(1) as usize;
+        // A deleted record may go before any read lists it: it is neither
+        // lost nor late, only its repeats count.
+        if r.gone != NEVER {
+            report.deleted += 1;
+            continue;
+        }
         // Late: not listed yet when the main window read its time.
         let late = !on_time.contains(&r.id);
         if late && r.listed - r.at > config.lookback {

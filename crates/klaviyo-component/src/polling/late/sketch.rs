@@ -12,6 +12,10 @@
 //! Berlekamp–Massey turns those syndromes into the polynomial whose roots
 //! are exactly the differing keys when there are at most `c`; the roots
 //! are then looked for among the ids read, since a new id is one of them.
+//! The other roots are ids emitted and deleted since (a profile deleted
+//! takes its events): they are found in the field itself, by Berlekamp's
+//! trace algorithm, so that deletions and new ids together up to `c` are
+//! told apart too, rather than the whole stretch emitted again.
 //!
 //! Against an invertible Bloom lookup table of the same bytes (Eppstein
 //! et al., SIGCOMM 2011, which 1.2.0 used) this holds about three times
@@ -168,26 +172,31 @@ impl Sketch {
         out
     }
 
-    /// The keys of this difference, which must all be among the ids read
-    /// (`read`, hashes) and number `new`: the ids read whose keys they
-    /// are. `None` when the difference is larger than the capacity, or is
-    /// not only of ids read (ids were deleted too), or does not number
-    /// `new`: the caller then cannot tell the new ids apart.
+    /// What this difference between the ids read (`read`, hashes) and
+    /// those emitted is made of, when `read_less_emitted` is how many more
+    /// were read than emitted: the ids read that are new, and how many
+    /// emitted ones Klaviyo no longer lists (deleted). `None` when more
+    /// keys differ than the capacity, or they do not add up: the caller
+    /// then cannot tell the new ids apart.
+    ///
+    /// With `k` keys differing, `new − deleted` is the count given and
+    /// `new + deleted` is `k`. The new keys are the polynomial's roots
+    /// among the ids read; the deleted ones are its other roots, found in
+    /// the field (an emitted id is not kept, only its key in the sums).
     ///
     /// Never a wrong set: with at most `capacity` keys differing the
-    /// polynomial's roots are exactly them; with more, its roots would
-    /// have to be `new` of the ids read by chance (each about
-    /// |read|/2^48), and the sketch of what was found must be this one.
-    pub(crate) fn new_among(&self, read: &HashSet<u64>, new: usize) -> Option<HashSet<u64>> {
-        if new > self.capacity() {
-            return None;
-        }
-        if new == 0 {
-            return self.sums.iter().all(|s| *s == 0).then(HashSet::new);
+    /// polynomial's roots are exactly them. With more, it would have to
+    /// split into distinct roots of which just `new` are keys of ids read,
+    /// and the sketch of all its roots be this one, every sum of them: the
+    /// chance is about 2^-48 for each sum.
+    pub(crate) fn decode(&self, read: &HashSet<u64>, read_less_emitted: i64) -> Option<Decoded> {
+        if self.sums.iter().all(|s| *s == 0) {
+            return (read_less_emitted == 0).then(Decoded::default);
         }
         let locator = berlekamp_massey(&self.syndromes());
         let degree = locator.len() - 1;
-        if degree != new {
+        let (new, deleted) = split_count(degree, read_less_emitted)?;
+        if degree > self.capacity() {
             return None;
         }
         // The locator is Π(1 − x·z): its reverse, Π(z − x), vanishes at
@@ -201,8 +210,19 @@ impl Sketch {
                 found.insert(hash);
             }
         }
-        let again = Sketch::of_keys(self.capacity(), keys.iter().copied());
-        (keys.len() == new && again == *self).then_some(found)
+        if keys.len() != new {
+            return None;
+        }
+        let mut rest: Vec<u64> = locator.iter().rev().copied().collect();
+        for &key in &keys {
+            rest = divided_by_root(&rest, key);
+        }
+        let gone = roots(&rest)?;
+        let again = Sketch::of_keys(self.capacity(), keys.iter().chain(&gone).copied());
+        (gone.len() == deleted && again == *self).then_some(Decoded {
+            new: found,
+            deleted,
+        })
     }
 
     /// `S_1 … S_2c`: the odd sums as kept, the even ones their squares
@@ -248,6 +268,25 @@ impl Sketch {
     }
 }
 
+/// What a difference is made of (see [`Sketch::decode`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Decoded {
+    /// Hashes of the ids read that were not emitted.
+    pub new: HashSet<u64>,
+    /// Emitted ids no longer listed.
+    pub deleted: usize,
+}
+
+/// `k` keys differing, `net` more read than emitted: `(new, deleted)`
+/// with `new + deleted = k` and `new − deleted = net`, when they exist.
+fn split_count(k: usize, net: i64) -> Option<(usize, usize)> {
+    let k = i64::try_from(k).ok()?;
+    if net.abs() > k || (k + net) % 2 != 0 {
+        return None;
+    }
+    Some((((k + net) / 2) as usize, ((k - net) / 2) as usize))
+}
+
 /// The shortest linear recurrence `C(z) = 1 + C_1 z + … + C_L z^L`
 /// generating `s` (Massey, 1969), as `[1, C_1, …, C_L]`.
 fn berlekamp_massey(s: &[u64]) -> Vec<u64> {
@@ -290,6 +329,138 @@ fn berlekamp_massey(s: &[u64]) -> Vec<u64> {
 fn evaluate_reverse(c: &[u64], x: u64) -> u64 {
     let times = Times::of(x);
     c.iter().skip(1).fold(1u64, |acc, ci| times.mul(acc) ^ ci)
+}
+
+// Polynomials over the field, lowest coefficient first, for the roots of
+// what remains of a locator once the new keys are divided out: at most
+// the capacity, 64.
+
+/// `p` divided by `z − root`, where `root` is one of its roots
+/// (synthetic division; in characteristic 2, `z − r` is `z + r`).
+fn divided_by_root(p: &[u64], root: u64) -> Vec<u64> {
+    let times = Times::of(root);
+    let mut out = vec![0u64; p.len().saturating_sub(1)];
+    let mut carry = 0u64;
+    for i in (1..p.len()).rev() {
+        carry = p[i] ^ times.mul(carry);
+        out[i - 1] = carry;
+    }
+    out
+}
+
+fn trimmed(mut p: Vec<u64>) -> Vec<u64> {
+    while p.len() > 1 && p.last() == Some(&0) {
+        p.pop();
+    }
+    p
+}
+
+/// The quotient and remainder of `a` by a nonzero `m`.
+fn divide(a: &[u64], m: &[u64]) -> (Vec<u64>, Vec<u64>) {
+    let m = trimmed(m.to_vec());
+    let mut r = trimmed(a.to_vec());
+    if r.len() < m.len() {
+        return (vec![0], r);
+    }
+    let lead = Times::of(inverse(m[m.len() - 1]));
+    let mut q = vec![0u64; r.len() - m.len() + 1];
+    for shift in (0..q.len()).rev() {
+        let top = r[shift + m.len() - 1];
+        if top == 0 {
+            continue;
+        }
+        let factor = lead.mul(top);
+        q[shift] = factor;
+        let times = Times::of(factor);
+        for (i, mi) in m.iter().enumerate() {
+            r[shift + i] ^= times.mul(*mi);
+        }
+    }
+    r.truncate(m.len() - 1);
+    (q, trimmed(if r.is_empty() { vec![0] } else { r }))
+}
+
+/// `a²` modulo `m`: in characteristic 2 the square of a sum is the sum of
+/// the squares.
+fn square_mod(a: &[u64], m: &[u64]) -> Vec<u64> {
+    let mut sq = vec![0u64; 2 * a.len()];
+    for (i, ai) in a.iter().enumerate() {
+        sq[2 * i] = mul(*ai, *ai);
+    }
+    divide(&sq, m).1
+}
+
+fn gcd(a: &[u64], b: &[u64]) -> Vec<u64> {
+    let (mut a, mut b) = (trimmed(a.to_vec()), trimmed(b.to_vec()));
+    while b != [0] {
+        let r = divide(&a, &b).1;
+        a = b;
+        b = r;
+    }
+    a
+}
+
+fn is_zero(p: &[u64]) -> bool {
+    p.iter().all(|c| *c == 0)
+}
+
+/// The roots of `p`, all distinct and nonzero, when it splits into as
+/// many as its degree; `None` otherwise.
+fn roots(p: &[u64]) -> Option<Vec<u64>> {
+    let p = trimmed(p.to_vec());
+    if is_zero(&p) || p[0] == 0 {
+        // Zero, or a root at 0, which no key is.
+        return None;
+    }
+    let degree = p.len() - 1;
+    if degree == 0 {
+        return Some(Vec::new());
+    }
+    // It splits into distinct roots exactly when it divides z^(2^48) − z,
+    // whose roots are the field's elements, each once.
+    let z = divide(&[0, 1], &p).1;
+    let mut power = z.clone();
+    for _ in 0..BITS {
+        power = square_mod(&power, &p);
+    }
+    if power != z {
+        return None;
+    }
+    let mut out = Vec::with_capacity(degree);
+    split(&p, 0, &mut out)?;
+    Some(out)
+}
+
+/// Berlekamp's trace algorithm: for `β` through the field's basis, the
+/// roots `x` of `p` fall apart by the trace of `βx` (0 or 1), and
+/// `gcd(p, Tr(βz))` is the factor of those where it is 0. Two distinct
+/// roots differ in the trace of some basis element, so the basis
+/// separates them all.
+fn split(p: &[u64], from: u32, out: &mut Vec<u64>) -> Option<()> {
+    let degree = p.len() - 1;
+    if degree == 1 {
+        // z + r, made monic.
+        out.push(mul(p[0], inverse(p[1])));
+        return Some(());
+    }
+    for bit in from..BITS {
+        let mut term = divide(&[0, 1u64 << bit], p).1;
+        let mut trace = term.clone();
+        for _ in 1..BITS {
+            term = square_mod(&term, p);
+            trace.resize(trace.len().max(term.len()), 0);
+            for (t, c) in trace.iter_mut().zip(&term) {
+                *t ^= c;
+            }
+        }
+        let factor = gcd(p, &trace);
+        let found = factor.len() - 1;
+        if found > 0 && found < degree {
+            split(&factor, bit + 1, out)?;
+            return split(&divide(p, &factor).0, bit + 1, out);
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -341,6 +512,13 @@ mod tests {
         }
     }
 
+    /// The difference of `emitted` and `read` at `capacity`, decoded.
+    fn decoded(capacity: usize, emitted: &[u64], read: &HashSet<u64>) -> Option<Decoded> {
+        let stored = Sketch::of(capacity, emitted.iter().copied());
+        let diff = Sketch::of(capacity, read.iter().copied()).add(&stored);
+        diff.decode(read, read.len() as i64 - emitted.len() as i64)
+    }
+
     #[test]
     fn a_difference_up_to_the_capacity_is_recovered_exactly() {
         for capacity in [1usize, 2, 5, 16, 64] {
@@ -348,33 +526,119 @@ mod tests {
                 let emitted = hashes(capacity as u64 * 1_000 + new as u64, 3_000);
                 let extra = hashes(7 + new as u64, new);
                 let read: HashSet<u64> = emitted.iter().chain(&extra).copied().collect();
-                let stored = Sketch::of(capacity, emitted.iter().copied());
-                let diff = Sketch::of(capacity, read.iter().copied()).add(&stored);
-                let found = diff.new_among(&read, new).expect("within capacity");
-                assert_eq!(found, extra.iter().copied().collect::<HashSet<_>>());
+                let found = decoded(capacity, &emitted, &read).expect("within capacity");
+                assert_eq!(found.new, extra.iter().copied().collect::<HashSet<_>>());
+                assert_eq!(found.deleted, 0);
             }
         }
     }
 
     #[test]
-    fn beyond_the_capacity_or_with_deletions_it_says_it_cannot() {
+    fn new_and_deleted_ids_together_up_to_the_capacity_are_told_apart() {
+        for capacity in [1usize, 2, 3, 6, 16, 64] {
+            for deleted in 0..=capacity {
+                for new in [0, 1, capacity / 2, capacity - deleted] {
+                    if new + deleted > capacity {
+                        continue;
+                    }
+                    let seed = (capacity * 10_000 + deleted * 100 + new) as u64;
+                    let emitted = hashes(seed, 2_000);
+                    let extra = hashes(seed + 1, new);
+                    let read: HashSet<u64> =
+                        emitted[deleted..].iter().chain(&extra).copied().collect();
+                    let found = decoded(capacity, &emitted, &read)
+                        .unwrap_or_else(|| panic!("{new} new, {deleted} deleted in {capacity}"));
+                    assert_eq!(found.new, extra.iter().copied().collect::<HashSet<_>>());
+                    assert_eq!(found.deleted, deleted);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn beyond_the_capacity_it_says_it_cannot() {
         let emitted = hashes(3, 2_000);
         let extra = hashes(4, 9);
         let read: HashSet<u64> = emitted.iter().chain(&extra).copied().collect();
         for capacity in [1usize, 4, 8] {
-            let stored = Sketch::of(capacity, emitted.iter().copied());
-            let diff = Sketch::of(capacity, read.iter().copied()).add(&stored);
-            assert_eq!(diff.new_among(&read, 9), None, "capacity {capacity}");
+            assert_eq!(
+                decoded(capacity, &emitted, &read),
+                None,
+                "capacity {capacity}"
+            );
         }
-        // Three new and one emitted id deleted: the count says 2 new.
-        let mut read: HashSet<u64> = emitted[1..].iter().chain(&extra[..3]).copied().collect();
+        // New and deleted together beyond the capacity, in every mix, and
+        // many seeds: never a wrong set, always `None`.
+        for seed in 0..200u64 {
+            let capacity = 1 + (seed % 8) as usize;
+            let over = capacity + 1 + (seed % 3) as usize;
+            let deleted = (seed as usize / 3) % (over + 1);
+            let emitted = hashes(seed * 7 + 11, 300);
+            let extra = hashes(seed * 7 + 12, over - deleted);
+            let read: HashSet<u64> = emitted[deleted..].iter().chain(&extra).copied().collect();
+            assert_eq!(
+                decoded(capacity, &emitted, &read),
+                None,
+                "{} new, {deleted} deleted in {capacity}",
+                over - deleted
+            );
+        }
+    }
+
+    #[test]
+    fn a_count_that_does_not_add_up_is_refused() {
+        let emitted = hashes(13, 500);
+        let extra = hashes(14, 2);
+        let read: HashSet<u64> = emitted.iter().chain(&extra).copied().collect();
         let stored = Sketch::of(8, emitted.iter().copied());
         let diff = Sketch::of(8, read.iter().copied()).add(&stored);
-        assert_eq!(diff.new_among(&read, 2), None);
-        // One new, one deleted: the count says none are new.
-        read = emitted[1..].iter().chain(&extra[..1]).copied().collect();
-        let diff = Sketch::of(8, read.iter().copied()).add(&stored);
-        assert_eq!(diff.new_among(&read, 0), None);
+        assert!(diff.decode(&read, 2).is_some());
+        // Two keys differ: 1 more read is odd, 4 more is too many, and 0
+        // more would make both deleted, though both are among the ids read.
+        for net in [1, 3, 4, 0, -2] {
+            assert_eq!(diff.decode(&read, net), None, "{net}");
+        }
+        assert_eq!(Sketch::new(4).decode(&read, 1), None);
+        assert_eq!(Sketch::new(4).decode(&read, 0), Some(Decoded::default()));
+    }
+
+    #[test]
+    fn roots_are_found_only_where_a_polynomial_splits_into_distinct_ones() {
+        let keys: Vec<u64> = hashes(21, 12).into_iter().map(key_of).collect();
+        for n in 1..=keys.len() {
+            // Π(z + k), lowest coefficient first.
+            let mut p = vec![1u64];
+            for k in &keys[..n] {
+                let mut next = vec![0u64; p.len() + 1];
+                for (i, c) in p.iter().enumerate() {
+                    next[i + 1] ^= c;
+                    next[i] ^= mul(*c, *k);
+                }
+                p = next;
+            }
+            let mut found = roots(&p).expect("splits");
+            found.sort_unstable();
+            let mut want = keys[..n].to_vec();
+            want.sort_unstable();
+            assert_eq!(found, want);
+            if n >= 2 {
+                // A square factor: not distinct.
+                let twice: Vec<u64> = {
+                    let mut q = vec![0u64; p.len() + 1];
+                    for (i, c) in p.iter().enumerate() {
+                        q[i + 1] ^= c;
+                        q[i] ^= mul(*c, keys[0]);
+                    }
+                    q
+                };
+                assert_eq!(roots(&twice), None);
+            }
+        }
+        // z² + 2 is (z + √2)²: one root, twice. z² + z has a root at 0,
+        // which no key is. A constant has no roots and splits.
+        assert_eq!(roots(&[2, 0, 1]), None);
+        assert_eq!(roots(&[0, 1, 1]), None);
+        assert_eq!(roots(&[5]), Some(Vec::new()));
     }
 
     #[test]
@@ -408,7 +672,7 @@ mod tests {
         let stored = Sketch::of(4, emitted.iter().copied());
         let diff = Sketch::of(4, read.iter().copied()).add(&stored);
         // The twins cancel in the read, leaving the key once: one new key.
-        let found = diff.new_among(&read, 1).expect("decodes");
-        assert_eq!(found, HashSet::from([emitted[0], twin]));
+        let found = diff.decode(&read, 1).expect("decodes");
+        assert_eq!(found.new, HashSet::from([emitted[0], twin]));
     }
 }

@@ -133,11 +133,15 @@ pub(crate) struct Reconciled {
     /// The summary could not tell the new ids apart: every id read is
     /// emitted again.
     pub at_least_once: bool,
-    /// How many of `new` were emitted before (exact unless ids were also
-    /// deleted: then at most this many).
+    /// How many of `new` were emitted before (exact unless
+    /// `at_least_once` and ids were also deleted: then at most this many).
     pub repeats: u32,
-    /// How many ids are new, exactly, when none was deleted.
+    /// How many ids are new: exactly, or at least this many when
+    /// `at_least_once` (ids deleted meanwhile hide as many new ones).
     pub new_count: u32,
+    /// How many ids emitted from it Klaviyo no longer lists (deleted), as
+    /// the summary tells; 0 when `at_least_once`.
+    pub deleted: u32,
     /// The ids read, counted, and their summary at the capacity the
     /// stretch is rebuilt at once the new ones are emitted.
     read: u32,
@@ -300,29 +304,28 @@ impl Stretches {
         let summary = Sketch::of(rebuilt_capacity(s, read.len()), read.iter().copied());
         let difference = summary.truncated(s.summary.capacity()).add(&s.summary);
         let count = read.len() as u32;
-        // The count is exact when nothing was deleted: fewer ids than
-        // were emitted means some were, and the summary cannot be trusted
-        // to name the new ones.
-        let new_count = count.saturating_sub(s.count);
-        let named = (count >= s.count)
-            .then(|| difference.new_among(read, new_count as usize))
-            .flatten();
-        Some(match named {
+        let net = i64::from(count) - i64::from(s.count);
+        Some(match difference.decode(read, net) {
             // Two ids of one stretch sharing a key, one emitted and one
             // new, are both named: one repeat, not a loss.
-            Some(new) => Reconciled {
-                repeats: (new.len() as u32).saturating_sub(new_count),
-                at_least_once: false,
-                new,
-                new_count,
-                read: count,
-                summary,
-            },
+            Some(decoded) => {
+                let new_count = (net + decoded.deleted as i64) as u32;
+                Reconciled {
+                    repeats: (decoded.new.len() as u32).saturating_sub(new_count),
+                    at_least_once: false,
+                    new: decoded.new,
+                    new_count,
+                    deleted: decoded.deleted as u32,
+                    read: count,
+                    summary,
+                }
+            }
             None => Reconciled {
                 new: read.clone(),
                 at_least_once: true,
-                repeats: count.saturating_sub(new_count),
-                new_count,
+                repeats: count.saturating_sub(net.max(0) as u32),
+                new_count: net.max(0) as u32,
+                deleted: 0,
                 read: count,
                 summary,
             },
@@ -577,7 +580,7 @@ fn read_varint(bytes: &mut &[u8]) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::sim::{Numbers, SimConfig, SimRecord, SimReport, simulate};
+    use super::super::sim::{NEVER, Numbers, SimConfig, SimRecord, SimReport, simulate};
     use super::*;
 
     const T0: i64 = 1_800_000_000;
@@ -599,6 +602,7 @@ mod tests {
                 at,
                 listed: at,
                 id: n.draw(),
+                gone: NEVER,
             })
             .collect()
     }
@@ -613,6 +617,7 @@ mod tests {
                 at: listed - late,
                 listed,
                 id: n.draw(),
+                gone: NEVER,
             });
         }
         let report = simulate(config(180, 2), records, T0, T0 + 800);
@@ -632,6 +637,33 @@ mod tests {
     }
 
     #[test]
+    fn records_deleted_after_they_were_emitted_repeat_nothing() {
+        // A profile deleted takes its events: ids emitted from a stretch
+        // are no longer listed when it is read again, beside late ones.
+        let mut n = Numbers(4);
+        let mut records = steady(&mut n, T0, T0 + 1_200);
+        for (i, r) in records.iter_mut().enumerate().filter(|(i, _)| i % 97 == 13) {
+            r.gone = r.listed + 30 + 41 * (i as i64 % 11);
+        }
+        for (i, late) in [5, 30, 90, 170, 400].into_iter().enumerate() {
+            let listed = T0 + 300 + 131 * i as i64;
+            records.push(SimRecord {
+                at: listed - late,
+                listed,
+                id: n.draw(),
+                gone: NEVER,
+            });
+        }
+        let report = simulate(config(900, 2), records, T0, T0 + 2_400);
+        assert_eq!(report.deleted, 13, "{report:?}");
+        assert!(report.late >= 4, "{report:?}");
+        assert_eq!(report.late_once, report.late, "{report:?}");
+        assert_eq!(report.overflows, 0, "{report:?}");
+        assert_eq!(report.repeats, 0, "{report:?}");
+        assert_eq!(report.on_time_wrong, 0);
+    }
+
+    #[test]
     fn a_burst_too_large_for_the_summary_is_emitted_at_least_once() {
         let mut n = Numbers(2);
         let mut records = steady(&mut n, T0, T0 + 300);
@@ -641,6 +673,7 @@ mod tests {
                 at: listed - 40,
                 listed,
                 id: n.draw(),
+                gone: NEVER,
             });
         }
         let report = simulate(config(180, 2), records, T0, T0 + 500);
@@ -680,6 +713,7 @@ mod tests {
                 at,
                 listed: at + late,
                 id: n.draw(),
+                gone: NEVER,
             });
         }
         let report = simulate(config(day, 60), records, T0, T0 + 3 * day);
@@ -722,6 +756,7 @@ mod tests {
                 at,
                 listed: at + late,
                 id: n.draw(),
+                gone: NEVER,
             });
         }
         for _ in 0..3_000 {
@@ -730,6 +765,7 @@ mod tests {
                 at: listed - (n.unit() * 3.0 * day as f64) as i64,
                 listed,
                 id: n.draw(),
+                gone: NEVER,
             });
         }
         let mut config = config(7 * day, 300);
