@@ -88,11 +88,11 @@ impl Case {
     }
 }
 
-/// An address where nothing listens: a port that was just free.
+/// An address where nothing listens: a port that was just free, from
+/// below the ephemeral range, so that no stand-in another test starts
+/// meanwhile (on port 0) is given it while the corpus runs.
 fn unreachable_base_url() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-    let port = listener.local_addr().expect("address").port();
-    drop(listener);
+    let port = sailor_harness::rabbit::quiet_port().expect("a free port");
     format!("http://127.0.0.1:{port}/api")
 }
 

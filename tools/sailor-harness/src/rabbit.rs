@@ -76,31 +76,43 @@ struct Ports {
 /// between choosing it and the node binding it.
 const PORT_TRIES: usize = 4;
 
-/// Three ports on 127.0.0.1 that were free a moment ago, chosen below the
+/// A port on 127.0.0.1 that was free a moment ago, chosen below the
 /// kernel's ephemeral range. A port asked of the kernel (bind to port 0)
-/// comes from inside that range, where any outgoing connection of a test
-/// running beside this one can be given it before the node binds it: a CI
-/// run lost its broker to `eaddrinuse` that way. Below the range only
-/// another listener can take it, and [`Rabbit::start`] tries again then.
-fn free_ports() -> std::io::Result<Ports> {
+/// comes from inside that range, where any outgoing connection or port-0
+/// listener of a test running beside this one can be given it once it is
+/// let go: a CI run lost its broker to `eaddrinuse` that way. Below the
+/// range only a listener that names the port can take it.
+pub fn quiet_port() -> std::io::Result<u16> {
     let low = ephemeral_low().unwrap_or(32768);
     let (first, last) = (10_000u16, low.saturating_sub(1).max(10_001));
     let span = u32::from(last - first);
-    // Held until all three are chosen, so that they differ.
-    let mut held = Vec::new();
     for _ in 0..500 {
         let draw = uuid::Uuid::new_v4().as_u128() as u32 % span;
         let port = first + u16::try_from(draw).unwrap_or(0);
-        if let Ok(listener) = TcpListener::bind(("127.0.0.1", port)) {
-            held.push((port, listener));
-            if let [(amqp, _), (dist, _), (epmd, _)] = held[..] {
-                return Ok(Ports { amqp, dist, epmd });
-            }
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return Ok(port);
         }
     }
     Err(std::io::Error::other(format!(
-        "no three free ports on 127.0.0.1 in {first}..{last}"
+        "no free port on 127.0.0.1 in {first}..{last}"
     )))
+}
+
+/// Three different [`quiet_port`]s; [`Rabbit::start`] tries again when
+/// one was taken before the node bound it.
+fn free_ports() -> std::io::Result<Ports> {
+    let mut ports = Vec::new();
+    while ports.len() < 3 {
+        let port = quiet_port()?;
+        if !ports.contains(&port) {
+            ports.push(port);
+        }
+    }
+    Ok(Ports {
+        amqp: ports[0],
+        dist: ports[1],
+        epmd: ports[2],
+    })
 }
 
 /// The first port of the kernel's ephemeral range.
