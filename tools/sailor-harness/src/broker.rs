@@ -236,29 +236,7 @@ impl Broker {
                 (q.rejected(), FieldTable::default(), vec![]),
             ];
             for (name, args, keys) in queues {
-                self.channel
-                    .queue_declare(
-                        name.as_str().into(),
-                        QueueDeclareOptions {
-                            durable: true,
-                            ..QueueDeclareOptions::default()
-                        },
-                        args,
-                    )
-                    .await
-                    .map_err(err)?;
-                for key in keys {
-                    self.channel
-                        .queue_bind(
-                            name.as_str().into(),
-                            exchange.as_str().into(),
-                            key.into(),
-                            QueueBindOptions::default(),
-                            FieldTable::default(),
-                        )
-                        .await
-                        .map_err(err)?;
-                }
+                self.declare_bound(&name, args, &keys).await?;
             }
             Ok(())
         })
@@ -268,7 +246,6 @@ impl Broker {
     /// messages and refusing (nacking) publishes beyond them, as a queue
     /// under an overflow policy does: the publish fails at the broker.
     pub fn limit_queue(&self, queue: &str, key: &str, max: u32) -> Result<(), String> {
-        let exchange = self.exchange.clone();
         self.runtime.block_on(async {
             self.channel
                 .queue_delete(queue.into(), QueueDeleteOptions::default())
@@ -283,29 +260,42 @@ impl Broker {
                 "x-overflow".into(),
                 AMQPValue::LongString("reject-publish".into()),
             );
-            self.channel
-                .queue_declare(
-                    queue.into(),
-                    QueueDeclareOptions {
-                        durable: true,
-                        ..QueueDeclareOptions::default()
-                    },
-                    args,
-                )
-                .await
-                .map_err(err)?;
+            self.declare_bound(queue, args, &[key.to_owned()]).await
+        })
+    }
+
+    /// Declares the durable queue `name` with `args`, bound to the
+    /// exchange by each of `keys`.
+    async fn declare_bound(
+        &self,
+        name: &str,
+        args: FieldTable,
+        keys: &[String],
+    ) -> Result<(), String> {
+        self.channel
+            .queue_declare(
+                name.into(),
+                QueueDeclareOptions {
+                    durable: true,
+                    ..QueueDeclareOptions::default()
+                },
+                args,
+            )
+            .await
+            .map_err(err)?;
+        for key in keys {
             self.channel
                 .queue_bind(
-                    queue.into(),
-                    exchange.as_str().into(),
-                    key.into(),
+                    name.into(),
+                    self.exchange.as_str().into(),
+                    key.as_str().into(),
                     QueueBindOptions::default(),
                     FieldTable::default(),
                 )
                 .await
                 .map_err(err)?;
-            Ok(())
-        })
+        }
+        Ok(())
     }
 
     /// Publishes `body` with `headers` to the exchange, waiting for the

@@ -5,14 +5,28 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
+/// A list in the stand-in, and its id.
+fn a_list(h: &Harness, name: &str) -> String {
+    h.fake
+        .insert("lists", json!({"attributes": {"name": name}}))
+        .expect("inserted")
+}
+
+/// Delete Object of the list `id`, with the step's default fields.
+async fn delete_list(h: &Harness, id: &str) -> Outcome {
+    h.action(
+        DELETE_OBJECT,
+        json!({"objectType": "lists"}),
+        json!({"id": id}),
+    )
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn deletes_at_both_revisions() {
     let h = Harness::new(FakeConfig::empty());
     for revision in REVISIONS {
-        let id = h
-            .fake
-            .insert("lists", json!({"attributes": {"name": "Old"}}))
-            .expect("inserted");
+        let id = a_list(&h, "Old");
         h.fake.clear_requests();
         let out = h
             .action(
@@ -34,13 +48,7 @@ async fn deletes_at_both_revisions() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_missing_object_is_an_error_unless_404_is_not_thrown() {
     let h = Harness::new(FakeConfig::empty());
-    let out = h
-        .action(
-            DELETE_OBJECT,
-            json!({"objectType": "lists"}),
-            json!({"id": "NOPE"}),
-        )
-        .await;
+    let out = delete_list(&h, "NOPE").await;
     assert_eq!(
         out.failure(),
         (
@@ -63,19 +71,10 @@ async fn a_missing_object_is_an_error_unless_404_is_not_thrown() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_delete_is_repeated_after_a_5xx() {
     let h = Harness::new(FakeConfig::empty());
-    let id = h
-        .fake
-        .insert("lists", json!({"attributes": {"name": "x"}}))
-        .expect("inserted");
+    let id = a_list(&h, "x");
     h.fake
         .push_fault(FaultRule::new(Fault::Status(503)).method(Method::DELETE));
-    let out = h
-        .action(
-            DELETE_OBJECT,
-            json!({"objectType": "lists"}),
-            json!({"id": id}),
-        )
-        .await;
+    let out = delete_list(&h, &id).await;
     assert_eq!(out.only_body()["statusCode"], 204);
     assert_eq!(h.fake.requests().len(), 2);
 }
@@ -83,20 +82,11 @@ async fn a_delete_is_repeated_after_a_5xx() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_404_after_a_lost_answer_is_the_deletion_that_attempt_made() {
     let h = Harness::new(FakeConfig::empty());
-    let id = h
-        .fake
-        .insert("lists", json!({"attributes": {"name": "x"}}))
-        .expect("inserted");
+    let id = a_list(&h, "x");
     // The first DELETE deletes the list, then its answer is lost.
     h.fake
         .push_fault(FaultRule::new(Fault::DropAfterApplying).method(Method::DELETE));
-    let out = h
-        .action(
-            DELETE_OBJECT,
-            json!({"objectType": "lists"}),
-            json!({"id": id}),
-        )
-        .await;
+    let out = delete_list(&h, &id).await;
     assert_eq!(
         out.only_body(),
         json!({"statusCode": 404, "objectType": "lists", "id": id})
@@ -107,13 +97,7 @@ async fn a_404_after_a_lost_answer_is_the_deletion_that_attempt_made() {
     // (an answer: Klaviyo said it failed).
     h.fake
         .push_fault(FaultRule::new(Fault::Status(503)).method(Method::DELETE));
-    let out = h
-        .action(
-            DELETE_OBJECT,
-            json!({"objectType": "lists"}),
-            json!({"id": id}),
-        )
-        .await;
+    let out = delete_list(&h, &id).await;
     assert_eq!(out.failure().0, "UpstreamError");
 }
 
